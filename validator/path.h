@@ -1,0 +1,41 @@
+/*
+ * path.h -- resolving command arguments to the paths they name, and
+ * matching them against the policy's path patterns.
+ *
+ * Resolution is lexical, as an agent's shell would see the words: `~` and
+ * `~user` expand, relative words are taken against the request's cwd, and
+ * `.`, `..` and repeated slashes are folded. Symlinks are not followed (the
+ * paths may not exist yet, or may be on another machine). Glob characters
+ * stay in the result: `/`+`*` is a path that names everything under `/`.
+ *
+ * Patterns (lighthouse-policy(5)) are globs: `*` and `?` within one path
+ * segment, `**` across segments, `[...]` classes; a leading `~` is the
+ * caller's home; a pattern without a slash matches the last segment (as in
+ * gitignore). When the path itself holds glob characters the match asks
+ * whether both could name a common file, so `cat ~/.ssh/<star>` touches the
+ * pattern `~/.ssh/id_*`.
+ */
+#ifndef LH_PATH_H
+#define LH_PATH_H
+
+#include <stddef.h>
+
+struct lh_arena;
+
+/*
+ * Resolve `word` to an absolute, lexically normalized path, allocated in
+ * the arena. NULL when the arena is exhausted.
+ */
+char *lh_path_resolve(struct lh_arena *a, const char *word, const char *cwd,
+		      const char *home);
+
+/* Is `path` equal to `dir` or below it? Both absolute and normalized. */
+int lh_path_within(const char *path, const char *dir);
+
+/* Does the glob `pattern` match `path` (see above)? */
+int lh_path_match(const char *pattern, const char *path, const char *home);
+
+/* Does the word contain unquoted-glob characters (* ? [)? */
+int lh_path_has_glob(const char *s);
+
+#endif

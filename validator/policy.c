@@ -1,0 +1,2083 @@
+/*
+ * policy.c -- the policy language: parse, compile, judge.
+ *
+ * DESIGN
+ *
+ * The language is line oriented (lighthouse-policy(5) is the reference):
+ * top-level statements `version`, `include`, `set`, `class`, `list` and
+ * `rule ID ACTION`; a rule owns the condition lines that follow it up to
+ * the next top-level statement. Words may be quoted; `#` starts a comment;
+ * a trailing backslash continues a line.
+ *
+ * Compilation turns every rule into an array of conditions sorted by cost
+ * (word tests before path resolution before regular expressions), expands
+ * @list and @class references, compiles regular expressions once with
+ * PCRE2 and JIT, and extracts from each expression a literal that any
+ * match must contain, so that memmem() rejects most inputs before PCRE2
+ * runs. Rules are then indexed: by tool, and for Bash by command name,
+ * each index list sorted by rank (priority, then severity, then file
+ * order) so that the first rule that matches is the one that decides.
+ *
+ * Judging a Bash request parses it (shell.c) and judges every simple
+ * command on its own; the most severe verdict wins. A command no rule
+ * decides goes to the risk tier (risk.c). A parse error is itself judged
+ * (`set unparseable`). Every regular expression runs with match and depth
+ * limits, and a limit hit counts as a match for deny and ask rules (a
+ * guard errs on the side of asking).
+ *
+ * A compiled policy is never modified, so any number of threads judge it
+ * at once; per-thread state lives in struct lh_scratch.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <pcre2.h>
+#include <xxhash.h>
+
+#include "common/buf.h"
+#include "common/xalloc.h"
+#include "validator/path.h"
+#include "validator/policy_int.h"
+#include "validator/request.h"
+#include "common/banned.h"
+
+#define MAX_INCLUDE_DEPTH 8
+#define MAX_POLICY_BYTES (4 * 1024 * 1024)
+#define MATCH_LIMIT 100000
+#define DEPTH_LIMIT 1000
+#define SCRATCH_LIMIT (32 * 1024 * 1024)	/* arena bytes for one judgment */
+
+enum ckind {
+	/* cheap: word tests on the parsed command */
+	C_COMMAND,
+	C_SUBCOMMAND,
+	C_FLAG,
+	C_ARG,
+	C_STDIN_FROM,
+	C_WRAPPER,
+	C_CONTEXT,
+	/* path resolution */
+	C_PATH,
+	C_REDIRECT,
+	/* regular expressions */
+	C_MATCH,
+	C_CONTENT,
+	C_RAW,
+};
+
+static const struct {
+	const char *word;
+	enum ckind kind;
+	int bash_only;
+} cond_words[] = {
+	{ "command", C_COMMAND, 1 },
+	{ "subcommand", C_SUBCOMMAND, 1 },
+	{ "flag", C_FLAG, 1 },
+	{ "arg", C_ARG, 1 },
+	{ "stdin-from", C_STDIN_FROM, 1 },
+	{ "wrapper", C_WRAPPER, 1 },
+	{ "context", C_CONTEXT, 1 },
+	{ "path", C_PATH, 0 },
+	{ "redirect", C_REDIRECT, 1 },
+	{ "match", C_MATCH, 0 },
+	{ "content", C_CONTENT, 0 },
+	{ "raw", C_RAW, 0 },
+};
+
+static const struct {
+	const char *word;
+	unsigned flag;
+} ctx_words[] = {
+	{ "pipe", LH_CTX_PIPE_IN },
+	{ "piped", LH_CTX_PIPE_OUT },
+	{ "background", LH_CTX_BACKGROUND },
+	{ "substitution", LH_CTX_SUBST },
+	{ "privileged", LH_CTX_PRIV },
+	{ "subshell", LH_CTX_SUBSHELL },
+	{ "definition", LH_CTX_DEFINITION },
+	{ "remote", LH_CTX_REMOTE },
+	{ "string", LH_CTX_STRING },
+	{ "exec", LH_CTX_EXEC },
+	{ "heredoc", LH_CTX_STDIN_SCRIPT },
+	{ "interpreter", LH_CTX_INTERP },
+};
+
+/* One alternative of a path condition: a class (or glob), maybe negated. */
+struct pitem {
+	int neg;
+	int cls;			/* index into pol->classes, or -1 for `own` */
+	struct pclass own;		/* a literal glob or a built-in class */
+};
+
+struct cond {
+	enum ckind kind;
+	int negate;
+	char **items;			/* word/glob alternatives */
+	int nitems;
+	struct pitem *pitems;		/* C_PATH, C_REDIRECT */
+	int npitems;
+	char *shorts;			/* C_FLAG: short letters */
+	char **longs;			/* C_FLAG: long flags */
+	int nlongs;
+	unsigned ctx;			/* C_CONTEXT */
+	pcre2_code *re;
+	char *lit;			/* literal every match contains, or NULL */
+	size_t litlen;
+	char *src;			/* the expression as written */
+};
+
+struct rule {
+	char *id;
+	enum lh_decision action;
+	int priority;
+	char *reason;			/* may hold {path} {command} {tool} {arg} */
+	char **tools;
+	int ntools;
+	int any_tool;
+	struct cond *conds;
+	int nconds;
+	char **tags;
+	int ntags;
+	char *file;
+	int line;
+	int order;
+	int has_raw;
+};
+
+/* name -> sorted rule index list */
+struct ientry {
+	char *key;
+	int *rules;
+	int n, cap;
+};
+
+struct index {
+	struct ientry *v;
+	size_t cap;			/* power of two */
+	size_t n;
+};
+
+struct lh_policy {
+	char *source;			/* file name or builtin:default */
+	struct lh_buf text;		/* the whole text, includes expanded */
+	struct rule *rules;
+	int nrules, caprules;
+	struct pclass *classes;
+	int nclasses, capclasses;
+	struct wlist *lists;
+	int nlists, caplists;
+	/* settings */
+	enum lh_decision unknown_tool;
+	enum lh_decision unparseable;
+	int risk_ask, risk_deny;
+	/* indexes */
+	struct index by_tool;		/* tool -> rules naming it (and tool * rules) */
+	int *any_tool;			/* rules for every tool */
+	int nany_tool;
+	struct index by_cmd;		/* Bash: command name -> rules */
+	int *bash_generic;		/* Bash rules without an exact command list */
+	int nbash_generic;
+	pcre2_match_context *mctx;
+	int version;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static char **push_str(char **v, int *n, const char *s)
+{
+	v = xrealloc(v, sizeof(*v) * (size_t)(*n + 1));
+	v[(*n)++] = xstrdup(s);
+	return v;
+}
+
+static void free_strv(char **v, int n)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		free(v[k]);
+	free(v);
+}
+
+static uint64_t hash_str(const char *s)
+{
+	return XXH3_64bits(s, strlen(s));
+}
+
+static struct ientry *index_find(const struct index *ix, const char *key)
+{
+	size_t i;
+
+	if (!ix->cap)
+		return NULL;
+	for (i = hash_str(key) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+		if (!ix->v[i].key)
+			return NULL;
+		if (!strcmp(ix->v[i].key, key))
+			return &ix->v[i];
+	}
+}
+
+static struct ientry *index_add(struct index *ix, const char *key)
+{
+	struct ientry *e;
+	size_t i;
+
+	if ((e = index_find(ix, key)))
+		return e;
+	if ((ix->n + 1) * 2 > ix->cap) {
+		struct index big = { NULL, ix->cap ? ix->cap * 2 : 64, 0 };
+		size_t k;
+
+		big.v = xcalloc(big.cap, sizeof(*big.v));
+		for (k = 0; k < ix->cap; k++) {
+			if (!ix->v[k].key)
+				continue;
+			for (i = hash_str(ix->v[k].key) & (big.cap - 1); big.v[i].key;
+			     i = (i + 1) & (big.cap - 1))
+				;
+			big.v[i] = ix->v[k];
+			big.n++;
+		}
+		free(ix->v);
+		*ix = big;
+	}
+	for (i = hash_str(key) & (ix->cap - 1); ix->v[i].key; i = (i + 1) & (ix->cap - 1))
+		;
+	ix->v[i].key = xstrdup(key);
+	ix->n++;
+	return &ix->v[i];
+}
+
+static void ientry_push(struct ientry *e, int rule)
+{
+	if (e->n && e->rules[e->n - 1] == rule)
+		return;
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 4;
+		e->rules = xrealloc(e->rules, sizeof(int) * (size_t)e->cap);
+	}
+	e->rules[e->n++] = rule;
+}
+
+static void index_free(struct index *ix)
+{
+	size_t k;
+
+	for (k = 0; k < ix->cap; k++) {
+		free(ix->v[k].key);
+		free(ix->v[k].rules);
+	}
+	free(ix->v);
+}
+
+/* ---- parsing ---------------------------------------------------------------- */
+
+static int builtin_class(const char *name);
+
+struct pstate {
+	struct lh_policy *pol;
+	struct lh_buf *err;
+	int nerrors;
+	struct rule *cur;		/* rule being filled, or NULL */
+	int depth;			/* include depth */
+};
+
+static void perr(struct pstate *ps, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void perr(struct pstate *ps, const char *file, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	ps->nerrors++;
+	if (ps->nerrors > 50)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ps->err)
+		lh_buf_addf(ps->err, "%s:%d: %s\n", file, line, msg);
+}
+
+/*
+ * Split a logical line into words: white space separates, '...' and "..."
+ * quote (with \" and \\ inside double quotes), # starts a comment. The
+ * rest-of-line text after the first word is returned too, for regexes.
+ */
+/* Lines whose value is the rest of the line, verbatim (quotes, # and all). */
+static int verbatim_word(const char *w, size_t n)
+{
+	static const char *const v[] = { "reason", "match", "raw", "content", NULL };
+	int k;
+
+	for (k = 0; v[k]; k++)
+		if (strlen(v[k]) == n && !memcmp(v[k], w, n))
+			return 1;
+	return 0;
+}
+
+static int split_line(const char *line, char ***words, int *nwords, const char **rest,
+		      const char **bad)
+{
+	const char *s = line;
+	struct lh_buf w = LH_BUF_INIT;
+
+	*words = NULL;
+	*nwords = 0;
+	*rest = NULL;
+	*bad = NULL;
+	/* KEYWORD rest-of-line, or not KEYWORD rest-of-line */
+	{
+		const char *a = s, *e;
+		int skip_not = 0;
+
+		while (*a == ' ' || *a == '\t')
+			a++;
+		if (!strncmp(a, "not", 3) && (a[3] == ' ' || a[3] == '\t')) {
+			skip_not = 1;
+			a += 3;
+			while (*a == ' ' || *a == '\t')
+				a++;
+		}
+		for (e = a; *e && *e != ' ' && *e != '\t'; e++)
+			;
+		if (verbatim_word(a, (size_t)(e - a))) {
+			size_t len;
+			char *kw;
+
+			if (skip_not)
+				*words = push_str(*words, nwords, "not");
+			kw = xstrndup(a, (size_t)(e - a));
+			*words = push_str(*words, nwords, kw);
+			free(kw);
+			while (*e == ' ' || *e == '\t')
+				e++;
+			len = strlen(e);
+			while (len && (e[len - 1] == ' ' || e[len - 1] == '\t'))
+				len--;
+			if (len) {
+				char *v = xstrndup(e, len);
+
+				*words = push_str(*words, nwords, v);
+				free(v);
+				*rest = (*words)[*nwords - 1];
+			}
+			return 0;
+		}
+	}
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#')
+			break;
+		if (*nwords == 1)
+			*rest = s;
+		lh_buf_reset(&w);
+		while (*s && *s != ' ' && *s != '\t') {
+			if (*s == '\'' || *s == '"') {
+				char q = *s++;
+
+				while (*s && *s != q) {
+					if (q == '"' && *s == '\\' && (s[1] == '"' || s[1] == '\\'))
+						s++;
+					lh_buf_addc(&w, *s++);
+				}
+				if (!*s) {
+					*bad = "unterminated quote";
+					lh_buf_release(&w);
+					return -1;
+				}
+				s++;
+				continue;
+			}
+			lh_buf_addc(&w, *s++);
+		}
+		*words = push_str(*words, nwords, w.data);
+	}
+	lh_buf_release(&w);
+	return 0;
+}
+
+static struct pclass *find_class(struct lh_policy *pol, const char *name)
+{
+	int k;
+
+	for (k = 0; k < pol->nclasses; k++)
+		if (!strcmp(pol->classes[k].name, name))
+			return &pol->classes[k];
+	return NULL;
+}
+
+static struct wlist *find_list(struct lh_policy *pol, const char *name)
+{
+	int k;
+
+	for (k = 0; k < pol->nlists; k++)
+		if (!strcmp(pol->lists[k].name, name))
+			return &pol->lists[k];
+	return NULL;
+}
+
+const struct pclass *lh_policy_class(const struct lh_policy *pol, const char *name)
+{
+	return find_class((struct lh_policy *)pol, name);
+}
+
+const struct wlist *lh_policy_list(const struct lh_policy *pol, const char *name)
+{
+	return find_list((struct lh_policy *)pol, name);
+}
+
+int lh_list_has(const struct wlist *l, const char *word)
+{
+	int k;
+
+	if (!l)
+		return 0;
+	for (k = 0; k < l->nwords; k++)
+		if (!strcmp(l->words[k], word))
+			return 1;
+	return 0;
+}
+
+static int valid_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static int compile_policy_text(struct pstate *ps, const char *file, const char *text, size_t len);
+
+static int do_include(struct pstate *ps, const char *file, int line, const char *what)
+{
+	char path[PATH_MAX];
+	struct lh_buf data = LH_BUF_INIT;
+	int fd, rc = 0;
+
+	if (ps->depth >= MAX_INCLUDE_DEPTH) {
+		perr(ps, file, line, "includes nested too deeply (more than %d)", MAX_INCLUDE_DEPTH);
+		return -1;
+	}
+	if (!strcmp(what, "builtin:default")) {
+		ps->depth++;
+		rc = compile_policy_text(ps, "builtin:default", lh_default_policy,
+					 lh_default_policy_len);
+		ps->depth--;
+		return rc;
+	}
+	if (what[0] == '/' || !strchr(file, '/')) {
+		snprintf(path, sizeof(path), "%s", what);
+	} else {
+		const char *slash = strrchr(file, '/');
+
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - file), file, what);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		perr(ps, file, line, "cannot include '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	data.max = MAX_POLICY_BYTES;
+	for (;;) {
+		char chunk[8192];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			perr(ps, file, line, "cannot read '%s': %s", path, strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (!n)
+			break;
+		if (lh_buf_add(&data, chunk, (size_t)n)) {
+			perr(ps, file, line, "'%s' is larger than %d bytes", path, MAX_POLICY_BYTES);
+			rc = -1;
+			break;
+		}
+	}
+	close(fd);
+	if (!rc) {
+		ps->depth++;
+		rc = compile_policy_text(ps, path, data.data, data.len);
+		ps->depth--;
+	}
+	lh_buf_release(&data);
+	return rc;
+}
+
+/* Extract a literal that every match of `re` must contain (or NULL). */
+static char *required_literal(const char *re, size_t *litlen)
+{
+	struct lh_buf best = LH_BUF_INIT, run = LH_BUF_INIT;
+	const char *s = re;
+	int depth = 0;
+	char *out = NULL;
+
+	*litlen = 0;
+	if (!strncmp(s, "(?i", 3) || strstr(s, "(?i") || strstr(s, "(?x"))
+		goto done;
+	while (*s) {
+		char c = *s;
+
+		if (c == '\\' && s[1]) {
+			char e = s[1];
+
+			if (strchr(".\\/-|()[]{}*+?$^ #'\"=:,@%~<>!&;", e)) {
+				if (!depth)
+					lh_buf_addc(&run, e);
+				s += 2;
+				goto quant;
+			}
+			/* \d \w \s \b ...: not a literal */
+			goto brk2;
+		}
+		if (c == '[') {
+			s++;
+			if (*s == '^')
+				s++;
+			if (*s == ']')
+				s++;
+			while (*s && *s != ']') {
+				if (*s == '\\' && s[1])
+					s++;
+				s++;
+			}
+			if (*s)
+				s++;
+			goto brk;
+		}
+		if (c == '(') {
+			depth++;
+			s++;
+			goto brk;
+		}
+		if (c == ')') {
+			if (depth)
+				depth--;
+			s++;
+			goto brk;
+		}
+		if (c == '|') {
+			if (!depth) {
+				/* alternation at top level: no single literal */
+				lh_buf_reset(&best);
+				goto done;
+			}
+			s++;
+			continue;
+		}
+		if (strchr(".^$", c)) {
+			s++;
+			goto brk;
+		}
+		if (strchr("*+?{", c)) {
+			/* quantifier on the previous atom: it may be absent */
+			if (run.len)
+				lh_buf_setlen(&run, run.len - 1);
+			if (c == '{')
+				while (*s && *s != '}')
+					s++;
+			if (*s)
+				s++;
+			goto brk;
+		}
+		if (!depth)
+			lh_buf_addc(&run, c);
+		s++;
+quant:
+		if (*s == '*' || *s == '?' || *s == '{') {
+			if (run.len)
+				lh_buf_setlen(&run, run.len - 1);
+		}
+		continue;
+brk2:
+		s += 2;
+brk:
+		if (run.len > best.len) {
+			lh_buf_reset(&best);
+			lh_buf_add(&best, run.data, run.len);
+		}
+		lh_buf_reset(&run);
+	}
+	if (run.len > best.len) {
+		lh_buf_reset(&best);
+		lh_buf_add(&best, run.data, run.len);
+	}
+done:
+	if (best.len >= 2) {
+		*litlen = best.len;
+		out = lh_buf_detach(&best, NULL);
+	}
+	lh_buf_release(&best);
+	lh_buf_release(&run);
+	return out;
+}
+
+static int compile_regex(struct pstate *ps, const char *file, int line, struct cond *c,
+			 const char *src)
+{
+	int errcode;
+	PCRE2_SIZE erroff;
+
+	c->src = xstrdup(src);
+	c->re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
+			      PCRE2_UTF | PCRE2_NEVER_BACKSLASH_C, &errcode, &erroff, NULL);
+	if (!c->re) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		perr(ps, file, line, "bad regular expression at offset %zu: %s",
+		     (size_t)erroff, (const char *)msg);
+		return -1;
+	}
+	/* JIT is an optimisation: without it (no JIT on this CPU) we still match */
+	pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
+	c->lit = required_literal(src, &c->litlen);
+	return 0;
+}
+
+/* Expand @list references into words. */
+static int expand_words(struct pstate *ps, const char *file, int line, char **in, int nin,
+			char ***out, int *nout)
+{
+	int k, j;
+
+	*out = NULL;
+	*nout = 0;
+	for (k = 0; k < nin; k++) {
+		if (in[k][0] == '@') {
+			struct wlist *l = find_list(ps->pol, in[k] + 1);
+
+			if (!l) {
+				perr(ps, file, line, "unknown list '%s'", in[k] + 1);
+				return -1;
+			}
+			for (j = 0; j < l->nwords; j++)
+				*out = push_str(*out, nout, l->words[j]);
+			continue;
+		}
+		*out = push_str(*out, nout, in[k]);
+	}
+	return 0;
+}
+
+static int builtin_class(const char *name)
+{
+	if (!strcmp(name, "project"))
+		return BUILTIN_PROJECT;
+	if (!strcmp(name, "project-root"))
+		return BUILTIN_PROJECT_ROOT;
+	if (!strcmp(name, "cwd"))
+		return BUILTIN_CWD;
+	if (!strcmp(name, "home"))
+		return BUILTIN_HOME;
+	return BUILTIN_NONE;
+}
+
+static int add_condition(struct pstate *ps, const char *file, int line, char **words, int n,
+			 const char *rest)
+{
+	struct rule *r = ps->cur;
+	struct cond c;
+	int negate = 0, k, first = 0;
+	size_t ci;
+
+	memset(&c, 0, sizeof(c));
+	if (!strcmp(words[0], "not")) {
+		negate = 1;
+		first = 1;
+		if (n < 2) {
+			perr(ps, file, line, "'not' needs a condition");
+			return -1;
+		}
+	}
+	for (ci = 0; ci < sizeof(cond_words) / sizeof(cond_words[0]); ci++)
+		if (!strcmp(words[first], cond_words[ci].word))
+			break;
+	if (ci == sizeof(cond_words) / sizeof(cond_words[0])) {
+		perr(ps, file, line, "unknown condition '%s'", words[first]);
+		return -1;
+	}
+	c.kind = cond_words[ci].kind;
+	c.negate = negate;
+	if (n - first < 2) {
+		perr(ps, file, line, "'%s' needs at least one value", words[first]);
+		return -1;
+	}
+	switch (c.kind) {
+	case C_MATCH:
+	case C_CONTENT:
+	case C_RAW: {
+		/* the expression is the rest of the line, as written */
+		struct lh_buf src = LH_BUF_INIT;
+
+		for (k = first + 1; k < n; k++) {
+			if (k > first + 1)
+				lh_buf_addc(&src, ' ');
+			lh_buf_adds(&src, words[k]);
+		}
+		if (compile_regex(ps, file, line, &c, src.data)) {
+			lh_buf_release(&src);
+			return -1;
+		}
+		lh_buf_release(&src);
+		if (c.kind == C_RAW)
+			r->has_raw = 1;
+		break;
+	}
+	case C_FLAG: {
+		char **w;
+		int nw;
+
+		if (expand_words(ps, file, line, words + first + 1, n - first - 1, &w, &nw))
+			return -1;
+		c.shorts = xstrdup("");
+		for (k = 0; k < nw; k++) {
+			const char *f = w[k];
+
+			if (f[0] == '-' && f[1] == '-' && f[2]) {
+				c.longs = push_str(c.longs, &c.nlongs, f);
+			} else if (f[0] == '-' && f[1] && !f[2]) {
+				size_t l = strlen(c.shorts);
+
+				c.shorts = xrealloc(c.shorts, l + 2);
+				c.shorts[l] = f[1];
+				c.shorts[l + 1] = '\0';
+			} else {
+				perr(ps, file, line, "flag '%s' is neither -x nor --long (use 'arg' for words such as -delete)", f);
+				free_strv(w, nw);
+				return -1;
+			}
+		}
+		free_strv(w, nw);
+		break;
+	}
+	case C_CONTEXT:
+		for (k = first + 1; k < n; k++) {
+			size_t x;
+
+			for (x = 0; x < sizeof(ctx_words) / sizeof(ctx_words[0]); x++)
+				if (!strcmp(words[k], ctx_words[x].word))
+					break;
+			if (x == sizeof(ctx_words) / sizeof(ctx_words[0])) {
+				perr(ps, file, line, "unknown context '%s'", words[k]);
+				return -1;
+			}
+			c.ctx |= ctx_words[x].flag;
+		}
+		break;
+	case C_PATH:
+	case C_REDIRECT:
+		c.pitems = xcalloc((size_t)(n - first - 1), sizeof(*c.pitems));
+		for (k = first + 1; k < n; k++) {
+			struct pitem *pi = &c.pitems[c.npitems];
+			const char *w = words[k];
+
+			if (w[0] == '!') {
+				pi->neg = 1;
+				w++;
+			}
+			pi->cls = -1;
+			if (w[0] == '@' && builtin_class(w + 1)) {
+				pi->own.name = xstrdup(w + 1);
+				pi->own.builtin = builtin_class(w + 1);
+			} else if (w[0] == '@') {
+				const struct pclass *cl = find_class(ps->pol, w + 1);
+
+				if (!cl) {
+					perr(ps, file, line, "unknown class '%s'", w + 1);
+					free(c.pitems);
+					return -1;
+				}
+				pi->cls = (int)(cl - ps->pol->classes);
+			} else {
+				if (!w[0]) {
+					perr(ps, file, line, "empty path pattern");
+					free(c.pitems);
+					return -1;
+				}
+				pi->own.name = xstrdup(w);
+				pi->own.pats = push_str(NULL, &pi->own.npats, w);
+			}
+			c.npitems++;
+		}
+		break;
+	default:
+		if (expand_words(ps, file, line, words + first + 1, n - first - 1, &c.items,
+				 &c.nitems))
+			return -1;
+		break;
+	}
+	r->conds = xrealloc(r->conds, sizeof(*r->conds) * (size_t)(r->nconds + 1));
+	r->conds[r->nconds++] = c;
+	return 0;
+}
+
+static int rule_statement(struct pstate *ps, const char *file, int line, char **w, int n,
+			  const char *rest)
+{
+	struct rule *r = ps->cur;
+	int k;
+
+	if (!strcmp(w[0], "tool")) {
+		if (n < 2) {
+			perr(ps, file, line, "'tool' needs at least one tool name");
+			return -1;
+		}
+		for (k = 1; k < n; k++) {
+			if (!strcmp(w[k], "*"))
+				r->any_tool = 1;
+			else
+				r->tools = push_str(r->tools, &r->ntools, w[k]);
+		}
+		return 0;
+	}
+	if (!strcmp(w[0], "reason")) {
+		if (!rest) {
+			perr(ps, file, line, "'reason' needs a text");
+			return -1;
+		}
+		free(r->reason);
+		r->reason = xstrdup(w[1]);
+		return 0;
+	}
+	if (!strcmp(w[0], "priority")) {
+		char *end;
+		long v;
+
+		if (n != 2) {
+			perr(ps, file, line, "'priority' needs one number");
+			return -1;
+		}
+		errno = 0;
+		v = strtol(w[1], &end, 10);
+		if (errno || *end || v < -1000 || v > 1000) {
+			perr(ps, file, line, "priority '%s' is not a number from -1000 to 1000", w[1]);
+			return -1;
+		}
+		r->priority = (int)v;
+		return 0;
+	}
+	if (!strcmp(w[0], "tags")) {
+		for (k = 1; k < n; k++)
+			r->tags = push_str(r->tags, &r->ntags, w[k]);
+		return 0;
+	}
+	return add_condition(ps, file, line, w, n, rest);
+}
+
+static int set_statement(struct pstate *ps, const char *file, int line, char **w, int n)
+{
+	struct lh_policy *pol = ps->pol;
+
+	if (n != 3) {
+		perr(ps, file, line, "'set' needs a name and one value");
+		return -1;
+	}
+	if (!strcmp(w[1], "unknown-tool") || !strcmp(w[1], "unparseable")) {
+		int d = lh_decision_parse(w[2]);
+
+		if (d < 0) {
+			perr(ps, file, line, "'%s' must be allow, ask or deny", w[1]);
+			return -1;
+		}
+		if (!strcmp(w[1], "unparseable") && d == LH_ALLOW) {
+			perr(ps, file, line, "'unparseable' must be ask or deny: what cannot be read is not allowed");
+			return -1;
+		}
+		if (!strcmp(w[1], "unknown-tool"))
+			pol->unknown_tool = (enum lh_decision)d;
+		else
+			pol->unparseable = (enum lh_decision)d;
+		return 0;
+	}
+	if (!strcmp(w[1], "risk-ask") || !strcmp(w[1], "risk-deny")) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(w[2], &end, 10);
+		if (errno || *end || v < 1 || v > 100000) {
+			perr(ps, file, line, "'%s' must be a number from 1 to 100000", w[1]);
+			return -1;
+		}
+		if (!strcmp(w[1], "risk-ask"))
+			pol->risk_ask = (int)v;
+		else
+			pol->risk_deny = (int)v;
+		return 0;
+	}
+	perr(ps, file, line, "unknown setting '%s'", w[1]);
+	return -1;
+}
+
+static int top_statement(struct pstate *ps, const char *file, int line, char **w, int n,
+			 const char *rest)
+{
+	struct lh_policy *pol = ps->pol;
+	int k;
+
+	if (!strcmp(w[0], "rule")) {
+		struct rule *r;
+		int d;
+
+		ps->cur = NULL;
+		if (n != 3) {
+			perr(ps, file, line, "'rule' needs an id and an action (allow, ask or deny)");
+			return -1;
+		}
+		if (!valid_name(w[1]) || strlen(w[1]) >= LH_RULE_MAX) {
+			perr(ps, file, line, "rule id '%s' must be letters, digits, '.', '-' or '_' (at most %d)",
+			     w[1], LH_RULE_MAX - 1);
+			return -1;
+		}
+		d = lh_decision_parse(w[2]);
+		if (d < 0) {
+			perr(ps, file, line, "unknown action '%s' (allow, ask or deny)", w[2]);
+			return -1;
+		}
+		for (k = 0; k < pol->nrules; k++)
+			if (!strcmp(pol->rules[k].id, w[1])) {
+				perr(ps, file, line, "rule '%s' is already defined at %s:%d", w[1],
+				     pol->rules[k].file, pol->rules[k].line);
+				return -1;
+			}
+		if (pol->nrules == pol->caprules) {
+			pol->caprules = pol->caprules ? pol->caprules * 2 : 64;
+			pol->rules = xrealloc(pol->rules, sizeof(*pol->rules) * (size_t)pol->caprules);
+		}
+		r = &pol->rules[pol->nrules++];
+		memset(r, 0, sizeof(*r));
+		r->id = xstrdup(w[1]);
+		r->action = (enum lh_decision)d;
+		r->file = xstrdup(file);
+		r->line = line;
+		r->order = pol->nrules - 1;
+		ps->cur = r;
+		return 0;
+	}
+	if (strcmp(w[0], "version") && strcmp(w[0], "include") && strcmp(w[0], "set") &&
+	    strcmp(w[0], "class") && strcmp(w[0], "list"))
+		return 1;	/* not a top-level word */
+	ps->cur = NULL;
+	if (!strcmp(w[0], "version")) {
+		if (n != 2 || strcmp(w[1], "1")) {
+			perr(ps, file, line, "unsupported policy version (this Lighthouse reads version 1)");
+			return -1;
+		}
+		pol->version = 1;
+		return 0;
+	}
+	if (!strcmp(w[0], "include")) {
+		if (n != 2) {
+			perr(ps, file, line, "'include' needs one file name");
+			return -1;
+		}
+		return do_include(ps, file, line, w[1]);
+	}
+	if (!strcmp(w[0], "set"))
+		return set_statement(ps, file, line, w, n);
+	if (!strcmp(w[0], "class")) {
+		struct pclass *cl;
+
+		if (n < 2 || !valid_name(w[1])) {
+			perr(ps, file, line, "'class' needs a name (letters, digits, '.', '-', '_')");
+			return -1;
+		}
+		if (builtin_class(w[1])) {
+			perr(ps, file, line, "class '%s' is built in and cannot be redefined", w[1]);
+			return -1;
+		}
+		cl = find_class(pol, w[1]);
+		if (!cl) {
+			if (pol->nclasses == pol->capclasses) {
+				pol->capclasses = pol->capclasses ? pol->capclasses * 2 : 16;
+				pol->classes = xrealloc(pol->classes,
+							sizeof(*pol->classes) * (size_t)pol->capclasses);
+			}
+			cl = &pol->classes[pol->nclasses++];
+			memset(cl, 0, sizeof(*cl));
+			cl->name = xstrdup(w[1]);
+		}
+		for (k = 2; k < n; k++) {
+			const char *pat = w[k];
+
+			if (pat[0] == '@' && builtin_class(pat + 1)) {
+				/* a dynamic class inside a class: evaluated per request */
+				cl->pats = push_str(cl->pats, &cl->npats, pat);
+				continue;
+			}
+			if (pat[0] == '@') {
+				struct pclass *other = find_class(pol, pat + 1);
+				int j;
+
+				if (!other || other == cl) {
+					perr(ps, file, line, "unknown class '%s'", pat + 1);
+					return -1;
+				}
+				for (j = 0; j < other->npats; j++)
+					cl->pats = push_str(cl->pats, &cl->npats, other->pats[j]);
+				continue;
+			}
+			cl->pats = push_str(cl->pats, &cl->npats, pat);
+		}
+		return 0;
+	}
+	if (!strcmp(w[0], "list")) {
+		struct wlist *l;
+
+		if (n < 2 || !valid_name(w[1])) {
+			perr(ps, file, line, "'list' needs a name (letters, digits, '.', '-', '_')");
+			return -1;
+		}
+		l = find_list(pol, w[1]);
+		if (!l) {
+			if (pol->nlists == pol->caplists) {
+				pol->caplists = pol->caplists ? pol->caplists * 2 : 16;
+				pol->lists = xrealloc(pol->lists, sizeof(*pol->lists) * (size_t)pol->caplists);
+			}
+			l = &pol->lists[pol->nlists++];
+			memset(l, 0, sizeof(*l));
+			l->name = xstrdup(w[1]);
+		}
+		for (k = 2; k < n; k++) {
+			if (w[k][0] == '@') {
+				struct wlist *o = find_list(pol, w[k] + 1);
+				int j;
+
+				if (!o || o == l) {
+					perr(ps, file, line, "unknown list '%s'", w[k] + 1);
+					return -1;
+				}
+				for (j = 0; j < o->nwords; j++)
+					l->words = push_str(l->words, &l->nwords, o->words[j]);
+				continue;
+			}
+			l->words = push_str(l->words, &l->nwords, w[k]);
+		}
+		return 0;
+	}
+	return 1;	/* not a top-level word */
+}
+
+static int compile_policy_text(struct pstate *ps, const char *file, const char *text, size_t len)
+{
+	struct lh_buf logical = LH_BUF_INIT;
+	size_t i = 0;
+	int line = 0, start_line = 0;
+
+	if (memchr(text, '\0', len)) {
+		perr(ps, file, 1, "the file contains NUL bytes: is it a policy file?");
+		return -1;
+	}
+	if (ps->depth == 0 || strcmp(file, "builtin:default"))
+		lh_buf_add(&ps->pol->text, text, len);
+	if (len && text[len - 1] != '\n')
+		lh_buf_addc(&ps->pol->text, '\n');
+	while (i < len) {
+		const char *nl = memchr(text + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - text) : len;
+		size_t l = e - i;
+		char **w = NULL;
+		int n = 0, rc;
+		const char *rest, *bad;
+
+		line++;
+		if (!logical.len)
+			start_line = line;
+		while (l && text[i + l - 1] == '\r')
+			l--;
+		if (l && text[i + l - 1] == '\\') {
+			lh_buf_add(&logical, text + i, l - 1);
+			lh_buf_addc(&logical, ' ');
+			i = e + 1;
+			continue;
+		}
+		lh_buf_add(&logical, text + i, l);
+		i = e + 1;
+		if (split_line(logical.data, &w, &n, &rest, &bad)) {
+			perr(ps, file, start_line, "%s", bad);
+			lh_buf_reset(&logical);
+			continue;
+		}
+		lh_buf_reset(&logical);
+		if (!n)
+			continue;
+		rc = top_statement(ps, file, start_line, w, n, rest);
+		if (rc == 1) {
+			if (!ps->cur)
+				perr(ps, file, start_line, "'%s' outside of a rule (start one with: rule ID ACTION)",
+				     w[0]);
+			else
+				rule_statement(ps, file, start_line, w, n, rest);
+		}
+		free_strv(w, n);
+	}
+	lh_buf_release(&logical);
+	return ps->nerrors ? -1 : 0;
+}
+
+static int severity_rank(const struct rule *a, const struct rule *b)
+{
+	if (a->priority != b->priority)
+		return b->priority - a->priority;
+	if (a->action != b->action)
+		return (int)b->action - (int)a->action;
+	return a->order - b->order;
+}
+
+/* Sort rule indexes by rank (insertion sort: lists are short, no globals). */
+static void sort_rules(const struct lh_policy *pol, int *v, int n)
+{
+	int i, j;
+
+	for (i = 1; i < n; i++) {
+		int x = v[i];
+
+		for (j = i; j > 0 && severity_rank(&pol->rules[v[j - 1]], &pol->rules[x]) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static int cmp_conds(const void *x, const void *y)
+{
+	const struct cond *a = x, *b = y;
+
+	return (int)a->kind - (int)b->kind;
+}
+
+static int rule_is_bash(const struct rule *r)
+{
+	int k;
+
+	if (r->any_tool)
+		return 1;
+	for (k = 0; k < r->ntools; k++)
+		if (!strcmp(r->tools[k], "Bash"))
+			return 1;
+	return 0;
+}
+
+static int finish(struct pstate *ps)
+{
+	struct lh_policy *pol = ps->pol;
+	int k, j;
+
+	for (k = 0; k < pol->nrules; k++) {
+		struct rule *r = &pol->rules[k];
+		int bash_only = 0;
+
+		if (!r->ntools && !r->any_tool)
+			r->tools = push_str(r->tools, &r->ntools, "Bash");
+		if (!r->reason) {
+			char buf[128];
+
+			snprintf(buf, sizeof(buf), "matched rule %s", r->id);
+			r->reason = xstrdup(buf);
+		}
+		for (j = 0; j < r->nconds; j++) {
+			struct cond *c = &r->conds[j];
+			int x;
+
+			for (x = 0; x < (int)(sizeof(cond_words) / sizeof(cond_words[0])); x++)
+				if (cond_words[x].kind == c->kind && cond_words[x].bash_only)
+					bash_only = 1;
+		}
+		if (bash_only && !rule_is_bash(r))
+			perr(ps, r->file, r->line, "rule '%s' tests the shell command but its tools do not include Bash",
+			     r->id);
+		if (r->nconds > 1)
+			qsort(r->conds, (size_t)r->nconds, sizeof(*r->conds), cmp_conds);
+	}
+	if (ps->nerrors)
+		return -1;
+
+	/* indexes */
+	for (k = 0; k < pol->nrules; k++) {
+		struct rule *r = &pol->rules[k];
+		const struct cond *cmd = NULL;
+		int exact = 1;
+
+		if (r->any_tool) {
+			pol->any_tool = xrealloc(pol->any_tool, sizeof(int) * (size_t)(pol->nany_tool + 1));
+			pol->any_tool[pol->nany_tool++] = k;
+		}
+		for (j = 0; j < r->ntools; j++)
+			ientry_push(index_add(&pol->by_tool, r->tools[j]), k);
+		if (!rule_is_bash(r))
+			continue;
+		for (j = 0; j < r->nconds; j++)
+			if (r->conds[j].kind == C_COMMAND && !r->conds[j].negate) {
+				cmd = &r->conds[j];
+				break;
+			}
+		if (cmd)
+			for (j = 0; j < cmd->nitems; j++)
+				if (strpbrk(cmd->items[j], "*?[\\"))
+					exact = 0;
+		if (!cmd || !exact) {
+			pol->bash_generic = xrealloc(pol->bash_generic,
+						     sizeof(int) * (size_t)(pol->nbash_generic + 1));
+			pol->bash_generic[pol->nbash_generic++] = k;
+			continue;
+		}
+		for (j = 0; j < cmd->nitems; j++)
+			ientry_push(index_add(&pol->by_cmd, cmd->items[j]), k);
+	}
+	/* tool * rules apply to every named tool too */
+	for (k = 0; k < (int)pol->by_tool.cap; k++) {
+		struct ientry *e = &pol->by_tool.v[k];
+
+		if (!e->key)
+			continue;
+		for (j = 0; j < pol->nany_tool; j++)
+			ientry_push(e, pol->any_tool[j]);
+	}
+	for (k = 0; k < (int)pol->by_tool.cap; k++)
+		if (pol->by_tool.v[k].key)
+			sort_rules(pol, pol->by_tool.v[k].rules, pol->by_tool.v[k].n);
+	for (k = 0; k < (int)pol->by_cmd.cap; k++)
+		if (pol->by_cmd.v[k].key)
+			sort_rules(pol, pol->by_cmd.v[k].rules, pol->by_cmd.v[k].n);
+	sort_rules(pol, pol->bash_generic, pol->nbash_generic);
+	sort_rules(pol, pol->any_tool, pol->nany_tool);
+
+	pol->mctx = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(pol->mctx, MATCH_LIMIT);
+	pcre2_set_depth_limit(pol->mctx, DEPTH_LIMIT);
+	return 0;
+}
+
+int lh_policy_compile(struct lh_policy **out, const char *name, const char *text, size_t len,
+		      struct lh_buf *err)
+{
+	struct lh_policy *pol = xcalloc(1, sizeof(*pol));
+	struct pstate ps;
+
+	lh_buf_init(&pol->text, 0);
+	pol->source = xstrdup(name);
+	pol->unknown_tool = LH_ASK;
+	pol->unparseable = LH_ASK;
+	pol->risk_ask = 40;
+	pol->risk_deny = 100;
+	memset(&ps, 0, sizeof(ps));
+	ps.pol = pol;
+	ps.err = err;
+	if (len > MAX_POLICY_BYTES) {
+		perr(&ps, name, 1, "policy is larger than %d bytes", MAX_POLICY_BYTES);
+	} else {
+		compile_policy_text(&ps, name, text, len);
+		if (!ps.nerrors)
+			finish(&ps);
+	}
+	if (ps.nerrors) {
+		if (ps.nerrors > 50 && err)
+			lh_buf_addf(err, "%s: %d more errors\n", name, ps.nerrors - 50);
+		lh_policy_free(pol);
+		*out = NULL;
+		return -EINVAL;
+	}
+	*out = pol;
+	return 0;
+}
+
+int lh_policy_load(struct lh_policy **out, const char *path, struct lh_buf *err)
+{
+	struct lh_policy *pol = xcalloc(1, sizeof(*pol));
+	struct pstate ps;
+	int rc;
+
+	lh_buf_init(&pol->text, 0);
+	pol->source = xstrdup(path);
+	pol->unknown_tool = LH_ASK;
+	pol->unparseable = LH_ASK;
+	pol->risk_ask = 40;
+	pol->risk_deny = 100;
+	memset(&ps, 0, sizeof(ps));
+	ps.pol = pol;
+	ps.err = err;
+	ps.depth = -1;
+	rc = do_include(&ps, path, 0, path);
+	if (!rc && !ps.nerrors)
+		finish(&ps);
+	if (ps.nerrors) {
+		/* an unreadable top-level file has no line: drop the ":0" */
+		lh_policy_free(pol);
+		*out = NULL;
+		return -EINVAL;
+	}
+	*out = pol;
+	return 0;
+}
+
+int lh_policy_builtin(struct lh_policy **out, struct lh_buf *err)
+{
+	return lh_policy_compile(out, "builtin:default", lh_default_policy,
+				 lh_default_policy_len, err);
+}
+
+void lh_policy_free(struct lh_policy *pol)
+{
+	int k, j, x;
+
+	if (!pol)
+		return;
+	for (k = 0; k < pol->nrules; k++) {
+		struct rule *r = &pol->rules[k];
+
+		for (j = 0; j < r->nconds; j++) {
+			struct cond *c = &r->conds[j];
+
+			free_strv(c->items, c->nitems);
+			for (x = 0; x < c->npitems; x++) {
+				free(c->pitems[x].own.name);
+				free_strv(c->pitems[x].own.pats, c->pitems[x].own.npats);
+			}
+			free(c->pitems);
+			free(c->shorts);
+			free_strv(c->longs, c->nlongs);
+			if (c->re)
+				pcre2_code_free(c->re);
+			free(c->lit);
+			free(c->src);
+		}
+		free(r->conds);
+		free(r->id);
+		free(r->reason);
+		free_strv(r->tools, r->ntools);
+		free_strv(r->tags, r->ntags);
+		free(r->file);
+	}
+	free(pol->rules);
+	for (k = 0; k < pol->nclasses; k++) {
+		free(pol->classes[k].name);
+		free_strv(pol->classes[k].pats, pol->classes[k].npats);
+	}
+	free(pol->classes);
+	for (k = 0; k < pol->nlists; k++) {
+		free(pol->lists[k].name);
+		free_strv(pol->lists[k].words, pol->lists[k].nwords);
+	}
+	free(pol->lists);
+	index_free(&pol->by_tool);
+	index_free(&pol->by_cmd);
+	free(pol->any_tool);
+	free(pol->bash_generic);
+	if (pol->mctx)
+		pcre2_match_context_free(pol->mctx);
+	lh_buf_release(&pol->text);
+	free(pol->source);
+	free(pol);
+}
+
+const char *lh_policy_source(const struct lh_policy *pol)
+{
+	return pol->source;
+}
+
+int lh_policy_nrules(const struct lh_policy *pol)
+{
+	return pol->nrules;
+}
+
+const char *lh_policy_text(const struct lh_policy *pol, size_t *len)
+{
+	if (len)
+		*len = pol->text.len;
+	return pol->text.data;
+}
+
+int lh_policy_risk_ask(const struct lh_policy *pol)
+{
+	return pol->risk_ask;
+}
+
+int lh_policy_risk_deny(const struct lh_policy *pol)
+{
+	return pol->risk_deny;
+}
+
+/* ---- judging ------------------------------------------------------------------ */
+
+void lh_scratch_init(struct lh_scratch *s)
+{
+	lh_arena_init(&s->arena, SCRATCH_LIMIT);
+	s->match_data = pcre2_match_data_create(1, NULL);
+	if (!s->match_data) {
+		fprintf(stderr, "lighthouse: out of memory creating PCRE2 match data\n");
+		abort();
+	}
+}
+
+void lh_scratch_release(struct lh_scratch *s)
+{
+	lh_arena_release(&s->arena);
+	if (s->match_data)
+		pcre2_match_data_free(s->match_data);
+	s->match_data = NULL;
+}
+
+int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const char *path,
+		   const struct lh_judge_env *env)
+{
+	int k, hit = 0;
+
+	(void)pol;
+	if (cl->builtin) {
+		switch (cl->builtin) {
+		case BUILTIN_PROJECT:
+			return env->project && lh_path_within(path, env->project);
+		case BUILTIN_PROJECT_ROOT:
+			return env->project && !strcmp(path, env->project);
+		case BUILTIN_CWD:
+			/* a cwd of / or of the home directory is no work area */
+			return env->cwd && strcmp(env->cwd, "/") &&
+			       !(env->home && !strcmp(env->cwd, env->home)) &&
+			       lh_path_within(path, env->cwd);
+		case BUILTIN_HOME:
+			return env->home && !strcmp(path, env->home);
+		}
+	}
+	for (k = 0; k < cl->npats; k++) {
+		const char *p = cl->pats[k];
+
+		if (p[0] == '!') {
+			/*
+			 * An exclusion removes a path only when it is certainly
+			 * excluded: a wildcard (.env*) may name both kinds.
+			 */
+			if (!lh_path_has_glob(path) && lh_path_match(p + 1, path, env->home))
+				return 0;
+			continue;
+		}
+		if (hit)
+			continue;
+		if (p[0] == '@') {
+			struct pclass b;
+
+			memset(&b, 0, sizeof(b));
+			b.name = (char *)p + 1;
+			b.builtin = builtin_class(p + 1);
+			hit = lh_class_match(pol, &b, path, env);
+		} else if (lh_path_match(p, path, env->home)) {
+			hit = 1;
+		}
+	}
+	return hit;
+}
+
+/* A regex test: 1 match, 0 no match; a limit hit counts as a match. */
+static int re_test(const struct judge_ctx *j, const struct cond *c, const char *s, size_t n)
+{
+	int rc;
+
+	if (c->lit && !memmem(s, n, c->lit, c->litlen))
+		return 0;
+	rc = pcre2_match(c->re, (PCRE2_SPTR)s, n, 0, 0, j->scratch->match_data, j->pol->mctx);
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	return 1;	/* match or depth limit, or another error: err on the side of matching */
+}
+
+static int is_flag_word(const char *a)
+{
+	return a[0] == '-' && a[1] && !(a[1] == '-' && !a[2]);
+}
+
+int lh_cmdinfo_pos(struct judge_ctx *j, struct cmdinfo *ci)
+{
+	const struct lh_scmd *c = ci->c;
+	int k, dd = 0;
+
+	if (ci->have_pos)
+		return 0;
+	ci->have_pos = 1;
+	if (!c)
+		return 0;
+	ci->pos = lh_arena_alloc(&j->scratch->arena, sizeof(*ci->pos) * (size_t)c->argc);
+	ci->posf = lh_arena_alloc(&j->scratch->arena, (size_t)c->argc);
+	if (!ci->pos || !ci->posf)
+		return -ENOMEM;
+	for (k = 1; k < c->argc; k++) {
+		const char *a = c->argv[k];
+
+		if (!dd && !strcmp(a, "--")) {
+			dd = 1;
+			continue;
+		}
+		if (!dd && is_flag_word(a))
+			continue;
+		ci->posf[ci->npos] = c->wflags[k];
+		ci->pos[ci->npos++] = a;
+	}
+	return 0;
+}
+
+/* git and friends take options with values before the subcommand */
+static int takes_value(const char *cmd, const char *opt)
+{
+	static const char *const git[] = { "-C", "-c", "--git-dir", "--work-tree", "--namespace",
+		"--exec-path", NULL };
+	static const char *const kubectl[] = { "-n", "--namespace", "--context", "--cluster",
+		"--kubeconfig", "-s", "--server", "--user", NULL };
+	static const char *const docker[] = { "-H", "--host", "--context", "--config", "-c",
+		"--log-level", "-l", NULL };
+	const char *const *v = NULL;
+
+	if (!strcmp(cmd, "git"))
+		v = git;
+	else if (!strcmp(cmd, "kubectl") || !strcmp(cmd, "oc"))
+		v = kubectl;
+	else if (!strcmp(cmd, "docker") || !strcmp(cmd, "podman"))
+		v = docker;
+	if (!v)
+		return 0;
+	for (; *v; v++)
+		if (!strcmp(*v, opt))
+			return 1;
+	return 0;
+}
+
+static const char *subcommand(struct cmdinfo *ci)
+{
+	const struct lh_scmd *c = ci->c;
+	int k;
+
+	if (ci->have_sub)
+		return ci->sub;
+	ci->have_sub = 1;
+	for (k = 1; c && k < c->argc; k++) {
+		const char *a = c->argv[k];
+
+		if (!strcmp(a, "--"))
+			break;
+		if (is_flag_word(a)) {
+			if (!strchr(a, '=') && takes_value(c->name, a))
+				k++;
+			continue;
+		}
+		ci->sub = a;
+		break;
+	}
+	return ci->sub;
+}
+
+static const char *resolve(struct judge_ctx *j, const char *w)
+{
+	return lh_path_resolve(&j->scratch->arena, w, j->env->cwd, j->env->home);
+}
+
+int lh_cmdinfo_paths(struct judge_ctx *j, struct cmdinfo *ci)
+{
+	const struct lh_scmd *c = ci->c;
+	int k, n = 0;
+
+	if (ci->have_paths)
+		return 0;
+	ci->have_paths = 1;
+	if (!c) {
+		/* file tools: the input is the path */
+		ci->paths = lh_arena_alloc(&j->scratch->arena, sizeof(*ci->paths));
+		if (!ci->paths)
+			return -ENOMEM;
+		ci->paths[0] = resolve(j, j->req->input);
+		ci->npaths = ci->paths[0] ? 1 : 0;
+		return 0;
+	}
+	if (lh_cmdinfo_pos(j, ci))
+		return -ENOMEM;
+	ci->paths = lh_arena_alloc(&j->scratch->arena,
+				   sizeof(*ci->paths) * (size_t)(ci->npos + c->nredirs + 1));
+	if (!ci->paths)
+		return -ENOMEM;
+	for (k = 0; k < ci->npos; k++) {
+		const char *p;
+
+		if (ci->posf[k] & LH_W_DYNAMIC) {
+			ci->ndynamic++;
+			continue;
+		}
+		p = resolve(j, ci->pos[k]);
+		if (p)
+			ci->paths[n++] = p;
+	}
+	for (k = 0; k < c->nredirs; k++) {
+		const struct lh_redir *r = &c->redirs[k];
+		const char *p;
+
+		if ((r->op != LH_REDIR_IN && r->op != LH_REDIR_RW) || r->dynamic || !r->target)
+			continue;
+		p = resolve(j, r->target);
+		if (p)
+			ci->paths[n++] = p;
+	}
+	ci->npaths = n;
+	return 0;
+}
+
+int lh_cmdinfo_outs(struct judge_ctx *j, struct cmdinfo *ci)
+{
+	const struct lh_scmd *c = ci->c;
+	int k, n = 0;
+
+	if (ci->have_outs)
+		return 0;
+	ci->have_outs = 1;
+	if (!c)
+		return 0;
+	ci->outs = lh_arena_alloc(&j->scratch->arena, sizeof(*ci->outs) * (size_t)(c->nredirs + 1));
+	if (!ci->outs)
+		return -ENOMEM;
+	for (k = 0; k < c->nredirs; k++) {
+		const struct lh_redir *r = &c->redirs[k];
+		const char *p;
+
+		if (r->op != LH_REDIR_OUT && r->op != LH_REDIR_APPEND && r->op != LH_REDIR_RW)
+			continue;
+		if (!r->target || r->dynamic)
+			continue;
+		p = resolve(j, r->target);
+		if (p)
+			ci->outs[n++] = p;
+	}
+	ci->nouts = n;
+	return 0;
+}
+
+static int glob_words(char *const *items, int n, const char *w)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		if (lh_path_match(items[k], w, NULL) || !strcmp(items[k], w))
+			return 1;
+	return 0;
+}
+
+/* plain glob for words: * and ? match any character, '/' included */
+static int word_glob(const char *p, const char *s)
+{
+	const char *star = NULL, *ss = NULL;
+
+	while (*s) {
+		if (*p == '\\' && p[1] && p[1] == *s) {
+			p += 2;
+			s++;
+		} else if (*p == '?' || (*p == *s && *p != '*')) {
+			p++;
+			s++;
+		} else if (*p == '*') {
+			star = p++;
+			ss = s;
+		} else if (star) {
+			p = star + 1;
+			s = ++ss;
+		} else {
+			return 0;
+		}
+	}
+	while (*p == '*')
+		p++;
+	return !*p;
+}
+
+static int word_any(char *const *items, int n, const char *w)
+{
+	int k;
+
+	for (k = 0; k < n; k++)
+		if (word_glob(items[k], w))
+			return 1;
+	return 0;
+}
+
+static int pitems_match(struct judge_ctx *j, const struct cond *c, const char *path)
+{
+	int k;
+
+	for (k = 0; k < c->npitems; k++) {
+		const struct pitem *pi = &c->pitems[k];
+		const struct pclass *cl = pi->cls >= 0 ? &j->pol->classes[pi->cls] : &pi->own;
+		int in = lh_class_match(j->pol, cl, path, j->env);
+
+		if (in != pi->neg)
+			return 1;
+	}
+	return 0;
+}
+
+static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *ci)
+{
+	const struct lh_scmd *sc = ci->c;
+	int k;
+
+	switch (c->kind) {
+	case C_COMMAND:
+		return sc && sc->name[0] && word_any(c->items, c->nitems, sc->name);
+	case C_SUBCOMMAND: {
+		const char *s = subcommand(ci);
+
+		return s && word_any(c->items, c->nitems, s);
+	}
+	case C_FLAG:
+		if (!sc)
+			return 0;
+		for (k = 1; k < sc->argc; k++) {
+			const char *a = sc->argv[k];
+			int x;
+
+			if (!strcmp(a, "--"))
+				break;
+			if (a[0] != '-' || !a[1])
+				continue;
+			if (a[1] == '-') {
+				for (x = 0; x < c->nlongs; x++) {
+					size_t l = strlen(c->longs[x]);
+
+					if (!strncmp(a, c->longs[x], l) && (!a[l] || a[l] == '='))
+						return 1;
+				}
+				continue;
+			}
+			if (strpbrk(a + 1, c->shorts))
+				return 1;
+		}
+		return 0;
+	case C_ARG:
+		if (!sc)
+			return word_any(c->items, c->nitems, j->req->input);
+		for (k = 1; k < sc->argc; k++)
+			if (word_any(c->items, c->nitems, sc->argv[k])) {
+				ci->hit = sc->argv[k];
+				return 1;
+			}
+		return 0;
+	case C_STDIN_FROM:
+		return sc && sc->pipe_from && sc->pipe_from[0] &&
+		       word_any(c->items, c->nitems, sc->pipe_from);
+	case C_WRAPPER: {
+		const char *w;
+
+		if (!sc)
+			return 0;
+		for (w = sc->wrappers; *w;) {
+			const char *e = strchr(w, ' ');
+			size_t l = e ? (size_t)(e - w) : strlen(w);
+			char name[64];
+
+			if (l < sizeof(name)) {
+				memcpy(name, w, l);
+				name[l] = '\0';
+				if (glob_words(c->items, c->nitems, name))
+					return 1;
+			}
+			w += l;
+			while (*w == ' ')
+				w++;
+		}
+		return 0;
+	}
+	case C_CONTEXT:
+		return sc && (sc->ctx & c->ctx);
+	case C_PATH:
+		if (lh_cmdinfo_paths(j, ci))
+			return 1;
+		if (ci->ndynamic) {
+			/* a path known only at run time may be anywhere */
+			for (k = 0; k < c->npitems; k++)
+				if (c->pitems[k].neg) {
+					ci->hit = "a path known only at run time";
+					return 1;
+				}
+		}
+		for (k = 0; k < ci->npaths; k++)
+			if (pitems_match(j, c, ci->paths[k])) {
+				ci->hit = ci->paths[k];
+				return 1;
+			}
+		return 0;
+	case C_REDIRECT:
+		if (lh_cmdinfo_outs(j, ci))
+			return 1;
+		for (k = 0; k < ci->nouts; k++)
+			if (pitems_match(j, c, ci->outs[k])) {
+				ci->hit = ci->outs[k];
+				return 1;
+			}
+		return 0;
+	case C_MATCH:
+		if (!sc)
+			return re_test(j, c, j->req->input, strlen(j->req->input));
+		if (!ci->text) {
+			ci->text = "";
+			{
+				size_t n = 0;
+				char *t, *q;
+
+				for (k = 0; k < sc->argc; k++)
+					n += strlen(sc->argv[k]) + 1;
+				t = lh_arena_alloc(&j->scratch->arena, n + 1);
+				if (!t)
+					return 1;
+				q = t;
+				for (k = 0; k < sc->argc; k++) {
+					size_t l = strlen(sc->argv[k]);
+
+					memcpy(q, sc->argv[k], l);
+					q += l;
+					*q++ = ' ';
+				}
+				if (q > t)
+					q--;
+				*q = '\0';
+				ci->text = t;
+			}
+		}
+		return re_test(j, c, ci->text, strlen(ci->text));
+	case C_CONTENT: {
+		const char *s = j->req->content;
+
+		if (!s && sc) {
+			/* for a shell command: the here-documents and here-strings it feeds */
+			for (k = 0; k < sc->nredirs; k++)
+				if ((sc->redirs[k].op == LH_REDIR_HEREDOC ||
+				     sc->redirs[k].op == LH_REDIR_HERESTR) && sc->redirs[k].target &&
+				    re_test(j, c, sc->redirs[k].target, strlen(sc->redirs[k].target)))
+					return 1;
+			return 0;
+		}
+		return s && re_test(j, c, s, strlen(s));
+	}
+	case C_RAW:
+		return re_test(j, c, j->req->input, strlen(j->req->input));
+	}
+	return 0;
+}
+
+static int rule_test(struct judge_ctx *j, const struct rule *r, struct cmdinfo *ci)
+{
+	int k;
+
+	ci->hit = NULL;
+	for (k = 0; k < r->nconds; k++) {
+		const struct cond *c = &r->conds[k];
+		int hit;
+
+		if (c->kind == C_RAW && j->raw_memo) {
+			signed char *m = &j->raw_memo[r->order];
+
+			if (*m < 0)
+				*m = (signed char)cond_test(j, c, ci);
+			hit = *m;
+		} else {
+			hit = cond_test(j, c, ci);
+		}
+		if (hit == c->negate)
+			return 0;
+	}
+	return 1;
+}
+
+/* Render a rule's reason: {path} {command} {tool} {arg} */
+static void render_reason(struct judge_ctx *j, const struct rule *r, struct cmdinfo *ci,
+			  struct lh_verdict *v)
+{
+	char out[LH_REASON_MAX * 2];
+	const char *s = r->reason;
+	size_t o = 0;
+
+	while (*s && o < sizeof(out) - 1) {
+		const char *val = NULL;
+		size_t skip = 0;
+
+		if (*s == '{') {
+			if (!strncmp(s, "{path}", 6)) {
+				val = ci->hit;
+				if (!val && ci->c && !lh_cmdinfo_paths(j, ci) && ci->npaths)
+					val = ci->paths[0];
+				if (!val && !ci->c)
+					val = j->req->input;
+				skip = 6;
+			} else if (!strncmp(s, "{command}", 9)) {
+				val = ci->c ? ci->c->name : j->req->tool;
+				skip = 9;
+			} else if (!strncmp(s, "{tool}", 6)) {
+				val = j->req->tool;
+				skip = 6;
+			} else if (!strncmp(s, "{arg}", 5)) {
+				val = ci->hit;
+				skip = 5;
+			}
+		}
+		if (skip) {
+			size_t l;
+
+			if (!val)
+				val = "?";
+			l = strlen(val);
+			if (l > sizeof(out) - 1 - o)
+				l = sizeof(out) - 1 - o;
+			memcpy(out + o, val, l);
+			o += l;
+			s += skip;
+			continue;
+		}
+		out[o++] = *s++;
+	}
+	out[o] = '\0';
+	lh_verdict_set(v, r->action, LH_TIER_POLICY, r->id, "%s", out);
+}
+
+/* Judge with the rules in two rank-sorted lists; 1 if a rule decided. */
+static int judge_lists(struct judge_ctx *j, const int *a, int na, const int *b, int nb,
+		       struct cmdinfo *ci, struct lh_verdict *v)
+{
+	const struct lh_policy *pol = j->pol;
+	int ia = 0, ib = 0;
+
+	while (ia < na || ib < nb) {
+		int pick;
+
+		if (ib >= nb || (ia < na && severity_rank(&pol->rules[a[ia]], &pol->rules[b[ib]]) <= 0))
+			pick = a[ia++];
+		else
+			pick = b[ib++];
+		if (rule_test(j, &pol->rules[pick], ci)) {
+			render_reason(j, &pol->rules[pick], ci, v);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void judge_cmd(struct judge_ctx *j, const struct lh_scmd *c, struct lh_verdict *v)
+{
+	const struct lh_policy *pol = j->pol;
+	const struct ientry *e = c->name[0] ? index_find(&pol->by_cmd, c->name) : NULL;
+	struct cmdinfo ci;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.c = c;
+	if (judge_lists(j, e ? e->rules : NULL, e ? e->n : 0, pol->bash_generic,
+			pol->nbash_generic, &ci, v))
+		return;
+	lh_risk_judge_cmd(j, &ci, v);
+}
+
+static void merge(struct lh_verdict *acc, const struct lh_verdict *v, int *have)
+{
+	if (!*have || v->decision > acc->decision) {
+		*acc = *v;
+		*have = 1;
+	}
+}
+
+void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
+		     const struct lh_judge_env *env, struct lh_scratch *scratch,
+		     struct lh_verdict *out)
+{
+	struct judge_ctx j;
+	const struct ientry *te = index_find(&pol->by_tool, req->tool);
+	int k, have = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->cacheable = 1;
+	lh_arena_clear(&scratch->arena);
+	memset(&j, 0, sizeof(j));
+	j.pol = pol;
+	j.req = req;
+	j.env = env;
+	j.scratch = scratch;
+	j.raw_memo = lh_arena_alloc(&scratch->arena, (size_t)pol->nrules + 1);
+	if (j.raw_memo)
+		memset(j.raw_memo, -1, (size_t)pol->nrules + 1);
+
+	if (strcmp(req->tool, "Bash")) {
+		struct cmdinfo ci;
+
+		memset(&ci, 0, sizeof(ci));
+		if (!te) {
+			/* a tool no rule names */
+			if (judge_lists(&j, pol->any_tool, pol->nany_tool, NULL, 0, &ci, out))
+				goto done;
+			lh_verdict_set(out, pol->unknown_tool, LH_TIER_DEFAULT, "",
+				       "the policy has no rules for tool '%s'", req->tool);
+			goto done;
+		}
+		if (judge_lists(&j, te->rules, te->n, NULL, 0, &ci, out))
+			goto done;
+		lh_risk_judge_file(&j, &ci, out);
+		goto done;
+	}
+
+	{
+		struct lh_shell_env senv = { env->home, env->cwd, env->user };
+		struct lh_script script;
+		struct lh_verdict v;
+		int rc = lh_shell_parse(&script, &scratch->arena, req->input, strlen(req->input),
+					&senv);
+
+		if (rc == -ENOMEM || script.truncated) {
+			lh_verdict_set(out, LH_DENY, LH_TIER_INPUT, "",
+				       "command too complex to judge: %s",
+				       script.error ? script.error : "out of memory");
+			goto done;
+		}
+		/* tool-level rules (tool Bash with only raw/match/content conditions) */
+		for (k = 0; k < script.ncmds; k++) {
+			memset(&v, 0, sizeof(v));
+			judge_cmd(&j, &script.cmds[k], &v);
+			merge(out, &v, &have);
+		}
+		if (!script.ncmds) {
+			struct lh_scmd none;
+			static const char *argv0[] = { "", NULL };
+			static const unsigned char wf0[] = { LH_W_DYNAMIC };
+			struct cmdinfo ci;
+
+			/* nothing runs (comments, assignments): only raw rules apply */
+			memset(&none, 0, sizeof(none));
+			none.argv = argv0;
+			none.wflags = wf0;
+			none.argc = 1;
+			none.name = "";
+			none.wrappers = "";
+			memset(&ci, 0, sizeof(ci));
+			ci.c = &none;
+			memset(&v, 0, sizeof(v));
+			if (!judge_lists(&j, NULL, 0, pol->bash_generic, pol->nbash_generic, &ci, &v))
+				lh_verdict_set(&v, LH_ALLOW, LH_TIER_RISK, "",
+					       "nothing to run");
+			merge(out, &v, &have);
+		}
+		if (script.error) {
+			memset(&v, 0, sizeof(v));
+			lh_verdict_set(&v, pol->unparseable, LH_TIER_POLICY, "shell.unparseable",
+				       "cannot parse the command: %s", script.error);
+			merge(out, &v, &have);
+		}
+	}
+done:
+	out->cacheable = 1;
+}

@@ -1,0 +1,2507 @@
+/*
+ * shell.c -- a bash-compatible parser for judging commands (see shell.h).
+ *
+ * DESIGN
+ *
+ * This is a recursive-descent parser over the raw bytes; there is no
+ * separate token stream. Its grammar is bash's, flattened for judging:
+ *
+ *   list      := and_or ((';' | '&' | '\n') and_or)*
+ *   and_or    := pipeline (('&&' | '||') newline* pipeline)*
+ *   pipeline  := ['!'] ['time' ['-p']] command (('|' | '|&') newline* command)*
+ *   command   := simple | '(' list ')' | '{' list '}' | keyword-introduced
+ *   simple    := (assignment | redirection)* word (word | redirection)*
+ *
+ * Keywords (if, then, elif, else, fi, while, until, do, done, for, select,
+ * case, esac, function, [[ ]], (( ))) are not interpreted as control flow:
+ * they are stepped over and every command between them is listed. A guard
+ * judges what could run, not what will.
+ *
+ * Words are decoded as bash decodes them: backslash escapes, '...', "...",
+ * $'...' (ANSI-C), $"...", tilde expansion, $VAR and ${VAR} when the value
+ * is known (assigned earlier in the same request, or HOME/PWD/USER), and
+ * command, process and arithmetic substitutions, whose contents are parsed
+ * recursively and listed with LH_CTX_SUBST. An expansion whose value we do
+ * not know leaves its source text in the word and marks it LH_W_DYNAMIC; an
+ * unquoted known value containing blanks is split into several words, as
+ * bash's word splitting would.
+ *
+ * Wrappers are then peeled off each simple command (unwrap()): privilege
+ * wrappers (sudo, doas, su, pkexec, runuser), environment and scheduling
+ * wrappers (env, nice, nohup, timeout, stdbuf, ionice, setsid, time,
+ * chroot, flock), command runners (xargs, parallel, find -exec, watch) and
+ * interpreters of strings (sh/bash/zsh/dash/ksh -c, eval, ssh host CMD,
+ * su -c, here-docs and here-strings fed to a shell). Strings are parsed
+ * with a nested parser one level deeper.
+ *
+ * Bounds: nesting depth (LH_SHELL_MAX_DEPTH), commands (LH_SHELL_MAX_CMDS),
+ * words (LH_SHELL_MAX_WORDS), alias expansions, and memory through the
+ * arena's byte limit. Hitting one stops the parse with `error` set.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "validator/shell.h"
+#include "common/banned.h"
+
+#define MAX_HEREDOCS 16
+#define MAX_ALIAS_DEPTH 8
+#define SPLIT_MARK '\x01'	/* marks word-splitting points inside a word */
+
+struct var {
+	struct var *next;
+	const char *name;
+	const char *value;	/* NULL: unknown */
+};
+
+struct alias {
+	struct alias *next;
+	const char *name;
+	const char *value;
+};
+
+struct shared {
+	struct lh_script *out;
+	struct lh_arena *arena;
+	const struct lh_shell_env *env;
+	struct var *vars;		/* newest first */
+	struct alias *aliases;		/* newest first */
+	int alias_depth;
+	int stop;			/* an error or a limit stopped the parse */
+	int oom;
+	int split_ok;			/* the input holds no SPLIT_MARK of its own */
+};
+
+struct heredoc {
+	struct lh_redir *r;		/* filled when the body is read */
+	const char *delim;
+	int strip_tabs;
+	int expand;			/* unquoted delimiter: body is expanded */
+	int script;			/* fed to a shell: parse the body */
+	unsigned ctx;
+	const char *wrappers;
+};
+
+struct parser {
+	struct shared *sh;
+	const char *s;
+	size_t n, i;
+	int depth;
+	unsigned ctx;			/* inherited context */
+	const char *wrappers;		/* inherited wrappers */
+	const char *pipe_from;		/* for commands of the current pipeline element */
+	unsigned elem_ctx;		/* PIPE_IN for the current element */
+	struct heredoc hd[MAX_HEREDOCS];
+	int nhd;
+	int stdin_shell;		/* the last simple command was a shell reading stdin */
+};
+
+struct word {
+	const char *v;
+	size_t len;
+	unsigned flags;
+	size_t start, end;		/* raw span in p->s */
+};
+
+/* word builder: a string growing inside the arena */
+struct wb {
+	char *p;
+	size_t len, cap;
+	unsigned flags;
+	struct shared *sh;
+};
+
+static void fail(struct parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail(struct parser *p, const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+
+	if (p->sh->stop)
+		return;
+	p->sh->stop = 1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->sh->out->error = lh_arena_strndup(p->sh->arena, msg, strlen(msg));
+	if (!p->sh->out->error)
+		p->sh->out->error = "out of memory";
+}
+
+static void *alloc(struct parser *p, size_t n)
+{
+	void *m = lh_arena_alloc(p->sh->arena, n);
+
+	if (!m && !p->sh->stop) {
+		p->sh->oom = 1;
+		p->sh->out->truncated = 1;
+		fail(p, "command too large to judge");
+	}
+	return m;
+}
+
+static const char *sdup(struct parser *p, const char *s, size_t n)
+{
+	char *d = alloc(p, n + 1);
+
+	if (!d)
+		return "";
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+static void wb_init(struct wb *b, struct parser *p)
+{
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->flags = 0;
+	b->sh = p->sh;
+}
+
+static void wb_add(struct wb *b, const char *s, size_t n)
+{
+	if (b->sh->stop && b->sh->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 32;
+		char *np;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		np = lh_arena_alloc(b->sh->arena, cap);
+		if (!np) {
+			b->sh->oom = 1;
+			b->sh->out->truncated = 1;
+			if (!b->sh->stop) {
+				b->sh->stop = 1;
+				b->sh->out->error = "command too large to judge";
+			}
+			return;
+		}
+		if (b->len)
+			memcpy(np, b->p, b->len);
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void wb_addc(struct wb *b, char c)
+{
+	wb_add(b, &c, 1);
+}
+
+static const char *wb_str(struct wb *b)
+{
+	return b->p ? b->p : "";
+}
+
+static int peekc(const struct parser *p, size_t k)
+{
+	return p->i + k < p->n ? (unsigned char)p->s[p->i + k] : -1;
+}
+
+static int is_blank(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int is_meta(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '&' ||
+	       c == '|' || c == '(' || c == ')' || c == '<' || c == '>';
+}
+
+static int is_name_start(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static int is_name_char(int c)
+{
+	return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+const char *lh_shell_basename(const char *word)
+{
+	const char *slash = strrchr(word, '/');
+
+	return slash && slash[1] ? slash + 1 : word;
+}
+
+/* ---- variables and aliases ---------------------------------------- */
+
+static const char *var_get(struct parser *p, const char *name, size_t n, int *known)
+{
+	const struct lh_shell_env *env = p->sh->env;
+	struct var *v;
+
+	for (v = p->sh->vars; v; v = v->next)
+		if (strlen(v->name) == n && !memcmp(v->name, name, n)) {
+			*known = v->value != NULL;
+			return v->value;
+		}
+	*known = 1;
+	if (n == 4 && !memcmp(name, "HOME", 4) && env->home)
+		return env->home;
+	if (n == 3 && !memcmp(name, "PWD", 3) && env->cwd)
+		return env->cwd;
+	if (n == 4 && !memcmp(name, "USER", 4) && env->user)
+		return env->user;
+	if (n == 7 && !memcmp(name, "LOGNAME", 7) && env->user)
+		return env->user;
+	*known = 0;
+	return NULL;
+}
+
+static void var_set(struct parser *p, const char *name, size_t n, const char *value)
+{
+	struct var *v = alloc(p, sizeof(*v));
+
+	if (!v)
+		return;
+	v->name = sdup(p, name, n);
+	v->value = value;
+	v->next = p->sh->vars;
+	p->sh->vars = v;
+}
+
+static const char *alias_get(struct parser *p, const char *name)
+{
+	struct alias *a;
+
+	for (a = p->sh->aliases; a; a = a->next)
+		if (!strcmp(a->name, name))
+			return a->value;
+	return NULL;
+}
+
+/* ---- forward declarations ----------------------------------------- */
+
+static void parse_list(struct parser *p, int term);
+static int read_word(struct parser *p, struct word *w);
+static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int argc,
+		   struct lh_redir *redirs, int nredirs, unsigned ctx,
+		   const char *wrappers, int *stdin_shell);
+
+static int enter(struct parser *p)
+{
+	if (p->depth + 1 > LH_SHELL_MAX_DEPTH) {
+		p->sh->out->truncated = 1;
+		fail(p, "nesting too deep (more than %d levels)", LH_SHELL_MAX_DEPTH);
+		return 0;
+	}
+	if (p->depth + 1 > p->sh->out->max_depth)
+		p->sh->out->max_depth = p->depth + 1;
+	return 1;
+}
+
+/* Parse a separate string (a -c argument, backtick contents, ...). */
+static void subparse(struct parser *p, const char *s, size_t n, unsigned ctx,
+		     const char *wrappers)
+{
+	struct parser q;
+
+	if (!enter(p))
+		return;
+	memset(&q, 0, sizeof(q));
+	q.sh = p->sh;
+	q.s = s;
+	q.n = n;
+	q.depth = p->depth + 1;
+	q.ctx = ctx;
+	q.wrappers = wrappers;
+	parse_list(&q, 0);
+}
+
+/* ---- substitutions --------------------------------------------------- */
+
+/* $( ... ): p->i is just past "$(". Parses up to and including ')'. */
+static void command_subst(struct parser *p)
+{
+	unsigned save_ctx = p->ctx, save_elem = p->elem_ctx;
+	const char *save_from = p->pipe_from;
+
+	if (!enter(p))
+		return;
+	p->depth++;
+	p->ctx |= LH_CTX_SUBST;
+	p->elem_ctx = 0;
+	p->pipe_from = NULL;
+	parse_list(p, ')');
+	p->depth--;
+	p->ctx = save_ctx;
+	p->elem_ctx = save_elem;
+	p->pipe_from = save_from;
+}
+
+/* `...`: p->i is at the opening backquote. */
+static void backtick(struct parser *p)
+{
+	struct wb inner;
+	size_t i = p->i + 1;
+
+	wb_init(&inner, p);
+	while (i < p->n && p->s[i] != '`') {
+		if (p->s[i] == '\\' && i + 1 < p->n &&
+		    (p->s[i + 1] == '`' || p->s[i + 1] == '\\' || p->s[i + 1] == '$')) {
+			wb_addc(&inner, p->s[i + 1]);
+			i += 2;
+			continue;
+		}
+		wb_addc(&inner, p->s[i]);
+		i++;
+	}
+	if (i >= p->n) {
+		fail(p, "unterminated backquote at offset %zu", p->i);
+		p->i = p->n;
+		return;
+	}
+	p->i = i + 1;
+	subparse(p, wb_str(&inner), inner.len, p->ctx | LH_CTX_SUBST, p->wrappers);
+}
+
+/*
+ * Walk an arithmetic expansion or command to its closing "))", parsing any
+ * command substitution inside it. p->i is just past the opening "((".
+ */
+static void skip_arith(struct parser *p)
+{
+	int depth = 0;
+
+	while (p->i < p->n && !p->sh->stop) {
+		int c = p->s[p->i];
+
+		if (c == '$' && peekc(p, 1) == '(' && peekc(p, 2) != '(') {
+			p->i += 2;
+			command_subst(p);
+			continue;
+		}
+		if (c == '`') {
+			backtick(p);
+			continue;
+		}
+		if (c == '(')
+			depth++;
+		if (c == ')') {
+			if (depth == 0 && peekc(p, 1) == ')') {
+				p->i += 2;
+				return;
+			}
+			depth--;
+		}
+		p->i++;
+	}
+	fail(p, "unterminated arithmetic expression");
+}
+
+static void decode_dq(struct parser *p, struct wb *b, int heredoc);
+static void expand_dollar(struct parser *p, struct wb *b, int in_dq);
+
+/* Decode $'...' into b; p->i is at the opening quote. */
+static void ansi_c(struct parser *p, struct wb *b)
+{
+	size_t i = p->i + 1;
+
+	while (i < p->n && p->s[i] != '\'') {
+		char c = p->s[i], out;
+		unsigned v;
+		int k;
+
+		if (c != '\\' || i + 1 >= p->n) {
+			wb_addc(b, c);
+			i++;
+			continue;
+		}
+		c = p->s[i + 1];
+		i += 2;
+		switch (c) {
+		case 'n': out = '\n'; break;
+		case 't': out = '\t'; break;
+		case 'r': out = '\r'; break;
+		case 'a': out = '\a'; break;
+		case 'b': out = '\b'; break;
+		case 'f': out = '\f'; break;
+		case 'v': out = '\v'; break;
+		case 'e': case 'E': out = 27; break;
+		case 'c':
+			if (i < p->n) {
+				out = (char)(p->s[i] & 0x1f);
+				i++;
+			} else {
+				out = 'c';
+			}
+			break;
+		case 'x':
+			for (v = 0, k = 0; k < 2 && i < p->n; k++, i++) {
+				char h = p->s[i];
+
+				if (h >= '0' && h <= '9')
+					v = v * 16 + (unsigned)(h - '0');
+				else if ((h | 32) >= 'a' && (h | 32) <= 'f')
+					v = v * 16 + (unsigned)((h | 32) - 'a' + 10);
+				else
+					break;
+			}
+			if (!k) {
+				wb_add(b, "\\x", 2);
+				continue;
+			}
+			out = (char)v;
+			break;
+		case 'u': case 'U': {
+			unsigned maxd = c == 'u' ? 4 : 8;
+			char enc[4];
+			int len;
+
+			for (v = 0, k = 0; (unsigned)k < maxd && i < p->n; k++, i++) {
+				char h = p->s[i];
+
+				if (h >= '0' && h <= '9')
+					v = v * 16 + (unsigned)(h - '0');
+				else if ((h | 32) >= 'a' && (h | 32) <= 'f')
+					v = v * 16 + (unsigned)((h | 32) - 'a' + 10);
+				else
+					break;
+			}
+			if (!k || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
+				wb_addc(b, '?');
+				continue;
+			}
+			if (v < 0x80) {
+				enc[0] = (char)v;
+				len = 1;
+			} else if (v < 0x800) {
+				enc[0] = (char)(0xC0 | (v >> 6));
+				enc[1] = (char)(0x80 | (v & 0x3F));
+				len = 2;
+			} else if (v < 0x10000) {
+				enc[0] = (char)(0xE0 | (v >> 12));
+				enc[1] = (char)(0x80 | ((v >> 6) & 0x3F));
+				enc[2] = (char)(0x80 | (v & 0x3F));
+				len = 3;
+			} else {
+				enc[0] = (char)(0xF0 | (v >> 18));
+				enc[1] = (char)(0x80 | ((v >> 12) & 0x3F));
+				enc[2] = (char)(0x80 | ((v >> 6) & 0x3F));
+				enc[3] = (char)(0x80 | (v & 0x3F));
+				len = 4;
+			}
+			wb_add(b, enc, (size_t)len);
+			continue;
+		}
+		case '0': case '1': case '2': case '3':
+		case '4': case '5': case '6': case '7':
+			v = (unsigned)(c - '0');
+			for (k = 1; k < 3 && i < p->n && p->s[i] >= '0' && p->s[i] <= '7'; k++, i++)
+				v = v * 8 + (unsigned)(p->s[i] - '0');
+			out = (char)v;
+			break;
+		default:
+			out = c;	/* \\ \' \" \? and unknown escapes */
+		}
+		if (out == '\0') {
+			/* bash stops the string at a NUL */
+			while (i < p->n && p->s[i] != '\'')
+				i += (p->s[i] == '\\' && i + 1 < p->n) ? 2 : 1;
+			break;
+		}
+		wb_addc(b, out);
+	}
+	if (i >= p->n) {
+		fail(p, "unterminated $'...' quote at offset %zu", p->i - 1);
+		p->i = p->n;
+		return;
+	}
+	p->i = i + 1;
+	b->flags |= LH_W_QUOTED;
+}
+
+/* Add a known expansion value; unquoted blanks become split points. */
+static void add_value(struct parser *p, struct wb *b, const char *v, int in_dq)
+{
+	size_t k;
+
+	if (in_dq || !p->sh->split_ok) {
+		wb_add(b, v, strlen(v));
+		return;
+	}
+	for (k = 0; v[k]; k++) {
+		char c = v[k];
+
+		if (c == ' ' || c == '\t' || c == '\n')
+			wb_addc(b, SPLIT_MARK);
+		else {
+			if (c == '*' || c == '?' || c == '[')
+				b->flags |= LH_W_GLOB;
+			wb_addc(b, c);
+		}
+	}
+}
+
+/* ${...}: p->i is at '{'. */
+static void param_expansion(struct parser *p, struct wb *b, size_t dollar, int in_dq)
+{
+	size_t start = p->i + 1, i = start, name_end;
+	int depth = 1, known;
+	const char *val;
+
+	while (i < p->n && depth > 0) {
+		char c = p->s[i];
+
+		if (c == '\\' && i + 1 < p->n) {
+			i += 2;
+			continue;
+		}
+		if (c == '\'' && !in_dq) {
+			const char *q = memchr(p->s + i + 1, '\'', p->n - i - 1);
+
+			i = q ? (size_t)(q - p->s) + 1 : p->n;
+			continue;
+		}
+		if (c == '{')
+			depth++;
+		else if (c == '}')
+			depth--;
+		i++;
+	}
+	if (depth > 0) {
+		fail(p, "unterminated ${...} at offset %zu", dollar);
+		p->i = p->n;
+		return;
+	}
+	/* i is just past the closing brace */
+	name_end = start;
+	while (name_end < i - 1 && is_name_char((unsigned char)p->s[name_end]))
+		name_end++;
+	if (name_end > start && name_end == i - 1 && is_name_start((unsigned char)p->s[start])) {
+		val = var_get(p, p->s + start, name_end - start, &known);
+		p->i = i;
+		if (known) {
+			add_value(p, b, val, in_dq);
+			return;
+		}
+		wb_add(b, p->s + dollar, i - dollar);
+		b->flags |= LH_W_DYNAMIC;
+		return;
+	}
+	/*
+	 * Anything else (${x:-word}, ${#x}, ${x/a/b}...): the value is not
+	 * known, but the word parts may hold substitutions that would run.
+	 */
+	{
+		struct parser q = *p;
+		struct wb scratch;
+
+		q.s = p->s;
+		q.n = i - 1;
+		q.i = start;
+		q.nhd = 0;
+		wb_init(&scratch, p);
+		while (q.i < q.n && !p->sh->stop) {
+			char c = q.s[q.i];
+
+			if (c == '$')
+				expand_dollar(&q, &scratch, 1);
+			else if (c == '`')
+				backtick(&q);
+			else if (c == '"')
+				decode_dq(&q, &scratch, 0);
+			else
+				q.i++;
+		}
+	}
+	p->i = i;
+	wb_add(b, p->s + dollar, i - dollar);
+	b->flags |= LH_W_DYNAMIC;
+}
+
+/* p->i is at '$'. */
+static void expand_dollar(struct parser *p, struct wb *b, int in_dq)
+{
+	size_t dollar = p->i;
+	int c = peekc(p, 1), known;
+
+	if (c == '\'' && !in_dq) {
+		p->i++;
+		ansi_c(p, b);
+		return;
+	}
+	if (c == '"' && !in_dq) {
+		p->i++;
+		decode_dq(p, b, 0);
+		b->flags |= LH_W_QUOTED;
+		return;
+	}
+	if (c == '(') {
+		if (peekc(p, 2) == '(') {
+			p->i += 3;
+			skip_arith(p);
+		} else {
+			p->i += 2;
+			command_subst(p);
+		}
+		wb_add(b, p->s + dollar, (p->i > dollar ? p->i : dollar) - dollar);
+		b->flags |= LH_W_DYNAMIC;
+		return;
+	}
+	if (c == '[') {		/* old arithmetic $[...] */
+		const char *q = memchr(p->s + p->i, ']', p->n - p->i);
+
+		p->i = q ? (size_t)(q - p->s) + 1 : p->n;
+		wb_add(b, p->s + dollar, p->i - dollar);
+		b->flags |= LH_W_DYNAMIC;
+		return;
+	}
+	if (c == '{') {
+		p->i++;
+		param_expansion(p, b, dollar, in_dq);
+		return;
+	}
+	if (c >= 0 && is_name_start(c)) {
+		size_t s = p->i + 1, e = s;
+		const char *val;
+
+		while (e < p->n && is_name_char((unsigned char)p->s[e]))
+			e++;
+		val = var_get(p, p->s + s, e - s, &known);
+		p->i = e;
+		if (known) {
+			add_value(p, b, val, in_dq);
+		} else {
+			wb_add(b, p->s + dollar, e - dollar);
+			b->flags |= LH_W_DYNAMIC;
+		}
+		return;
+	}
+	if (c >= 0 && (strchr("0123456789@*#?-$!", c) != NULL)) {
+		p->i += 2;
+		wb_add(b, p->s + dollar, 2);
+		b->flags |= LH_W_DYNAMIC;
+		return;
+	}
+	wb_addc(b, '$');
+	p->i++;
+}
+
+/*
+ * "..." (heredoc == 0, p->i at the opening quote) or the body of an
+ * unquoted here-doc (heredoc == 1, the whole of p->s).
+ */
+static void decode_dq(struct parser *p, struct wb *b, int heredoc)
+{
+	size_t open = p->i;
+
+	if (!heredoc)
+		p->i++;
+	while (p->i < p->n && !p->sh->stop) {
+		int c = p->s[p->i];
+
+		if (c == '"' && !heredoc) {
+			p->i++;
+			b->flags |= LH_W_QUOTED;
+			return;
+		}
+		if (c == '\\') {
+			int d = peekc(p, 1);
+
+			if (d == '\n') {
+				p->i += 2;
+				continue;
+			}
+			if (d == '$' || d == '`' || d == '\\' || (d == '"' && !heredoc)) {
+				wb_addc(b, (char)d);
+				p->i += 2;
+				continue;
+			}
+			wb_addc(b, '\\');
+			p->i++;
+			continue;
+		}
+		if (c == '$') {
+			expand_dollar(p, b, 1);
+			continue;
+		}
+		if (c == '`') {
+			size_t s = p->i;
+
+			backtick(p);
+			wb_add(b, p->s + s, p->i - s);
+			b->flags |= LH_W_DYNAMIC;
+			continue;
+		}
+		wb_addc(b, (char)c);
+		p->i++;
+	}
+	if (!heredoc && !p->sh->stop) {
+		fail(p, "unterminated double quote at offset %zu", open);
+		p->i = p->n;
+	}
+}
+
+/* <( ... ) or >( ... ) at p->i. */
+static void process_subst(struct parser *p, struct wb *b)
+{
+	size_t start = p->i;
+
+	p->i += 2;
+	command_subst(p);
+	wb_add(b, p->s + start, p->i - start);
+	b->flags |= LH_W_DYNAMIC | LH_W_PROCSUB;
+}
+
+/* ---- words ------------------------------------------------------------ */
+
+static void skip_blanks(struct parser *p)
+{
+	for (;;) {
+		int c = peekc(p, 0);
+
+		if (is_blank(c)) {
+			p->i++;
+		} else if (c == '\\' && peekc(p, 1) == '\n') {
+			p->i += 2;
+		} else if (c == '#') {
+			/* a comment only where a word could start */
+			while (p->i < p->n && p->s[p->i] != '\n')
+				p->i++;
+		} else {
+			return;
+		}
+	}
+}
+
+static void tilde(struct parser *p, struct wb *b)
+{
+	const char *home = p->sh->env->home;
+	int c = peekc(p, 1);
+
+	if ((c < 0 || c == '/' || is_meta(c)) && home) {
+		wb_add(b, home, strlen(home));
+		p->i++;
+		return;
+	}
+	if (c == '+' && (peekc(p, 2) < 0 || peekc(p, 2) == '/' || is_meta(peekc(p, 2))) &&
+	    p->sh->env->cwd) {
+		wb_add(b, p->sh->env->cwd, strlen(p->sh->env->cwd));
+		p->i += 2;
+		return;
+	}
+	wb_addc(b, '~');	/* ~user: the path code resolves it */
+	p->i++;
+}
+
+/*
+ * Read one word at p->i. Returns 0 when there is none (an operator or the
+ * end is next).
+ */
+static int read_word(struct parser *p, struct word *w)
+{
+	struct wb b;
+	size_t start = p->i;
+	int any = 0, brace = 0, eq_seen = 0;
+
+	wb_init(&b, p);
+	while (p->i < p->n && !p->sh->stop) {
+		int c = (unsigned char)p->s[p->i];
+
+		if (is_meta(c)) {
+			if ((c == '<' || c == '>') && peekc(p, 1) == '(' && !any) {
+				process_subst(p, &b);
+				any = 1;
+				continue;
+			}
+			break;
+		}
+		switch (c) {
+		case '\\':
+			if (peekc(p, 1) == '\n') {
+				p->i += 2;
+				continue;
+			}
+			if (p->i + 1 < p->n) {
+				wb_addc(&b, p->s[p->i + 1]);
+				p->i += 2;
+			} else {
+				wb_addc(&b, '\\');
+				p->i++;
+			}
+			b.flags |= LH_W_QUOTED;
+			break;
+		case '\'': {
+			const char *q = memchr(p->s + p->i + 1, '\'', p->n - p->i - 1);
+
+			if (!q) {
+				fail(p, "unterminated single quote at offset %zu", p->i);
+				p->i = p->n;
+				break;
+			}
+			wb_add(&b, p->s + p->i + 1, (size_t)(q - (p->s + p->i + 1)));
+			p->i = (size_t)(q - p->s) + 1;
+			b.flags |= LH_W_QUOTED;
+			break;
+		}
+		case '"':
+			decode_dq(p, &b, 0);
+			break;
+		case '$':
+			expand_dollar(p, &b, 0);
+			break;
+		case '`': {
+			size_t s = p->i;
+
+			backtick(p);
+			wb_add(&b, p->s + s, p->i - s);
+			b.flags |= LH_W_DYNAMIC;
+			break;
+		}
+		case '~':
+			if (!any || (eq_seen && (p->s[p->i - 1] == '=' || p->s[p->i - 1] == ':')))
+				tilde(p, &b);
+			else {
+				wb_addc(&b, '~');
+				p->i++;
+			}
+			break;
+		case '*': case '?': case '[':
+			b.flags |= LH_W_GLOB;
+			wb_addc(&b, (char)c);
+			p->i++;
+			break;
+		case '{':
+			brace = 1;
+			wb_addc(&b, '{');
+			p->i++;
+			break;
+		case '}':
+			if (brace)
+				b.flags |= LH_W_GLOB;	/* brace expansion: many words */
+			wb_addc(&b, '}');
+			p->i++;
+			break;
+		case '=':
+			eq_seen = 1;
+			wb_addc(&b, '=');
+			p->i++;
+			break;
+		default:
+			wb_addc(&b, (char)c);
+			p->i++;
+		}
+		any = 1;
+	}
+	if (!any)
+		return 0;
+	if (++p->sh->out->nwords > LH_SHELL_MAX_WORDS) {
+		p->sh->out->truncated = 1;
+		fail(p, "too many words (more than %d)", LH_SHELL_MAX_WORDS);
+	}
+	w->v = wb_str(&b);
+	w->len = b.len;
+	w->flags = b.flags;
+	w->start = start;
+	w->end = p->i;
+	return 1;
+}
+
+/* Is the raw word at p->i exactly `kw` followed by a separator? */
+static int at_keyword(const struct parser *p, const char *kw)
+{
+	size_t n = strlen(kw);
+	int c;
+
+	if (p->n - p->i < n || memcmp(p->s + p->i, kw, n))
+		return 0;
+	c = p->i + n < p->n ? (unsigned char)p->s[p->i + n] : -1;
+	return c < 0 || is_meta(c);
+}
+
+/* ---- emitting commands ------------------------------------------------ */
+
+static int append_cmd(struct parser *p, struct lh_scmd *c)
+{
+	struct lh_script *out = p->sh->out;
+
+	if (out->ncmds >= LH_SHELL_MAX_CMDS) {
+		out->truncated = 1;
+		fail(p, "too many commands (more than %d)", LH_SHELL_MAX_CMDS);
+		return -1;
+	}
+	if (out->ncmds == out->cap) {
+		int cap = out->cap ? out->cap * 2 : 16;
+		struct lh_scmd *v = alloc(p, sizeof(*v) * (size_t)cap);
+
+		if (!v)
+			return -1;
+		if (out->ncmds)
+			memcpy(v, out->cmds, sizeof(*v) * (size_t)out->ncmds);
+		out->cmds = v;
+		out->cap = cap;
+	}
+	out->cmds[out->ncmds++] = *c;
+	return 0;
+}
+
+static void emit(struct parser *p, const char **argv, const unsigned char *wf, int argc,
+		 struct lh_redir *redirs, int nredirs, unsigned ctx, const char *wrappers)
+{
+	struct lh_scmd c;
+	const char **av;
+	unsigned char *f;
+
+	if (argc <= 0 || p->sh->stop)
+		return;
+	av = alloc(p, sizeof(*av) * (size_t)(argc + 1));
+	f = alloc(p, (size_t)argc);
+	if (!av || !f)
+		return;
+	memcpy(av, argv, sizeof(*av) * (size_t)argc);
+	av[argc] = NULL;
+	memcpy(f, wf, (size_t)argc);
+	c.argv = av;
+	c.wflags = f;
+	c.argc = argc;
+	c.name = (wf[0] & LH_W_DYNAMIC) ? "" : lh_shell_basename(av[0]);
+	c.redirs = redirs;
+	c.nredirs = nredirs;
+	c.pipe_from = (ctx & LH_CTX_SUBST) && !(p->ctx & LH_CTX_SUBST) ? NULL : p->pipe_from;
+	c.wrappers = wrappers ? wrappers : "";
+	c.ctx = ctx | p->elem_ctx;
+	if (!c.pipe_from)
+		c.ctx &= ~(unsigned)LH_CTX_PIPE_IN;
+	c.depth = p->depth;
+	append_cmd(p, &c);
+}
+
+static const char *join_words(struct parser *p, const char *const *argv, int argc)
+{
+	size_t n = 0;
+	char *s, *q;
+	int k;
+
+	for (k = 0; k < argc; k++)
+		n += strlen(argv[k]) + 1;
+	s = alloc(p, n + 1);
+	if (!s)
+		return "";
+	q = s;
+	for (k = 0; k < argc; k++) {
+		size_t l = strlen(argv[k]);
+
+		memcpy(q, argv[k], l);
+		q += l;
+		if (k + 1 < argc)
+			*q++ = ' ';
+	}
+	*q = '\0';
+	return s;
+}
+
+static const char *add_wrapper(struct parser *p, const char *wrappers, const char *name)
+{
+	size_t a = wrappers ? strlen(wrappers) : 0, b = strlen(name);
+	char *s = alloc(p, a + b + 2);
+
+	if (!s)
+		return wrappers;
+	if (a) {
+		memcpy(s, wrappers, a);
+		s[a++] = ' ';
+	}
+	memcpy(s + a, name, b + 1);
+	return s;
+}
+
+/* ---- wrappers ----------------------------------------------------------- */
+
+enum wkind {
+	W_OPTS,		/* options, then the command */
+	W_ENV,		/* env: options, NAME=VALUE..., command */
+	W_COMMAND,	/* command [-p] cmd; command -v is a lookup */
+	W_SHELL,	/* sh -c STRING, sh SCRIPT, sh (stdin) */
+	W_EVAL,		/* eval WORDS */
+	W_SU,		/* su [-] [user] [-c CMD] */
+	W_SSH,		/* ssh [opts] host [CMD...] */
+	W_WATCH,	/* watch [opts] CMD... (a string unless -x) */
+	W_XARGS,	/* xargs [opts] [CMD...] */
+	W_PARALLEL,	/* parallel [opts] CMD ::: ARGS */
+	W_FIND,		/* find ROOTS EXPR with -exec/-execdir/-ok/-okdir */
+	W_BUSYBOX,	/* busybox APPLET ARGS */
+	W_FLOCK,	/* flock [opts] FILE (CMD | -c STRING) */
+};
+
+struct wrapper {
+	const char *name;
+	enum wkind kind;
+	const char *short_arg;		/* short options that take a value */
+	const char *const *long_arg;	/* long options that take a value */
+	int positionals;		/* words to skip after options (timeout DURATION) */
+	unsigned ctx;			/* context the wrapper adds */
+};
+
+static const char *const sudo_long[] = { "--user", "--group", "--prompt", "--close-from",
+	"--chdir", "--host", "--role", "--type", "--command-timeout", "--other-user",
+	"--chroot", NULL };
+static const char *const env_long[] = { "--unset", "--chdir", "--split-string",
+	"--block-signal", "--default-signal", "--ignore-signal", NULL };
+static const char *const nice_long[] = { "--adjustment", NULL };
+static const char *const timeout_long[] = { "--signal", "--kill-after", NULL };
+static const char *const stdbuf_long[] = { "--input", "--output", "--error", NULL };
+static const char *const ionice_long[] = { "--class", "--classdata", NULL };
+static const char *const time_long[] = { "--output", "--format", NULL };
+static const char *const chroot_long[] = { "--userspec", "--groups", NULL };
+static const char *const xargs_long[] = { "--arg-file", "--delimiter", "--max-args",
+	"--max-procs", "--max-chars", "--process-slot-var", NULL };
+static const char *const runuser_long[] = { "--user", "--group", "--supp-group",
+	"--shell", "--command", NULL };
+static const char *const shell_long[] = { "--rcfile", "--init-file", NULL };
+static const char *const watch_long[] = { "--interval", NULL };
+static const char *const flock_long[] = { "--timeout", "--wait", "--conflict-exit-code",
+	"--command", NULL };
+static const char *const none_long[] = { NULL };
+
+static const struct wrapper wrapper_table[] = {
+	{ "sudo", W_OPTS, "ugpCDhrtTUR", sudo_long, 0, LH_CTX_PRIV },
+	{ "doas", W_OPTS, "uC", none_long, 0, LH_CTX_PRIV },
+	{ "pkexec", W_OPTS, "u", none_long, 0, LH_CTX_PRIV },
+	{ "runuser", W_OPTS, "ugGsc", runuser_long, 0, LH_CTX_PRIV },
+	{ "gosu", W_OPTS, "", none_long, 1, LH_CTX_PRIV },
+	{ "su-exec", W_OPTS, "", none_long, 1, LH_CTX_PRIV },
+	{ "chroot", W_OPTS, "", chroot_long, 1, LH_CTX_PRIV },
+	{ "env", W_ENV, "uCS", env_long, 0, 0 },
+	{ "command", W_COMMAND, "", none_long, 0, 0 },
+	{ "builtin", W_OPTS, "", none_long, 0, 0 },
+	{ "exec", W_OPTS, "a", none_long, 0, 0 },
+	{ "nice", W_OPTS, "n", nice_long, 0, 0 },
+	{ "nohup", W_OPTS, "", none_long, 0, 0 },
+	{ "setsid", W_OPTS, "", none_long, 0, 0 },
+	{ "time", W_OPTS, "of", time_long, 0, 0 },
+	{ "timeout", W_OPTS, "sk", timeout_long, 1, 0 },
+	{ "stdbuf", W_OPTS, "ioe", stdbuf_long, 0, 0 },
+	{ "ionice", W_OPTS, "cnp", ionice_long, 0, 0 },
+	{ "chrt", W_OPTS, "", none_long, 1, 0 },
+	{ "taskset", W_OPTS, "", none_long, 1, 0 },
+	{ "unbuffer", W_OPTS, "", none_long, 0, 0 },
+	{ "rlwrap", W_OPTS, "", none_long, 0, 0 },
+	{ "caffeinate", W_OPTS, "", none_long, 0, 0 },
+	{ "proxychains", W_OPTS, "f", none_long, 0, 0 },
+	{ "proxychains4", W_OPTS, "f", none_long, 0, 0 },
+	{ "torsocks", W_OPTS, "", none_long, 0, 0 },
+	{ "sh", W_SHELL, "o", shell_long, 0, 0 },
+	{ "bash", W_SHELL, "o", shell_long, 0, 0 },
+	{ "zsh", W_SHELL, "o", shell_long, 0, 0 },
+	{ "dash", W_SHELL, "o", shell_long, 0, 0 },
+	{ "ksh", W_SHELL, "o", shell_long, 0, 0 },
+	{ "mksh", W_SHELL, "o", shell_long, 0, 0 },
+	{ "ash", W_SHELL, "o", shell_long, 0, 0 },
+	{ "yash", W_SHELL, "o", shell_long, 0, 0 },
+	{ "posh", W_SHELL, "o", shell_long, 0, 0 },
+	{ "fish", W_SHELL, "", shell_long, 0, 0 },
+	{ "csh", W_SHELL, "", shell_long, 0, 0 },
+	{ "tcsh", W_SHELL, "", shell_long, 0, 0 },
+	{ "eval", W_EVAL, "", none_long, 0, 0 },
+	{ "su", W_SU, "sgGw", none_long, 0, LH_CTX_PRIV },
+	{ "ssh", W_SSH, "BbcDEeFIiJLlmOopQRSWw", none_long, 0, LH_CTX_REMOTE },
+	{ "watch", W_WATCH, "nq", watch_long, 0, 0 },
+	{ "xargs", W_XARGS, "aEIdLnPs", xargs_long, 0, LH_CTX_EXEC },
+	{ "parallel", W_PARALLEL, "jPS", none_long, 0, LH_CTX_EXEC },
+	{ "find", W_FIND, "", none_long, 0, 0 },
+	{ "busybox", W_BUSYBOX, "", none_long, 0, 0 },
+	{ "flock", W_FLOCK, "wEc", flock_long, 0, 0 },
+};
+
+static const struct wrapper *find_wrapper(const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(wrapper_table) / sizeof(wrapper_table[0]); k++)
+		if (!strcmp(wrapper_table[k].name, name))
+			return &wrapper_table[k];
+	return NULL;
+}
+
+static int in_list(const char *const *list, const char *s, size_t n)
+{
+	for (; *list; list++)
+		if (strlen(*list) == n && !memcmp(*list, s, n))
+			return 1;
+	return 0;
+}
+
+/*
+ * Skip the options of a wrapper. Returns the index of the first word after
+ * them (argc when none is left).
+ */
+static int skip_opts(const char **argv, int argc, const struct wrapper *w, int start)
+{
+	int i = start;
+
+	while (i < argc) {
+		const char *a = argv[i];
+		const char *eq;
+		int j;
+
+		if (!strcmp(a, "--"))
+			return i + 1;
+		if (a[0] != '-' || !a[1])
+			return i;
+		if (a[1] == '-') {
+			eq = strchr(a, '=');
+			if (!eq && in_list(w->long_arg, a, strlen(a)))
+				i++;
+			i++;
+			continue;
+		}
+		for (j = 1; a[j]; j++) {
+			if (strchr(w->short_arg, a[j])) {
+				if (!a[j + 1])
+					i++;
+				break;
+			}
+		}
+		i++;
+	}
+	return i < argc ? i : argc;	/* an option missing its value ends the words */
+}
+
+static int is_assignment(const char *w)
+{
+	const char *q = w;
+
+	if (!is_name_start((unsigned char)*q))
+		return 0;
+	while (is_name_char((unsigned char)*q))
+		q++;
+	return *q == '=' || (q[0] == '+' && q[1] == '=');
+}
+
+/* sh -c: returns 1 if the shell reads its commands from stdin. */
+static int unwrap_shell(struct parser *p, const char **argv, const unsigned char *wf, int argc,
+			unsigned ctx, const char *wrappers, int *handled)
+{
+	int i = 1, cflag = 0;
+
+	*handled = 0;
+	while (i < argc) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--") || !strcmp(a, "-")) {
+			i++;
+			break;
+		}
+		if ((a[0] != '-' && a[0] != '+') || !a[1])
+			break;
+		if (a[0] == '-' && a[1] == '-') {
+			if (in_list(shell_long, a, strlen(a)))
+				i++;
+			i++;
+			continue;
+		}
+		if (strchr(a + 1, 'c') && a[0] == '-')
+			cflag = 1;
+		if (strchr(a + 1, 'o'))
+			i++;
+		i++;
+	}
+	if (cflag) {
+		if (i < argc) {
+			*handled = 1;
+			if (wf[i] & LH_W_DYNAMIC) {
+				/* the string is not known: judge the shell itself */
+				*handled = 0;
+				return 0;
+			}
+			subparse(p, argv[i], strlen(argv[i]), ctx | LH_CTX_STRING, wrappers);
+		}
+		return 0;
+	}
+	return i >= argc;	/* no script file: commands come from stdin */
+}
+
+static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, int argc,
+			struct lh_redir *redirs, int nredirs, unsigned ctx,
+			const char *wrappers)
+{
+	const char *root = ".";
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] == '-' || a[0] == '(' || a[0] == '!' || a[0] == ',')
+			break;
+		if (i == 1)
+			root = a;
+	}
+	emit(p, argv, wf, argc, redirs, nredirs, ctx, wrappers);
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		int j, n;
+		const char **sub;
+		unsigned char *sf;
+
+		if (strcmp(a, "-exec") && strcmp(a, "-execdir") && strcmp(a, "-ok") &&
+		    strcmp(a, "-okdir"))
+			continue;
+		for (j = i + 1; j < argc; j++)
+			if (!strcmp(argv[j], ";") || !strcmp(argv[j], "+"))
+				break;
+		n = j - i - 1;
+		if (n > 0) {
+			int k;
+
+			sub = alloc(p, sizeof(*sub) * (size_t)n);
+			sf = alloc(p, (size_t)n);
+			if (!sub || !sf)
+				return;
+			for (k = 0; k < n; k++) {
+				sub[k] = strcmp(argv[i + 1 + k], "{}") ? argv[i + 1 + k] : root;
+				sf[k] = wf[i + 1 + k];
+			}
+			unwrap(p, sub, sf, n, NULL, 0, ctx | LH_CTX_EXEC,
+			       add_wrapper(p, wrappers, "find"), NULL);
+		}
+		i = j;
+	}
+}
+
+static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int argc,
+		   struct lh_redir *redirs, int nredirs, unsigned ctx,
+		   const char *wrappers, int *stdin_shell)
+{
+	int guard;
+
+	if (stdin_shell)
+		*stdin_shell = 0;
+	for (guard = 0; guard < 32 && argc > 0 && !p->sh->stop; guard++) {
+		const struct wrapper *w;
+		const char *name;
+		int k, handled;
+
+		if (wf[0] & LH_W_DYNAMIC)
+			break;
+		name = lh_shell_basename(argv[0]);
+		w = find_wrapper(name);
+		if (!w)
+			break;
+		switch (w->kind) {
+		case W_OPTS:
+			k = skip_opts(argv, argc, w, 1) + w->positionals;
+			if (!strcmp(name, "sudo") || !strcmp(name, "doas")) {
+				/* sudo -l/-v/-k alone list or refresh; -e is sudoedit */
+				int j;
+
+				for (j = 1; j < k && j < argc; j++)
+					if (argv[j][0] == '-' && argv[j][1] != '-' &&
+					    strchr(argv[j], 'e'))
+						goto done;
+			}
+			if (k >= argc)
+				goto done;
+			ctx |= w->ctx;
+			wrappers = add_wrapper(p, wrappers, name);
+			argv += k;
+			wf += k;
+			argc -= k;
+			continue;
+		case W_ENV: {
+			int i = 1;
+
+			while (i < argc) {
+				const char *a = argv[i];
+
+				if (!strcmp(a, "-S") || !strncmp(a, "--split-string", 14)) {
+					const char *str = NULL;
+
+					if (a[1] == 'S' && a[2])
+						str = a + 2;
+					else if (!strncmp(a, "--split-string=", 15))
+						str = a + 15;
+					else if (i + 1 < argc)
+						str = argv[++i];
+					if (str) {
+						/* env -S 'cmd args' CMDARGS... : a string to split */
+						const char *joined;
+
+						i++;
+						joined = str;
+						if (i < argc) {
+							const char *rest = join_words(p, argv + i, argc - i);
+							const char *two[2] = { str, rest };
+
+							joined = join_words(p, two, 2);
+						}
+						subparse(p, joined, strlen(joined), ctx | LH_CTX_STRING,
+							 add_wrapper(p, wrappers, name));
+						return;
+					}
+					i++;
+					continue;
+				}
+				if (!strcmp(a, "--")) {
+					i++;
+					break;
+				}
+				if (a[0] == '-' && a[1]) {
+					int j = skip_opts(argv, i + 1, w, i);
+
+					i = j > i ? j : i + 1;
+					continue;
+				}
+				if (is_assignment(a)) {
+					i++;
+					continue;
+				}
+				break;
+			}
+			while (i < argc && is_assignment(argv[i]))
+				i++;
+			if (i >= argc)
+				goto done;
+			wrappers = add_wrapper(p, wrappers, name);
+			argv += i;
+			wf += i;
+			argc -= i;
+			continue;
+		}
+		case W_COMMAND: {
+			int i = 1;
+
+			while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+				if (strchr(argv[i], 'v') || strchr(argv[i], 'V'))
+					goto done;	/* a lookup, runs nothing */
+				if (!strcmp(argv[i++], "--"))
+					break;
+			}
+			if (i >= argc)
+				goto done;
+			argv += i;
+			wf += i;
+			argc -= i;
+			continue;
+		}
+		case W_BUSYBOX:
+			if (argc < 2)
+				goto done;
+			argv++;
+			wf++;
+			argc--;
+			continue;
+		case W_SHELL: {
+			int from_stdin = unwrap_shell(p, argv, wf, argc, ctx,
+						      add_wrapper(p, wrappers, name), &handled);
+
+			if (handled)
+				return;
+			if (from_stdin && stdin_shell)
+				*stdin_shell = 1;
+			goto done;
+		}
+		case W_EVAL:
+			if (argc < 2)
+				goto done;
+			{
+				const char *s = join_words(p, argv + 1, argc - 1);
+
+				subparse(p, s, strlen(s), ctx | LH_CTX_STRING,
+					 add_wrapper(p, wrappers, name));
+			}
+			return;
+		case W_SU: {
+			int i = 1;
+			const char *cmd = NULL;
+
+			while (i < argc) {
+				const char *a = argv[i];
+
+				if (!strcmp(a, "-c") || !strcmp(a, "--command") ||
+				    !strcmp(a, "--session-command")) {
+					if (i + 1 < argc)
+						cmd = argv[i + 1];
+					i += 2;
+					continue;
+				}
+				if (!strncmp(a, "--command=", 10)) {
+					cmd = a + 10;
+					i++;
+					continue;
+				}
+				if (a[0] == '-' && a[1] && a[1] != '-' && strchr("sgGw", a[1]) && !a[2]) {
+					i += 2;
+					continue;
+				}
+				i++;
+			}
+			if (cmd) {
+				subparse(p, cmd, strlen(cmd), ctx | LH_CTX_PRIV | LH_CTX_STRING,
+					 add_wrapper(p, wrappers, name));
+				return;
+			}
+			ctx |= LH_CTX_PRIV;
+			goto done;
+		}
+		case W_SSH: {
+			int i = skip_opts(argv, argc, w, 1);
+			const char *s;
+
+			if (i + 1 >= argc)
+				goto done;
+			s = join_words(p, argv + i + 1, argc - i - 1);
+			subparse(p, s, strlen(s), ctx | LH_CTX_REMOTE | LH_CTX_STRING,
+				 add_wrapper(p, wrappers, name));
+			return;
+		}
+		case W_WATCH: {
+			int i = 1, exec_mode = 0;
+
+			while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+				const char *a = argv[i];
+
+				if (!strcmp(a, "--")) {
+					i++;
+					break;
+				}
+				if (!strcmp(a, "--exec") || (a[1] != '-' && strchr(a, 'x')))
+					exec_mode = 1;
+				if ((a[1] == 'n' && !a[2]) || !strcmp(a, "--interval"))
+					i++;
+				i++;
+			}
+			if (i >= argc)
+				goto done;
+			if (exec_mode) {
+				wrappers = add_wrapper(p, wrappers, name);
+				argv += i;
+				wf += i;
+				argc -= i;
+				continue;
+			}
+			{
+				const char *s = join_words(p, argv + i, argc - i);
+
+				subparse(p, s, strlen(s), ctx | LH_CTX_STRING,
+					 add_wrapper(p, wrappers, name));
+			}
+			return;
+		}
+		case W_XARGS: {
+			int i = skip_opts(argv, argc, w, 1), replace = 0, j;
+			const char **sub;
+			unsigned char *sf;
+
+			for (j = 1; j < i; j++)
+				if (!strncmp(argv[j], "-I", 2) || !strncmp(argv[j], "--replace", 9) ||
+				    !strcmp(argv[j], "-i"))
+					replace = 1;
+			if (i >= argc) {
+				static const char *echo[] = { "echo" };
+				static unsigned char ef[] = { 0 };
+
+				argv = echo;
+				wf = ef;
+				argc = 1;
+			} else {
+				argv += i;
+				wf += i;
+				argc -= i;
+			}
+			ctx |= LH_CTX_EXEC;
+			wrappers = add_wrapper(p, wrappers, name);
+			if (replace)
+				continue;
+			/* the items xargs reads become trailing arguments */
+			sub = alloc(p, sizeof(*sub) * (size_t)(argc + 1));
+			sf = alloc(p, (size_t)argc + 1);
+			if (!sub || !sf)
+				return;
+			memcpy(sub, argv, sizeof(*sub) * (size_t)argc);
+			memcpy(sf, wf, (size_t)argc);
+			sub[argc] = "{input}";
+			sf[argc] = LH_W_DYNAMIC;
+			argv = sub;
+			wf = sf;
+			argc++;
+			continue;
+		}
+		case W_PARALLEL: {
+			int i = skip_opts(argv, argc, w, 1), sep, n;
+			const char **sub;
+			unsigned char *sf;
+
+			for (sep = i; sep < argc; sep++)
+				if (!strcmp(argv[sep], ":::") || !strcmp(argv[sep], "::::"))
+					break;
+			if (sep == i)
+				goto done;
+			n = sep - i;
+			/* the inputs after ::: become arguments of the command */
+			sub = alloc(p, sizeof(*sub) * (size_t)(argc));
+			sf = alloc(p, (size_t)argc);
+			if (!sub || !sf)
+				return;
+			memcpy(sub, argv + i, sizeof(*sub) * (size_t)n);
+			memcpy(sf, wf + i, (size_t)n);
+			if (sep < argc) {
+				int x;
+
+				for (x = sep + 1; x < argc; x++) {
+					if (!strcmp(argv[x], ":::") || !strcmp(argv[x], "::::"))
+						continue;
+					sub[n] = argv[x];
+					sf[n] = wf[x] | (strcmp(argv[sep], "::::") ? 0 : LH_W_DYNAMIC);
+					n++;
+				}
+			} else {
+				sub[n] = "{input}";
+				sf[n] = LH_W_DYNAMIC;
+				n++;
+			}
+			ctx |= LH_CTX_EXEC;
+			wrappers = add_wrapper(p, wrappers, name);
+			argv = sub;
+			wf = sf;
+			argc = n;
+			continue;
+		}
+		case W_FIND:
+			unwrap_find(p, argv, wf, argc, redirs, nredirs, ctx, wrappers);
+			return;
+		case W_FLOCK: {
+			int i = 1;
+			const char *cmd = NULL;
+
+			while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+				const char *a = argv[i];
+
+				if (!strcmp(a, "-c") || !strcmp(a, "--command")) {
+					if (i + 1 < argc)
+						cmd = argv[i + 1];
+					i += 2;
+					continue;
+				}
+				if ((a[1] == 'w' || a[1] == 'E') && !a[2])
+					i++;
+				i++;
+			}
+			/* the lock file */
+			i++;
+			while (!cmd && i < argc && (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--command"))) {
+				if (i + 1 < argc)
+					cmd = argv[i + 1];
+				i += 2;
+			}
+			if (cmd) {
+				subparse(p, cmd, strlen(cmd), ctx | LH_CTX_STRING,
+					 add_wrapper(p, wrappers, name));
+				return;
+			}
+			if (i >= argc)
+				goto done;
+			wrappers = add_wrapper(p, wrappers, name);
+			argv += i;
+			wf += i;
+			argc -= i;
+			continue;
+		}
+		}
+	}
+done:
+	emit(p, argv, wf, argc, redirs, nredirs, ctx, wrappers);
+}
+
+/* ---- redirections ------------------------------------------------------ */
+
+/* Does a redirection start at p->i? */
+static int at_redir(const struct parser *p)
+{
+	size_t i = p->i;
+
+	while (i < p->n && p->s[i] >= '0' && p->s[i] <= '9')
+		i++;
+	if (i >= p->n)
+		return 0;
+	if (p->s[i] == '<' || p->s[i] == '>') {
+		if (i == p->i && i + 1 < p->n && p->s[i + 1] == '(')
+			return 0;	/* process substitution */
+		return 1;
+	}
+	return i == p->i && p->s[i] == '&' && i + 1 < p->n && p->s[i + 1] == '>';
+}
+
+struct redir_list {
+	struct lh_redir *v;
+	int n, cap;
+	int hd_index[MAX_HEREDOCS];	/* redir index of each pending here-doc */
+	int hd_first;			/* p->nhd before this command */
+};
+
+static struct lh_redir *redir_push(struct parser *p, struct redir_list *rl)
+{
+	if (rl->n == rl->cap) {
+		int cap = rl->cap ? rl->cap * 2 : 4;
+		struct lh_redir *v = alloc(p, sizeof(*v) * (size_t)cap);
+
+		if (!v)
+			return NULL;
+		if (rl->n)
+			memcpy(v, rl->v, sizeof(*v) * (size_t)rl->n);
+		rl->v = v;
+		rl->cap = cap;
+	}
+	memset(&rl->v[rl->n], 0, sizeof(rl->v[0]));
+	return &rl->v[rl->n++];
+}
+
+static void parse_redir(struct parser *p, struct redir_list *rl)
+{
+	struct lh_redir *r = redir_push(p, rl);
+	struct word w;
+	int fd = -2;
+
+	if (!r)
+		return;
+	if (p->s[p->i] >= '0' && p->s[p->i] <= '9') {
+		fd = 0;
+		while (p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9') {
+			if (fd < 100000)
+				fd = fd * 10 + (p->s[p->i] - '0');
+			p->i++;
+		}
+	}
+	if (peekc(p, 0) == '&' && peekc(p, 1) == '>') {
+		p->i += 2;
+		r->fd = -1;
+		r->op = LH_REDIR_OUT;
+		if (peekc(p, 0) == '>') {
+			p->i++;
+			r->op = LH_REDIR_APPEND;
+		}
+	} else if (peekc(p, 0) == '>') {
+		p->i++;
+		r->fd = fd >= 0 ? fd : 1;
+		r->op = LH_REDIR_OUT;
+		if (peekc(p, 0) == '>') {
+			p->i++;
+			r->op = LH_REDIR_APPEND;
+		} else if (peekc(p, 0) == '|') {
+			p->i++;
+		} else if (peekc(p, 0) == '&') {
+			p->i++;
+			r->op = LH_REDIR_DUP;
+		}
+	} else {		/* '<' */
+		p->i++;
+		r->fd = fd >= 0 ? fd : 0;
+		r->op = LH_REDIR_IN;
+		if (peekc(p, 0) == '<') {
+			p->i++;
+			if (peekc(p, 0) == '<') {
+				p->i++;
+				r->op = LH_REDIR_HERESTR;
+			} else {
+				int strip = 0;
+
+				if (peekc(p, 0) == '-') {
+					p->i++;
+					strip = 1;
+				}
+				skip_blanks(p);
+				if (!read_word(p, &w)) {
+					fail(p, "missing here-document delimiter at offset %zu", p->i);
+					return;
+				}
+				if (p->nhd >= MAX_HEREDOCS) {
+					fail(p, "too many here-documents");
+					return;
+				}
+				r->op = LH_REDIR_HEREDOC;
+				r->target = "";
+				rl->hd_index[p->nhd - rl->hd_first] = rl->n - 1;
+				p->hd[p->nhd].r = NULL;	/* set when the command is final */
+				p->hd[p->nhd].delim = w.v;
+				p->hd[p->nhd].strip_tabs = strip;
+				p->hd[p->nhd].expand = !(w.flags & LH_W_QUOTED);
+				p->hd[p->nhd].script = 0;
+				p->nhd++;
+				return;
+			}
+		} else if (peekc(p, 0) == '>') {
+			p->i++;
+			r->op = LH_REDIR_RW;
+		} else if (peekc(p, 0) == '&') {
+			p->i++;
+			r->op = LH_REDIR_DUP;
+		}
+	}
+	skip_blanks(p);
+	if (!read_word(p, &w)) {
+		fail(p, "missing redirection target at offset %zu", p->i);
+		return;
+	}
+	r->target = w.v;
+	r->dynamic = !!(w.flags & LH_W_DYNAMIC);
+	if (r->op == LH_REDIR_DUP && r->fd >= 0 &&
+	    !(w.v[0] == '-' && !w.v[1]) && strspn(w.v, "0123456789") != strlen(w.v)) {
+		/* >&file is &>file */
+		r->op = LH_REDIR_OUT;
+		r->fd = -1;
+	}
+}
+
+/* Read the bodies of pending here-docs; p->i is just past a newline. */
+static void read_heredocs(struct parser *p)
+{
+	int k;
+
+	for (k = 0; k < p->nhd && !p->sh->stop; k++) {
+		struct heredoc *h = &p->hd[k];
+		struct wb body;
+		size_t dlen = strlen(h->delim);
+		int found = 0;
+
+		wb_init(&body, p);
+		while (p->i < p->n) {
+			size_t e = p->i, s;
+
+			while (e < p->n && p->s[e] != '\n')
+				e++;
+			s = p->i;
+			if (h->strip_tabs)
+				while (s < e && p->s[s] == '\t')
+					s++;
+			p->i = e < p->n ? e + 1 : e;
+			if (e - s == dlen && !memcmp(p->s + s, h->delim, dlen)) {
+				found = 1;
+				break;
+			}
+			wb_add(&body, p->s + s, e - s);
+			wb_addc(&body, '\n');
+		}
+		(void)found;	/* bash accepts a here-doc ended by end of input */
+		if (h->expand && body.len) {
+			/* unquoted delimiter: substitutions in the body run */
+			struct parser q = *p;
+			struct wb exp;
+
+			q.s = wb_str(&body);
+			q.n = body.len;
+			q.i = 0;
+			q.nhd = 0;
+			wb_init(&exp, p);
+			decode_dq(&q, &exp, 1);
+			if (h->r)
+				h->r->target = wb_str(&exp);
+		} else if (h->r) {
+			h->r->target = wb_str(&body);
+		}
+		if (h->script && h->r)
+			subparse(p, h->r->target, strlen(h->r->target),
+				 h->ctx | LH_CTX_STDIN_SCRIPT, h->wrappers);
+	}
+	p->nhd = 0;
+}
+
+static void newline(struct parser *p)
+{
+	p->i++;
+	if (p->nhd)
+		read_heredocs(p);
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+static void assign(struct parser *p, const struct word *w)
+{
+	const char *eq = strchr(w->v, '=');
+	size_t n = (size_t)(eq - w->v);
+	const char *value = eq + 1;
+
+	if (n && w->v[n - 1] == '+') {
+		n--;		/* x+=y: the value is no longer known */
+		value = NULL;
+	}
+	if (value && (w->flags & LH_W_DYNAMIC))
+		value = NULL;
+	if (value && strchr(value, SPLIT_MARK)) {
+		/* no splitting in assignments */
+		char *v = (char *)sdup(p, value, strlen(value)), *q;
+
+		for (q = v; *q; q++)
+			if (*q == SPLIT_MARK)
+				*q = ' ';
+		value = v;
+	}
+	var_set(p, w->v, n, value);
+}
+
+static void alias_define(struct parser *p, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct alias *a;
+
+	if (!eq || eq == arg)
+		return;
+	a = alloc(p, sizeof(*a));
+	if (!a)
+		return;
+	a->name = sdup(p, arg, (size_t)(eq - arg));
+	a->value = eq + 1;
+	a->next = p->sh->aliases;
+	p->sh->aliases = a;
+	/* judge the alias body as a definition too: it may be used later */
+	subparse(p, a->value, strlen(a->value), p->ctx | LH_CTX_DEFINITION, p->wrappers);
+}
+
+/* Split words that hold SPLIT_MARKs into several. */
+static int split_words(struct parser *p, struct word **wv, int n, int *cap)
+{
+	int k, extra = 0;
+
+	for (k = 0; k < n; k++)
+		if (strchr((*wv)[k].v, SPLIT_MARK)) {
+			const char *q;
+
+			for (q = (*wv)[k].v; *q; q++)
+				extra += *q == SPLIT_MARK;
+		}
+	if (!extra)
+		return n;
+	{
+		struct word *out = alloc(p, sizeof(*out) * (size_t)(n + extra + 1));
+		int m = 0;
+
+		if (!out)
+			return n;
+		for (k = 0; k < n; k++) {
+			const char *s = (*wv)[k].v, *q;
+
+			if (!strchr(s, SPLIT_MARK)) {
+				out[m++] = (*wv)[k];
+				continue;
+			}
+			while ((q = strchr(s, SPLIT_MARK)) || *s) {
+				size_t len = q ? (size_t)(q - s) : strlen(s);
+
+				if (len) {
+					out[m] = (*wv)[k];
+					out[m].v = sdup(p, s, len);
+					out[m].len = len;
+					m++;
+				}
+				if (!q)
+					break;
+				s = q + 1;
+			}
+		}
+		*wv = out;
+		*cap = n + extra + 1;
+		return m;
+	}
+}
+
+static void parse_command(struct parser *p, int term);
+
+/*
+ * A simple command. Words and redirections up to an operator; then
+ * assignments, aliases and wrappers are handled and the result emitted.
+ */
+static void parse_simple(struct parser *p)
+{
+	struct word *wv = NULL;
+	int nw = 0, cap = 0, k, first, stdin_shell = 0;
+	struct redir_list rl;
+	const char **argv;
+	unsigned char *wf;
+
+	memset(&rl, 0, sizeof(rl));
+	rl.hd_first = p->nhd;
+	for (;;) {
+		int c;
+
+		skip_blanks(p);
+		c = peekc(p, 0);
+		if (c < 0 || p->sh->stop)
+			break;
+		if (at_redir(p)) {
+			parse_redir(p, &rl);
+			continue;
+		}
+		if (is_meta(c) && !((c == '<' || c == '>') && peekc(p, 1) == '('))
+			break;
+		if (nw == cap) {
+			int ncap = cap ? cap * 2 : 8;
+			struct word *v = alloc(p, sizeof(*v) * (size_t)ncap);
+
+			if (!v)
+				return;
+			if (nw)
+				memcpy(v, wv, sizeof(*v) * (size_t)nw);
+			wv = v;
+			cap = ncap;
+		}
+		if (!read_word(p, &wv[nw]))
+			break;
+		nw++;
+		/* name () compound: a function definition */
+		if (nw == 1 && !rl.n) {
+			size_t save = p->i;
+
+			skip_blanks(p);
+			if (peekc(p, 0) == '(') {
+				p->i++;
+				skip_blanks(p);
+				if (peekc(p, 0) == ')') {
+					unsigned save_ctx = p->ctx;
+
+					p->i++;
+					while (peekc(p, 0) == '\n' || is_blank(peekc(p, 0)))
+						if (peekc(p, 0) == '\n')
+							newline(p);
+						else
+							p->i++;
+					p->ctx |= LH_CTX_DEFINITION;
+					parse_command(p, 0);
+					p->ctx = save_ctx;
+					return;
+				}
+				fail(p, "syntax error near '(' at offset %zu", p->i);
+				return;
+			}
+			p->i = save;
+		}
+	}
+	if (p->sh->stop)
+		return;
+	/* leading assignments */
+	for (first = 0; first < nw; first++) {
+		if (wv[first].flags & LH_W_QUOTED && !is_assignment(wv[first].v))
+			break;
+		if (!is_assignment(wv[first].v))
+			break;
+		assign(p, &wv[first]);
+	}
+	nw = split_words(p, &wv, nw, &cap);
+	if (first >= nw) {
+		if (rl.n) {
+			/* "> file" alone truncates it, like ": > file" */
+			static const char *colon[] = { ":" };
+			static unsigned char cf[] = { 0 };
+
+			emit(p, colon, cf, 1, rl.v, rl.n, p->ctx, p->wrappers);
+			for (k = rl.hd_first; k < p->nhd; k++)
+				p->hd[k].r = &rl.v[rl.hd_index[k - rl.hd_first]];
+		}
+		return;
+	}
+	/* aliases defined earlier in the request */
+	if (!(wv[first].flags & LH_W_QUOTED)) {
+		const char *val = alias_get(p, wv[first].v);
+
+		if (val && p->sh->alias_depth < MAX_ALIAS_DEPTH) {
+			size_t rs = first + 1 < nw ? wv[first + 1].start : wv[first].end;
+			size_t re = p->i > rs ? p->i : rs;
+			size_t vl = strlen(val);
+			char *s = alloc(p, vl + 1 + (re - rs) + 1);
+
+			if (!s)
+				return;
+			memcpy(s, val, vl);
+			s[vl] = ' ';
+			memcpy(s + vl + 1, p->s + rs, re - rs);
+			s[vl + 1 + (re - rs)] = '\0';
+			p->sh->alias_depth++;
+			subparse(p, s, strlen(s), p->ctx, p->wrappers);
+			p->sh->alias_depth--;
+			return;
+		}
+	}
+	argv = alloc(p, sizeof(*argv) * (size_t)(nw - first + 1));
+	wf = alloc(p, (size_t)(nw - first + 1));
+	if (!argv || !wf)
+		return;
+	for (k = first; k < nw; k++) {
+		argv[k - first] = wv[k].v;
+		wf[k - first] = (unsigned char)wv[k].flags;
+	}
+	argv[nw - first] = NULL;
+	wf[nw - first] = 0;
+	/* builtins that change what later words mean */
+	if (!strcmp(argv[0], "alias")) {
+		for (k = 1; k < nw - first; k++)
+			alias_define(p, argv[k]);
+	} else if (!strcmp(argv[0], "export") || !strcmp(argv[0], "declare") ||
+		   !strcmp(argv[0], "local") || !strcmp(argv[0], "readonly") ||
+		   !strcmp(argv[0], "typeset")) {
+		for (k = first + 1; k < nw; k++)
+			if (is_assignment(wv[k].v))
+				assign(p, &wv[k]);
+	} else if (!strcmp(argv[0], "read") || !strcmp(argv[0], "mapfile") ||
+		   !strcmp(argv[0], "readarray") || !strcmp(argv[0], "unset")) {
+		for (k = first + 1; k < nw; k++)
+			if (wv[k].v[0] != '-' && is_name_start((unsigned char)wv[k].v[0]))
+				var_set(p, wv[k].v, strlen(wv[k].v), NULL);
+	}
+	unwrap(p, argv, wf, nw - first, rl.v, rl.n, p->ctx, p->wrappers, &stdin_shell);
+	p->stdin_shell = stdin_shell;
+	/* here-docs are filled in when their bodies are read */
+	for (k = rl.hd_first; k < p->nhd; k++) {
+		p->hd[k].r = &rl.v[rl.hd_index[k - rl.hd_first]];
+		if (stdin_shell) {
+			p->hd[k].script = 1;
+			p->hd[k].ctx = p->ctx;
+			p->hd[k].wrappers = p->wrappers;
+		}
+	}
+	if (stdin_shell)
+		for (k = 0; k < rl.n; k++)
+			if (rl.v[k].op == LH_REDIR_HERESTR && rl.v[k].target)
+				subparse(p, rl.v[k].target, strlen(rl.v[k].target),
+					 p->ctx | LH_CTX_STDIN_SCRIPT, p->wrappers);
+}
+
+/* Redirections after a compound command apply to every command in it. */
+static void trailing_redirs(struct parser *p, int from)
+{
+	struct redir_list rl;
+	int k;
+
+	memset(&rl, 0, sizeof(rl));
+	rl.hd_first = p->nhd;
+	for (;;) {
+		skip_blanks(p);
+		if (p->sh->stop || !at_redir(p))
+			break;
+		parse_redir(p, &rl);
+	}
+	for (k = rl.hd_first; k < p->nhd; k++)
+		p->hd[k].r = &rl.v[rl.hd_index[k - rl.hd_first]];
+	if (!rl.n)
+		return;
+	for (k = from; k < p->sh->out->ncmds; k++) {
+		struct lh_scmd *c = &p->sh->out->cmds[k];
+		struct lh_redir *v = alloc(p, sizeof(*v) * (size_t)(c->nredirs + rl.n));
+
+		if (!v)
+			return;
+		if (c->nredirs)
+			memcpy(v, c->redirs, sizeof(*v) * (size_t)c->nredirs);
+		memcpy(v + c->nredirs, rl.v, sizeof(*v) * (size_t)rl.n);
+		c->redirs = v;
+		c->nredirs += rl.n;
+	}
+}
+
+static void skip_newlines(struct parser *p)
+{
+	for (;;) {
+		skip_blanks(p);
+		if (peekc(p, 0) == '\n')
+			newline(p);
+		else
+			return;
+	}
+}
+
+/* case WORD in [(]pat[|pat]...) list ;; ... esac */
+static void parse_case(struct parser *p)
+{
+	struct word w;
+
+	p->i += 4;
+	skip_blanks(p);
+	if (!read_word(p, &w)) {
+		fail(p, "syntax error in case: missing word");
+		return;
+	}
+	skip_newlines(p);
+	if (!at_keyword(p, "in")) {
+		fail(p, "syntax error in case: expected 'in'");
+		return;
+	}
+	p->i += 2;
+	for (;;) {
+		skip_newlines(p);
+		if (p->sh->stop)
+			return;
+		if (p->i >= p->n) {
+			fail(p, "syntax error: case without esac");
+			return;
+		}
+		if (at_keyword(p, "esac")) {
+			p->i += 4;
+			return;
+		}
+		if (peekc(p, 0) == '(')
+			p->i++;
+		/* patterns up to ')' */
+		for (;;) {
+			skip_blanks(p);
+			if (peekc(p, 0) == ')') {
+				p->i++;
+				break;
+			}
+			if (peekc(p, 0) == '|') {
+				p->i++;
+				continue;
+			}
+			if (!read_word(p, &w)) {
+				fail(p, "syntax error in case pattern at offset %zu", p->i);
+				return;
+			}
+		}
+		parse_list(p, 'c');
+		if (peekc(p, 0) == ';' && peekc(p, 1) == ';') {
+			p->i += 2;
+			if (peekc(p, 0) == '&')
+				p->i++;
+		} else if (peekc(p, 0) == ';' && peekc(p, 1) == '&') {
+			p->i += 2;
+		}
+	}
+}
+
+static const char *const skip_keywords[] = {
+	"if", "then", "elif", "else", "fi", "do", "done", "while", "until",
+	"esac", "!", "coproc", NULL
+};
+
+static void parse_command(struct parser *p, int term)
+{
+	int from = p->sh->out->ncmds, k;
+
+	skip_blanks(p);
+	if (p->sh->stop || p->i >= p->n)
+		return;
+	if (peekc(p, 0) == '(') {
+		if (peekc(p, 1) == '(') {
+			p->i += 2;
+			skip_arith(p);
+		} else {
+			unsigned save = p->ctx;
+
+			if (!enter(p))
+				return;
+			p->i++;
+			p->depth++;
+			p->ctx |= LH_CTX_SUBSHELL;
+			parse_list(p, ')');
+			p->depth--;
+			p->ctx = save;
+		}
+		trailing_redirs(p, from);
+		return;
+	}
+	if (at_keyword(p, "{")) {
+		p->i++;
+		parse_list(p, '}');
+		trailing_redirs(p, from);
+		return;
+	}
+	for (k = 0; skip_keywords[k]; k++)
+		if (at_keyword(p, skip_keywords[k])) {
+			p->i += strlen(skip_keywords[k]);
+			if (!strcmp(skip_keywords[k], "done") || !strcmp(skip_keywords[k], "fi") ||
+			    !strcmp(skip_keywords[k], "esac"))
+				trailing_redirs(p, from);
+			else
+				parse_command(p, term);
+			return;
+		}
+	if (at_keyword(p, "}")) {
+		if (term == '}')
+			return;
+		p->i++;		/* stray: bash would complain; judge the rest */
+		return;
+	}
+	if (at_keyword(p, "time")) {
+		p->i += 4;
+		skip_blanks(p);
+		if (at_keyword(p, "-p"))
+			p->i += 2;
+		parse_command(p, term);
+		return;
+	}
+	if (at_keyword(p, "for") || at_keyword(p, "select")) {
+		struct word w;
+
+		p->i += at_keyword(p, "for") ? 3 : 6;
+		skip_blanks(p);
+		if (peekc(p, 0) == '(' && peekc(p, 1) == '(') {
+			p->i += 2;
+			skip_arith(p);
+			return;
+		}
+		if (read_word(p, &w))
+			var_set(p, w.v, strlen(w.v), NULL);
+		skip_newlines(p);
+		if (at_keyword(p, "in")) {
+			p->i += 2;
+			for (;;) {
+				skip_blanks(p);
+				if (p->sh->stop || is_meta(peekc(p, 0)) || peekc(p, 0) < 0)
+					break;
+				if (!read_word(p, &w))
+					break;
+			}
+		}
+		return;
+	}
+	if (at_keyword(p, "case")) {
+		parse_case(p);
+		trailing_redirs(p, from);
+		return;
+	}
+	if (at_keyword(p, "function")) {
+		struct word w;
+		unsigned save = p->ctx;
+
+		p->i += 8;
+		skip_blanks(p);
+		read_word(p, &w);
+		skip_blanks(p);
+		if (peekc(p, 0) == '(' && peekc(p, 1) == ')')
+			p->i += 2;
+		skip_newlines(p);
+		p->ctx |= LH_CTX_DEFINITION;
+		parse_command(p, term);
+		p->ctx = save;
+		return;
+	}
+	if (at_keyword(p, "[[")) {
+		struct word w;
+
+		p->i += 2;
+		for (;;) {
+			skip_blanks(p);
+			if (p->sh->stop || p->i >= p->n)
+				break;
+			if (at_keyword(p, "]]")) {
+				p->i += 2;
+				break;
+			}
+			if (peekc(p, 0) == '\n') {
+				newline(p);
+				continue;
+			}
+			if (!read_word(p, &w))
+				p->i++;	/* operators such as && < > ( ) inside [[ ]] */
+		}
+		trailing_redirs(p, from);
+		return;
+	}
+	parse_simple(p);
+}
+
+/*
+ * What a pipeline element feeds into the next one when that is a shell
+ * reading its stdin: `echo 'rm -rf /' | sh`, `printf ... | bash`,
+ * `cat <<EOF | sh`. Returns the text (or NULL) and marks here-docs.
+ */
+struct feeder {
+	const char *text;		/* echo/printf arguments, or a here-string */
+	int hd_from, hd_to;		/* here-docs of a cat, pending in p->hd */
+};
+
+static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
+{
+	const struct lh_scmd *c;
+	int k, first = 1;
+
+	f->text = NULL;
+	f->hd_from = f->hd_to = 0;
+	if (p->sh->out->ncmds != from + 1)
+		return;
+	c = &p->sh->out->cmds[from];
+	if (!strcmp(c->name, "echo") || !strcmp(c->name, "printf")) {
+		while (first < c->argc && c->argv[first][0] == '-' && !strcmp(c->name, "echo"))
+			first++;
+		if (first < c->argc)
+			f->text = join_words(p, c->argv + first, c->argc - first);
+		return;
+	}
+	if (!strcmp(c->name, "cat") && c->argc == 1) {
+		for (k = 0; k < c->nredirs; k++)
+			if (c->redirs[k].op == LH_REDIR_HERESTR)
+				f->text = c->redirs[k].target;
+		f->hd_from = hd_from;
+		f->hd_to = p->nhd;
+	}
+}
+
+static void parse_pipeline(struct parser *p, int term)
+{
+	const char *save_from = p->pipe_from;
+	unsigned save_elem = p->elem_ctx;
+	struct feeder feed = { NULL, 0, 0 };
+
+	for (;;) {
+		int from = p->sh->out->ncmds, hd_from = p->nhd, k;
+
+		p->stdin_shell = 0;
+		parse_command(p, term);
+		if (p->sh->stop)
+			break;
+		if (p->stdin_shell && (p->elem_ctx & LH_CTX_PIPE_IN)) {
+			/* the shell's own context (sudo bash) applies to what it runs */
+			const struct lh_scmd *sh = &p->sh->out->cmds[p->sh->out->ncmds - 1];
+			unsigned ctx = p->ctx | (sh->ctx & LH_CTX_PRIV) | LH_CTX_STDIN_SCRIPT;
+
+			if (feed.text)
+				subparse(p, feed.text, strlen(feed.text), ctx, sh->wrappers);
+			for (k = feed.hd_from; k < feed.hd_to && k < p->nhd; k++) {
+				p->hd[k].script = 1;
+				p->hd[k].ctx = ctx & ~(unsigned)LH_CTX_STDIN_SCRIPT;
+				p->hd[k].wrappers = p->wrappers;
+			}
+		}
+		feeder_of(p, from, hd_from, &feed);
+		skip_blanks(p);
+		if (peekc(p, 0) == '|' && peekc(p, 1) != '|') {
+			const char *last = NULL;
+
+			p->i += peekc(p, 1) == '&' ? 2 : 1;
+			for (k = from; k < p->sh->out->ncmds; k++) {
+				struct lh_scmd *c = &p->sh->out->cmds[k];
+
+				if ((c->ctx & LH_CTX_SUBST) && !(p->ctx & LH_CTX_SUBST))
+					continue;
+				c->ctx |= LH_CTX_PIPE_OUT;
+				last = c->name;
+			}
+			p->pipe_from = last ? last : "";
+			p->elem_ctx = LH_CTX_PIPE_IN;
+			skip_newlines(p);
+			continue;
+		}
+		break;
+	}
+	p->pipe_from = save_from;
+	p->elem_ctx = save_elem;
+}
+
+/*
+ * A list up to `term`: 0 (end of input), ')' (closing paren, consumed),
+ * '}' (closing brace word, consumed) or 'c' (a case item: stops before ;;
+ * or esac).
+ */
+static void parse_list(struct parser *p, int term)
+{
+	for (;;) {
+		int c, from;
+
+		skip_blanks(p);
+		if (p->sh->stop)
+			return;
+		c = peekc(p, 0);
+		if (c < 0) {
+			if (term == ')')
+				fail(p, "unexpected end of input: missing ')'");
+			else if (term == '}')
+				fail(p, "unexpected end of input: missing '}'");
+			else if (term == 'c')
+				fail(p, "unexpected end of input: case without esac");
+			return;
+		}
+		if (c == '\n') {
+			newline(p);
+			continue;
+		}
+		if (c == ')') {
+			if (term == ')') {
+				p->i++;
+				return;
+			}
+			if (term == 'c')
+				return;
+			fail(p, "syntax error near unexpected ')' at offset %zu", p->i);
+			return;
+		}
+		if (term == '}' && at_keyword(p, "}")) {
+			p->i++;
+			return;
+		}
+		if (term == 'c' && ((c == ';' && (peekc(p, 1) == ';' || peekc(p, 1) == '&')) ||
+				    at_keyword(p, "esac")))
+			return;
+		if (c == ';' || c == '&' || c == '|') {
+			if (c == ';' && peekc(p, 1) == ';' && term != 'c') {
+				fail(p, "syntax error near unexpected ';;' at offset %zu", p->i);
+				return;
+			}
+			/* an empty command before a separator: bash refuses it */
+			fail(p, "syntax error near unexpected '%c' at offset %zu", c, p->i);
+			return;
+		}
+		from = p->sh->out->ncmds;
+		parse_pipeline(p, term);
+		if (p->sh->stop)
+			return;
+		skip_blanks(p);
+		c = peekc(p, 0);
+		if (c == '&' && peekc(p, 1) == '&') {
+			p->i += 2;
+			skip_newlines(p);
+			if (peekc(p, 0) < 0)
+				fail(p, "unexpected end of input after '&&'");
+			continue;
+		}
+		if (c == '|' && peekc(p, 1) == '|') {
+			p->i += 2;
+			skip_newlines(p);
+			if (peekc(p, 0) < 0)
+				fail(p, "unexpected end of input after '||'");
+			continue;
+		}
+		if (c == '&') {
+			int k;
+
+			p->i++;
+			for (k = from; k < p->sh->out->ncmds; k++)
+				p->sh->out->cmds[k].ctx |= LH_CTX_BACKGROUND;
+			continue;
+		}
+		if (c == ';') {
+			if (peekc(p, 1) == ';' || peekc(p, 1) == '&') {
+				if (term == 'c')
+					return;
+				fail(p, "syntax error near unexpected ';;' at offset %zu", p->i);
+				return;
+			}
+			p->i++;
+			continue;
+		}
+		/* newline, ')' , '}' or a keyword: handled at the top */
+		if (c >= 0 && c != '\n' && c != ')' && !is_meta(c) && p->i == p->n)
+			return;
+	}
+}
+
+int lh_shell_parse(struct lh_script *script, struct lh_arena *arena,
+		   const char *src, size_t len, const struct lh_shell_env *env)
+{
+	struct shared sh;
+	struct parser p;
+
+	memset(script, 0, sizeof(*script));
+	memset(&sh, 0, sizeof(sh));
+	sh.out = script;
+	sh.arena = arena;
+	sh.env = env;
+	sh.split_ok = memchr(src, SPLIT_MARK, len) == NULL;
+	memset(&p, 0, sizeof(p));
+	p.sh = &sh;
+	p.s = src;
+	p.n = len;
+	parse_list(&p, 0);
+	if (!sh.stop && p.nhd)
+		read_heredocs(&p);
+	return sh.oom ? -ENOMEM : 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * validator.h -- the speed layer: request in, verdict out.
+ *
+ *   lh_validator_judge: decode the request (request.c), look the
+ *   normalized request up in the verdict cache (cache.c), else judge it
+ *   with the policy (policy.c: rules, then the risk tier) and cache the
+ *   verdict.
+ *
+ * Thread safety: any number of threads judge at once. Each thread keeps
+ * its own scratch memory and its own reference to the policy it last used;
+ * lh_validator_set_policy publishes a new policy with a new generation,
+ * and each thread switches to it at the start of its next judgment, so a
+ * judgment always sees one whole policy. The old policy is freed when its
+ * last thread lets go of it.
+ *
+ * The validator links PCRE2, xxHash and Jansson and nothing of FUSE or
+ * SQLite.
+ */
+#ifndef LH_VALIDATOR_H
+#define LH_VALIDATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "validator/policy.h"
+#include "validator/request.h"
+#include "validator/verdict.h"
+
+struct lh_validator;
+
+struct lh_validator_opts {
+	const char *project;	/* project root (absolute); NULL: none */
+	size_t cache_entries;	/* 0: default (1 Mi) */
+	size_t max_request;	/* bytes; 0: LH_REQUEST_MAX_DEFAULT */
+};
+
+struct lh_judge_in {
+	const char *data;	/* the request as written */
+	size_t len;		/* bytes in data */
+	size_t total;		/* bytes the agent wrote (> len when cut at the limit) */
+	const char *cwd;	/* the caller's cwd, used when the request declares none */
+	const char *home;	/* the caller's home */
+	const char *user;	/* the caller's user name, or NULL */
+};
+
+struct lh_validator_stats {
+	uint64_t judged;
+	uint64_t cache_hits, cache_misses, cache_evictions, cache_entries, cache_capacity;
+	uint64_t by_decision[3];		/* allow ask deny */
+	uint64_t by_tier[LH_TIER_COUNT];	/* tier that decided (cache hits counted by their tier) */
+	uint32_t policy_generation;
+	int policy_rules;
+};
+
+/* Takes ownership of `pol`. */
+int lh_validator_new(struct lh_validator **out, struct lh_policy *pol,
+		     const struct lh_validator_opts *opts);
+void lh_validator_free(struct lh_validator *v);
+
+/* Publish a new policy (takes ownership). Returns its generation. */
+uint32_t lh_validator_set_policy(struct lh_validator *v, struct lh_policy *pol);
+
+/*
+ * Judge one request. `req` receives the decoded request (release it with
+ * lh_request_release); `out` the verdict. Never fails: bad input is a
+ * deny verdict whose reason starts with "invalid request: ".
+ */
+void lh_validator_judge(struct lh_validator *v, const struct lh_judge_in *in,
+			struct lh_request *req, struct lh_verdict *out);
+
+void lh_validator_get_stats(struct lh_validator *v, struct lh_validator_stats *st);
+
+/* Source name and rule count of the current policy (copied out). */
+void lh_validator_policy_info(struct lh_validator *v, char *source, size_t n, int *rules);
+/* The current policy's text, copied into a malloc'd buffer. */
+char *lh_validator_policy_text(struct lh_validator *v, size_t *len);
+
+#endif
