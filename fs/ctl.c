@@ -1,0 +1,231 @@
+/*
+ * ctl.c -- the `ctl` file: write a command, read its answer (the admin's
+ * channel; lighthousectl writes here). Only the daemon's owner and root
+ * may open it.
+ *
+ * Commands:
+ *   status               key: value lines about the daemon
+ *   reload               reload the policy (like SIGHUP)
+ *   expire               expire old names now
+ *   config               all settings, NAME VALUE per line
+ *   config NAME          one setting
+ *   config NAME VALUE    change a runtime setting
+ *   help                 this list
+ *
+ * Settings are rows of one table (config_table) that serves this file,
+ * `lighthousectl config` and the man page alike.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "fs/fs.h"
+#include "store/store.h"
+#include "validator/validator.h"
+#include "common/banned.h"
+
+struct config_row {
+	const char *name;
+	size_t offset;		/* of an unsigned in struct fs_config */
+	int runtime;		/* may change while mounted */
+	unsigned min, max;
+	const char *help;
+};
+
+#define CFG(f) offsetof(struct fs_config, f)
+
+static const struct config_row config_table[] = {
+	{ "result_ttl", CFG(result_ttl), 1, 1, 86400 * 30,
+	  "seconds a judged request stays under requests/ and results/" },
+	{ "max_results", CFG(max_results), 1, 16, 10000000,
+	  "names kept under requests/ and results/ at most" },
+	{ "max_request", CFG(max_request), 0, 64, 64 * 1024 * 1024,
+	  "bytes of one request (larger ones are denied as invalid)" },
+	{ "cache_entries", CFG(cache_entries), 0, 1024, 1 << 26,
+	  "verdicts the cache holds" },
+	{ "threads", CFG(threads), 0, 1, 10000, "FUSE worker threads at most" },
+	{ "batch_usec", CFG(batch_usec), 0, 0, 1000000,
+	  "microseconds the store waits to fill a group commit (0: never waits)" },
+};
+
+static unsigned *field(struct lh_fs *fs, const struct config_row *r)
+{
+	return (unsigned *)((char *)&fs->cfg + r->offset);
+}
+
+int fs_reload_policy(struct lh_fs *fs, struct lh_buf *msg)
+{
+	struct lh_buf err = LH_BUF_INIT;
+	struct lh_policy *pol;
+	struct lh_event ev;
+	struct lh_buf payload = LH_BUF_INIT;
+	int rc;
+
+	pthread_mutex_lock(&fs->reload_mu);
+	rc = fs->policy_path ? lh_policy_load(&pol, fs->policy_path, &err)
+			     : lh_policy_builtin(&pol, &err);
+	memset(&ev, 0, sizeof(ev));
+	ev.uid = ev.gid = ev.pid = -1;
+	if (rc) {
+		atomic_fetch_add(&fs->stats.reload_failures, 1);
+		lh_buf_addf(msg, "policy rejected, the old one stays:\n%s", err.data);
+		lh_buf_adds(&payload, "{\"source\":");
+		lh_buf_add_json_str(&payload, fs->policy_path ? fs->policy_path : "builtin:default",
+				    strlen(fs->policy_path ? fs->policy_path : "builtin:default"));
+		lh_buf_adds(&payload, ",\"errors\":");
+		lh_buf_add_json_str(&payload, err.data, err.len);
+		lh_buf_addc(&payload, '}');
+		ev.type = "policy.reject";
+		lh_warn("policy rejected: %s", err.data);
+	} else {
+		uint32_t gen;
+		int rules = lh_policy_nrules(pol);
+
+		gen = lh_validator_set_policy(fs->validator, pol);
+		atomic_store(&fs->policy_gen, gen);
+		atomic_fetch_add(&fs->stats.reloads, 1);
+		lh_buf_addf(msg, "policy loaded: %s, %d rules, generation %u\n",
+			    fs->policy_path ? fs->policy_path : "builtin:default", rules, gen);
+		lh_buf_adds(&payload, "{\"source\":");
+		lh_buf_add_json_str(&payload, fs->policy_path ? fs->policy_path : "builtin:default",
+				    strlen(fs->policy_path ? fs->policy_path : "builtin:default"));
+		lh_buf_addf(&payload, ",\"rules\":%d,\"generation\":%u}", rules, gen);
+		ev.type = "policy.load";
+	}
+	ev.payload = payload.data;
+	ev.payload_len = payload.len;
+	lh_store_append(fs->store, &ev, 1, NULL);
+	pthread_mutex_unlock(&fs->reload_mu);
+	lh_buf_release(&payload);
+	lh_buf_release(&err);
+	return rc;
+}
+
+static void status(struct lh_fs *fs, struct lh_buf *out)
+{
+	struct lh_validator_stats vs;
+	struct lh_store_stats ss;
+	uint64_t names, pending, parked, judged;
+	char src[256], when[32];
+	int rules;
+
+	lh_validator_get_stats(fs->validator, &vs);
+	lh_store_get_stats(fs->store, &ss);
+	reqtab_counts(fs, &names, &pending, &parked);
+	lh_validator_policy_info(fs->validator, src, sizeof(src), &rules);
+	lh_format_time(when, fs->started_wall);
+	judged = vs.cache_hits + vs.cache_misses;
+	lh_buf_addf(out, "mounted: %s\npid: %d\nstarted: %s\nuptime_seconds: %.0f\n",
+		    fs->mountpoint, (int)fs->pid, when,
+		    (double)(lh_mono_ns() - fs->started_mono) / 1e9);
+	lh_buf_addf(out, "project: %s\nstate: %s\npolicy: %s (%d rules, generation %u)\n",
+		    fs->project, fs->state_dir, src, rules, vs.policy_generation);
+	lh_buf_addf(out, "requests: %" PRIu64 "\nallow: %" PRIu64 "\nask: %" PRIu64
+		    "\ndeny: %" PRIu64 "\n",
+		    (uint64_t)atomic_load(&fs->stats.verdicts),
+		    (uint64_t)atomic_load(&fs->stats.verdicts_by_decision[0]),
+		    (uint64_t)atomic_load(&fs->stats.verdicts_by_decision[1]),
+		    (uint64_t)atomic_load(&fs->stats.verdicts_by_decision[2]));
+	lh_buf_addf(out, "cache_hit_ratio: %.3f\npending: %" PRIu64 "\nlisted: %" PRIu64 "\n",
+		    judged ? (double)vs.cache_hits / (double)judged : 0.0, pending, names);
+	lh_buf_addf(out, "events_stored: %" PRId64 "\nlast_seq: %" PRId64 "\n", ss.total_events,
+		    ss.last_seq);
+	if (ss.last_error)
+		lh_buf_addf(out, "store_error: %s\n", strerror(ss.last_error));
+}
+
+static int config(struct lh_fs *fs, char **w, int n, struct lh_buf *out)
+{
+	size_t k;
+
+	if (n == 1) {
+		for (k = 0; k < sizeof(config_table) / sizeof(config_table[0]); k++)
+			lh_buf_addf(out, "%s %u\n", config_table[k].name, *field(fs, &config_table[k]));
+		return 0;
+	}
+	for (k = 0; k < sizeof(config_table) / sizeof(config_table[0]); k++)
+		if (!strcmp(config_table[k].name, w[1]))
+			break;
+	if (k == sizeof(config_table) / sizeof(config_table[0])) {
+		lh_buf_addf(out, "error: unknown setting '%s'\n", w[1]);
+		return -EINVAL;
+	}
+	if (n == 2) {
+		lh_buf_addf(out, "%s %u\n", w[1], *field(fs, &config_table[k]));
+		return 0;
+	}
+	{
+		const struct config_row *r = &config_table[k];
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(w[2], &end, 10);
+		if (errno || *end || v < r->min || v > r->max) {
+			lh_buf_addf(out, "error: '%s' must be a number from %u to %u\n", r->name, r->min, r->max);
+			return -EINVAL;
+		}
+		if (!r->runtime) {
+			lh_buf_addf(out, "error: '%s' is set when mounting (-o %s=%lu)\n", r->name, r->name, v);
+			return -EPERM;
+		}
+		*field(fs, r) = (unsigned)v;
+		lh_buf_addf(out, "%s %u\n", r->name, (unsigned)v);
+	}
+	return 0;
+}
+
+int fs_ctl_command(struct lh_fs *fs, const char *line, size_t len, struct lh_buf *out)
+{
+	char buf[512], *w[8], *p;
+	int n = 0;
+
+	if (len >= sizeof(buf)) {
+		lh_buf_adds(out, "error: command too long\n");
+		return -E2BIG;
+	}
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	for (p = buf; *p && n < 8;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		if (!*p)
+			break;
+		w[n++] = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r')
+			p++;
+		if (*p)
+			*p++ = '\0';
+	}
+	if (!n)
+		return 0;
+	if (!strcmp(w[0], "status")) {
+		status(fs, out);
+		return 0;
+	}
+	if (!strcmp(w[0], "reload"))
+		return fs_reload_policy(fs, out);
+	if (!strcmp(w[0], "expire")) {
+		reqtab_expire(fs);
+		lh_buf_adds(out, "expired\n");
+		return 0;
+	}
+	if (!strcmp(w[0], "config"))
+		return config(fs, w, n, out);
+	if (!strcmp(w[0], "help")) {
+		size_t k;
+
+		lh_buf_adds(out, "commands: status, reload, expire, config [NAME [VALUE]], help\nsettings:\n");
+		for (k = 0; k < sizeof(config_table) / sizeof(config_table[0]); k++)
+			lh_buf_addf(out, "  %-14s %s%s\n", config_table[k].name, config_table[k].help,
+				    config_table[k].runtime ? "" : " (at mount)");
+		return 0;
+	}
+	lh_buf_addf(out, "error: unknown command '%s' (try: help)\n", w[0]);
+	return -EINVAL;
+}

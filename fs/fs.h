@@ -1,0 +1,179 @@
+/*
+ * fs.h -- inside lighthoused: the daemon context and the interfaces
+ * between the files of fs/ (ops.c dispatches, reqtab.c owns requests/ and
+ * results/, stats.c counts, ctl.c answers the ctl file, ident.c knows
+ * callers). Nothing outside fs/ includes this.
+ *
+ * Inode numbers: the fixed tree has small numbers (FS_INO_*); dynamic
+ * inodes carry their kind in the top byte and an id below it:
+ *
+ *   requests/NAME        FS_KIND_REQ  | slot id
+ *   results/NAME         FS_KIND_RES  | request id
+ *   results/NAME.json    FS_KIND_JSON | request id
+ *
+ * A result inode belongs to one request and never changes once judged, so
+ * the kernel may cache it (attributes and pages); writing requests/NAME
+ * again makes a new request and so a new results/NAME inode.
+ */
+#ifndef LH_FS_H
+#define LH_FS_H
+
+#define FUSE_USE_VERSION 312
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <fuse_lowlevel.h>
+
+struct lh_store;
+struct lh_validator;
+struct lh_buf;
+struct reqtab;
+
+enum {
+	FS_INO_ROOT = 1,
+	FS_INO_REQUESTS,
+	FS_INO_RESULTS,
+	FS_INO_CURRENT,
+	FS_INO_HISTORY,
+	FS_INO_SHADOWS,
+	FS_INO_CONTEXT,
+	FS_INO_EXPERTS,
+	FS_INO_STREAMS,
+	FS_INO_POLICY,
+	FS_INO_STATS,
+	FS_INO_CTL,
+	FS_INO_POLICY_ACTIVE,
+	FS_INO_FIXED_MAX
+};
+
+#define FS_KIND_SHIFT 56
+#define FS_KIND_REQ 1ULL
+#define FS_KIND_RES 2ULL
+#define FS_KIND_JSON 3ULL
+#define FS_INO(kind, id) (((kind) << FS_KIND_SHIFT) | (id))
+#define FS_INO_KIND(ino) ((uint64_t)(ino) >> FS_KIND_SHIFT)
+#define FS_INO_ID(ino) ((uint64_t)(ino) & ((1ULL << FS_KIND_SHIFT) - 1))
+
+/* Settings from the command line (-o NAME=VALUE) and lighthousectl config. */
+struct fs_config {
+	unsigned result_ttl;		/* seconds a judged request stays listed */
+	unsigned max_results;		/* names listed at most in requests/ and results/ */
+	unsigned max_request;		/* bytes of one request */
+	unsigned cache_entries;		/* verdict cache entries */
+	unsigned threads;		/* FUSE worker threads at most */
+	unsigned batch_usec;		/* group commit: wait this long to fill a batch */
+	int sync_full;			/* fsync every commit */
+	double attr_timeout;		/* seconds the kernel caches immutable attributes */
+};
+
+/* FUSE operations we count (fs_stats.ops[]). */
+enum fs_op {
+	OP_LOOKUP, OP_FORGET, OP_GETATTR, OP_SETATTR, OP_OPEN, OP_CREATE, OP_READ,
+	OP_WRITE, OP_FLUSH, OP_RELEASE, OP_OPENDIR, OP_READDIR, OP_RELEASEDIR,
+	OP_UNLINK, OP_STATFS, OP_OTHER, OP_COUNT
+};
+
+#define FS_LAT_BUCKETS 16
+
+struct fs_stats {
+	_Atomic uint64_t ops[OP_COUNT];
+	_Atomic uint64_t verdict_lat[FS_LAT_BUCKETS];	/* by bucket upper bound (fs_lat_bounds) */
+	_Atomic uint64_t verdict_lat_sum_us;
+	_Atomic uint64_t verdicts;
+	_Atomic uint64_t verdicts_by_tier[8];
+	_Atomic uint64_t verdicts_by_decision[3];
+	_Atomic uint64_t cache_hits;
+	_Atomic uint64_t store_failures;	/* verdicts denied because the store could not record */
+	_Atomic uint64_t parked_reads;		/* reads that waited for a verdict */
+	_Atomic uint64_t nonblock_again;	/* O_NONBLOCK reads answered EAGAIN */
+	_Atomic uint64_t expired;		/* names expired from requests/ and results/ */
+	_Atomic uint64_t too_large;		/* requests over the size limit */
+	_Atomic uint64_t invalid;		/* requests denied as invalid */
+	_Atomic uint64_t reloads, reload_failures;
+};
+
+extern const unsigned fs_lat_bounds[FS_LAT_BUCKETS];	/* microseconds; last is +Inf */
+
+struct lh_fs {
+	struct fuse_session *se;
+	struct lh_validator *validator;
+	struct lh_store *store;
+	struct reqtab *reqs;
+	struct fs_config cfg;
+	struct fs_stats stats;
+	char *project;			/* absolute project directory */
+	char *state_dir;
+	char *policy_path;		/* NULL: built-in default */
+	char *mountpoint;
+	pid_t pid;
+	int64_t started_mono, started_wall;
+	uid_t owner;			/* user running the daemon */
+	pthread_mutex_t reload_mu;	/* serializes policy reloads */
+	atomic_uint policy_gen;
+};
+
+/* ops.c */
+extern const struct fuse_lowlevel_ops lh_fs_ops;
+void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st);
+
+/* reqtab.c: requests/ and results/ */
+struct reqtab *reqtab_new(struct lh_fs *fs);
+void reqtab_free(struct reqtab *t);
+void reqtab_lookup(struct lh_fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name);
+void reqtab_forget(struct lh_fs *fs, fuse_ino_t ino, uint64_t n);
+int reqtab_getattr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st);
+void reqtab_create(struct lh_fs *fs, fuse_req_t req, const char *name, mode_t mode,
+		   struct fuse_file_info *fi);
+void reqtab_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void reqtab_write(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, const char *buf,
+		  size_t size, struct fuse_file_info *fi);
+void reqtab_release(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void reqtab_unlink(struct lh_fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name);
+void reqtab_setattr(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		    int to_set, struct fuse_file_info *fi);
+/* The names of requests/ or results/, for readdir. */
+struct dirsnap;
+void reqtab_dirsnap(struct lh_fs *fs, fuse_ino_t dir, struct dirsnap *d);
+/* Answer parked reads that can no longer be answered (shutdown). */
+void reqtab_abort_parked(struct lh_fs *fs, int err);
+
+/* ops.c: a directory listing taken at opendir (fi->fh of the open directory) */
+struct dirsnap_ent {
+	char *name;
+	fuse_ino_t ino;
+	mode_t type;		/* S_IFDIR or S_IFREG */
+};
+
+struct dirsnap {
+	struct dirsnap_ent *v;
+	size_t n, cap;
+};
+
+void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type);
+/* Expire old names; run by the maintenance thread. */
+void reqtab_expire(struct lh_fs *fs);
+void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked);
+
+/* stats.c */
+void fs_stats_verdict(struct lh_fs *fs, int decision, int tier, int cached, uint64_t us);
+int fs_stats_render(struct lh_fs *fs, struct lh_buf *out);
+
+/* ctl.c: the ctl file; returns the reply text for one command line. */
+int fs_ctl_command(struct lh_fs *fs, const char *line, size_t len, struct lh_buf *reply);
+int fs_reload_policy(struct lh_fs *fs, struct lh_buf *msg);
+
+/* ident.c: who a caller is */
+struct fs_ident {
+	char home[256];
+	char user[64];
+};
+void ident_of_uid(uid_t uid, struct fs_ident *id);
+/* The cwd of a process, or "" when it cannot be read. */
+void ident_cwd_of_pid(pid_t pid, char *out, size_t n);
+
+#endif

@@ -1,0 +1,12 @@
+# fs/ -- lighthoused: the FUSE operations and the virtual tree.
+sbin_PROGRAMS += fs/lighthoused
+fs_lighthoused_SOURCES = \
+	fs/ctl.c \
+	fs/fs.h \
+	fs/ident.c \
+	fs/main.c \
+	fs/ops.c \
+	fs/reqtab.c \
+	fs/stats.c
+fs_lighthoused_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+fs_lighthoused_LDADD = store/libstore.a $(VALIDATOR_LIBS) $(STORE_LIBS) $(FUSE_LIBS)

@@ -1,0 +1,574 @@
+/*
+ * ops.c -- the FUSE low-level operations: the fixed tree of the mount and
+ * the dispatch to the rooms that own the rest (reqtab.c for requests/ and
+ * results/).
+ *
+ *   /            requests/ results/ current/ history/ shadows/ context/
+ *                experts/ streams/ policy/ stats ctl
+ *   policy/      active (the policy in force, read-only)
+ *
+ * The fixed entries never change, so the kernel may cache them for a day:
+ * a path walk into requests/ costs no LOOKUP of "requests". Every reply is
+ * sent exactly once; an operation we do not implement gets ENOSYS from
+ * libfuse, which the kernel remembers (no repeated getxattr, access...).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "fs/fs.h"
+#include "validator/validator.h"
+#include "common/banned.h"
+
+#define FIXED_TIMEOUT 86400.0
+
+struct fixed {
+	const char *name;
+	fuse_ino_t ino;
+	fuse_ino_t parent;
+	mode_t mode;
+};
+
+static const struct fixed fixed_tree[] = {
+	{ "requests", FS_INO_REQUESTS, FS_INO_ROOT, S_IFDIR | 01777 },
+	{ "results", FS_INO_RESULTS, FS_INO_ROOT, S_IFDIR | 0555 },
+	{ "current", FS_INO_CURRENT, FS_INO_ROOT, S_IFDIR | 0555 },
+	{ "history", FS_INO_HISTORY, FS_INO_ROOT, S_IFDIR | 0555 },
+	{ "shadows", FS_INO_SHADOWS, FS_INO_ROOT, S_IFDIR | 0555 },
+	{ "context", FS_INO_CONTEXT, FS_INO_ROOT, S_IFDIR | 0555 },
+	{ "experts", FS_INO_EXPERTS, FS_INO_ROOT, S_IFDIR | 0555 },
+	{ "streams", FS_INO_STREAMS, FS_INO_ROOT, S_IFDIR | 0555 },
+	{ "policy", FS_INO_POLICY, FS_INO_ROOT, S_IFDIR | 0555 },
+	{ "stats", FS_INO_STATS, FS_INO_ROOT, S_IFREG | 0444 },
+	{ "ctl", FS_INO_CTL, FS_INO_ROOT, S_IFREG | 0600 },
+	{ "active", FS_INO_POLICY_ACTIVE, FS_INO_POLICY, S_IFREG | 0444 },
+};
+
+#define NFIXED (sizeof(fixed_tree) / sizeof(fixed_tree[0]))
+
+static struct lh_fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void count(struct lh_fs *fs, enum fs_op op)
+{
+	atomic_fetch_add_explicit(&fs->stats.ops[op], 1, memory_order_relaxed);
+}
+
+static int is_dynamic(fuse_ino_t ino)
+{
+	return FS_INO_KIND(ino) != 0;
+}
+
+void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st)
+{
+	size_t k;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_uid = fs->owner;
+	st->st_gid = getgid();
+	st->st_atime = st->st_mtime = st->st_ctime = fs->started_wall / 1000000000;
+	st->st_blksize = 4096;
+	if (ino == FS_INO_ROOT) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2 + 9;
+		return;
+	}
+	for (k = 0; k < NFIXED; k++)
+		if (fixed_tree[k].ino == ino) {
+			st->st_mode = fixed_tree[k].mode;
+			st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
+			return;
+		}
+}
+
+static int fixed_lookup(fuse_ino_t parent, const char *name, fuse_ino_t *ino)
+{
+	size_t k;
+
+	for (k = 0; k < NFIXED; k++)
+		if (fixed_tree[k].parent == parent && !strcmp(fixed_tree[k].name, name)) {
+			*ino = fixed_tree[k].ino;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* ---- directory snapshots ----------------------------------------------------- */
+
+void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 16;
+		d->v = xrealloc(d->v, sizeof(*d->v) * d->cap);
+	}
+	d->v[d->n].name = xstrndup(name, len);
+	d->v[d->n].ino = ino;
+	d->v[d->n].type = type;
+	d->n++;
+}
+
+static void dirsnap_free(struct dirsnap *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->n; i++)
+		free(d->v[i].name);
+	free(d->v);
+	free(d);
+}
+
+/* ---- files of the fixed tree ----------------------------------------------------- */
+
+/* An open stats, ctl or policy/active file. */
+struct sfile {
+	struct lh_buf data;		/* what reads return */
+	size_t cursor;			/* ctl: replies read so far */
+	struct lh_buf line;		/* ctl: a command line being written */
+};
+
+static void lh_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct lh_fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	fuse_ino_t ino;
+
+	count(fs, OP_LOOKUP);
+	if (parent == FS_INO_REQUESTS || parent == FS_INO_RESULTS) {
+		reqtab_lookup(fs, req, parent, name);
+		return;
+	}
+	if (fixed_lookup(parent, name, &ino)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ino = ino;
+	e.generation = 1;
+	fs_fill_attr(fs, ino, &e.attr);
+	e.attr_timeout = S_ISDIR(e.attr.st_mode) ? FIXED_TIMEOUT : 1.0;
+	e.entry_timeout = FIXED_TIMEOUT;
+	fuse_reply_entry(req, &e);
+}
+
+static void lh_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct lh_fs *fs = fs_of(req);
+
+	count(fs, OP_FORGET);
+	if (is_dynamic(ino))
+		reqtab_forget(fs, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void lh_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *v)
+{
+	struct lh_fs *fs = fs_of(req);
+	size_t k;
+
+	count(fs, OP_FORGET);
+	for (k = 0; k < n; k++)
+		if (is_dynamic(v[k].ino))
+			reqtab_forget(fs, v[k].ino, v[k].nlookup);
+	fuse_reply_none(req);
+}
+
+static void lh_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct lh_fs *fs = fs_of(req);
+	struct stat st;
+
+	(void)fi;
+	count(fs, OP_GETATTR);
+	if (is_dynamic(ino)) {
+		int rc = reqtab_getattr(fs, ino, &st);
+
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
+	fs_fill_attr(fs, ino, &st);
+	fuse_reply_attr(req, &st, S_ISDIR(st.st_mode) ? FIXED_TIMEOUT : 1.0);
+}
+
+static void lh_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct lh_fs *fs = fs_of(req);
+	struct stat st;
+
+	count(fs, OP_SETATTR);
+	if (FS_INO_KIND(ino) == FS_KIND_REQ) {
+		reqtab_setattr(fs, req, ino, attr, to_set, fi);
+		return;
+	}
+	if (ino == FS_INO_CTL && !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |
+						FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+						FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME))) {
+		/* `> ctl` truncates: nothing to truncate, commands are not stored */
+		fs_fill_attr(fs, ino, &st);
+		fuse_reply_attr(req, &st, 1.0);
+		return;
+	}
+	fuse_reply_err(req, is_dynamic(ino) ? EACCES : EPERM);
+}
+
+static int may_ctl(struct lh_fs *fs, fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	return ctx->uid == 0 || ctx->uid == fs->owner;
+}
+
+static void lh_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct lh_fs *fs = fs_of(req);
+	struct sfile *f;
+	int acc = fi->flags & O_ACCMODE;
+
+	count(fs, OP_OPEN);
+	if (is_dynamic(ino)) {
+		reqtab_open(fs, req, ino, fi);
+		return;
+	}
+	if (ino != FS_INO_STATS && ino != FS_INO_CTL && ino != FS_INO_POLICY_ACTIVE) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if (ino == FS_INO_CTL ? !may_ctl(fs, req) : acc != O_RDONLY) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	f = xcalloc(1, sizeof(*f));
+	lh_buf_init(&f->data, 0);
+	lh_buf_init(&f->line, 4096);
+	if (ino == FS_INO_STATS) {
+		fs_stats_render(fs, &f->data);
+	} else if (ino == FS_INO_POLICY_ACTIVE) {
+		size_t len;
+		char *text = lh_validator_policy_text(fs->validator, &len);
+
+		lh_buf_add(&f->data, text, len);
+		free(text);
+	}
+	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->direct_io = 1;
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi)) {
+		lh_buf_release(&f->data);
+		lh_buf_release(&f->line);
+		free(f);
+	}
+}
+
+static void lh_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct lh_fs *fs = fs_of(req);
+
+	count(fs, OP_CREATE);
+	if (parent == FS_INO_REQUESTS) {
+		reqtab_create(fs, req, name, mode, fi);
+		return;
+	}
+	fuse_reply_err(req, EACCES);
+}
+
+static void lh_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct lh_fs *fs = fs_of(req);
+	struct sfile *f;
+
+	count(fs, OP_READ);
+	if (is_dynamic(ino)) {
+		reqtab_read(fs, req, ino, size, off, fi);
+		return;
+	}
+	f = (struct sfile *)(uintptr_t)fi->fh;
+	if (ino == FS_INO_CTL) {
+		/* replies are read in order, whatever the file offset */
+		size_t n = f->data.len - f->cursor;
+
+		if (n > size)
+			n = size;
+		fuse_reply_buf(req, f->data.data + f->cursor, n);
+		f->cursor += n;
+		return;
+	}
+	if (off < 0 || (size_t)off >= f->data.len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, f->data.data + off,
+			       f->data.len - (size_t)off < size ? f->data.len - (size_t)off : size);
+}
+
+static void run_ctl_lines(struct lh_fs *fs, struct sfile *f, int final)
+{
+	for (;;) {
+		char *nl = memchr(f->line.data, '\n', f->line.len);
+		size_t n;
+
+		if (!nl && !(final && f->line.len))
+			return;
+		n = nl ? (size_t)(nl - f->line.data) : f->line.len;
+		fs_ctl_command(fs, f->line.data, n, &f->data);
+		if (nl) {
+			size_t rest = f->line.len - n - 1;
+
+			memmove(f->line.data, nl + 1, rest);
+			lh_buf_setlen(&f->line, rest);
+		} else {
+			lh_buf_reset(&f->line);
+		}
+	}
+}
+
+static void lh_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct lh_fs *fs = fs_of(req);
+	struct sfile *f;
+
+	(void)off;
+	count(fs, OP_WRITE);
+	if (is_dynamic(ino)) {
+		reqtab_write(fs, req, ino, buf, size, fi);
+		return;
+	}
+	if (ino != FS_INO_CTL) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	f = (struct sfile *)(uintptr_t)fi->fh;
+	if (lh_buf_add(&f->line, buf, size)) {
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
+	/* a write holds whole commands: run them now so a read sees the answer */
+	run_ctl_lines(fs, f, 1);
+	fuse_reply_write(req, size);
+}
+
+static void lh_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	count(fs_of(req), OP_FLUSH);
+	fuse_reply_err(req, 0);
+}
+
+static void lh_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct lh_fs *fs = fs_of(req);
+	struct sfile *f;
+
+	count(fs, OP_RELEASE);
+	if (is_dynamic(ino)) {
+		reqtab_release(fs, req, ino, fi);
+		return;
+	}
+	f = (struct sfile *)(uintptr_t)fi->fh;
+	lh_buf_release(&f->data);
+	lh_buf_release(&f->line);
+	free(f);
+	fuse_reply_err(req, 0);
+}
+
+static void lh_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct lh_fs *fs = fs_of(req);
+	struct dirsnap *d;
+	size_t k;
+
+	count(fs, OP_OPENDIR);
+	if (is_dynamic(ino)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	d = xcalloc(1, sizeof(*d));
+	dirsnap_add(d, ".", 1, ino, S_IFDIR);
+	dirsnap_add(d, "..", 2, FS_INO_ROOT, S_IFDIR);
+	if (ino == FS_INO_REQUESTS || ino == FS_INO_RESULTS) {
+		reqtab_dirsnap(fs, ino, d);
+	} else {
+		for (k = 0; k < NFIXED; k++)
+			if (fixed_tree[k].parent == ino)
+				dirsnap_add(d, fixed_tree[k].name, strlen(fixed_tree[k].name),
+					    fixed_tree[k].ino, fixed_tree[k].mode & S_IFMT);
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (fuse_reply_open(req, fi))
+		dirsnap_free(d);
+}
+
+static void lh_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct lh_fs *fs = fs_of(req);
+	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
+	char *buf = xmalloc(size);
+	size_t used = 0;
+	off_t i;
+
+	(void)ino;
+	count(fs, OP_READDIR);
+	for (i = off; i >= 0 && (size_t)i < d->n; i++) {
+		struct stat st;
+		size_t need;
+
+		memset(&st, 0, sizeof(st));
+		st.st_ino = d->v[i].ino;
+		st.st_mode = d->v[i].type;
+		need = fuse_add_direntry(req, buf + used, size - used, d->v[i].name, &st, i + 1);
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void lh_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	count(fs_of(req), OP_RELEASEDIR);
+	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void lh_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct lh_fs *fs = fs_of(req);
+
+	count(fs, OP_UNLINK);
+	if (parent == FS_INO_REQUESTS || parent == FS_INO_RESULTS) {
+		reqtab_unlink(fs, req, parent, name);
+		return;
+	}
+	fuse_reply_err(req, EPERM);
+}
+
+static void lh_refuse(fuse_req_t req, int err)
+{
+	count(fs_of(req), OP_OTHER);
+	fuse_reply_err(req, err);
+}
+
+static void lh_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	lh_refuse(req, EPERM);
+}
+
+static void lh_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)rdev;
+	lh_refuse(req, EPERM);
+}
+
+static void lh_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent;
+	(void)name;
+	lh_refuse(req, EPERM);
+}
+
+static void lh_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	(void)parent;
+	(void)name;
+	(void)newparent;
+	(void)newname;
+	(void)flags;
+	lh_refuse(req, EPERM);
+}
+
+static void lh_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	lh_refuse(req, EPERM);
+}
+
+static void lh_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	lh_refuse(req, EPERM);
+}
+
+static void lh_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	(void)ino;
+	count(fs_of(req), OP_STATFS);
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void lh_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* parallel lookups and readdirs in one directory: many agents, one requests/ */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* our files change under the kernel only where we say so */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+}
+
+const struct fuse_lowlevel_ops lh_fs_ops = {
+	.init = lh_init,
+	.lookup = lh_lookup,
+	.forget = lh_forget,
+	.forget_multi = lh_forget_multi,
+	.getattr = lh_getattr,
+	.setattr = lh_setattr,
+	.mknod = lh_mknod,
+	.mkdir = lh_mkdir,
+	.unlink = lh_unlink,
+	.rmdir = lh_rmdir,
+	.symlink = lh_symlink,
+	.rename = lh_rename,
+	.link = lh_link,
+	.open = lh_open,
+	.create = lh_create,
+	.read = lh_read,
+	.write = lh_write,
+	.flush = lh_flush,
+	.release = lh_release,
+	.opendir = lh_opendir,
+	.readdir = lh_readdir,
+	.releasedir = lh_releasedir,
+	.statfs = lh_statfs,
+};
