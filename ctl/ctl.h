@@ -1,0 +1,54 @@
+/*
+ * ctl.h -- lighthousectl's commands and what they share.
+ *
+ * Like git: a table of commands (lighthousectl.c), one thin cmd_*.c per
+ * command that parses its arguments and calls library code. Each
+ * command's usage string is the SYNOPSIS line of lighthousectl(8); a test
+ * checks that they agree.
+ */
+#ifndef LH_CTL_H
+#define LH_CTL_H
+
+#include <stddef.h>
+
+struct lh_buf;
+
+struct ctl_env {
+	const char *mount;	/* -m MOUNT, $LIGHTHOUSE_MOUNT, or found in /proc/self/mountinfo */
+	const char *state;	/* --state DIR, or the default state directory */
+	const char *policy;	/* --policy FILE, or NULL for the built-in policy */
+};
+
+struct ctl_cmd {
+	const char *name;
+	int (*run)(struct ctl_env *env, int argc, char **argv);
+	const char *usage;	/* after "lighthousectl [-m MOUNT] [--state DIR] " */
+	const char *help;
+};
+
+extern const struct ctl_cmd ctl_commands[];
+
+/* Exit statuses */
+#define CTL_OK 0
+#define CTL_FAIL 1
+#define CTL_USAGE 2
+
+int ctl_usage(const char *cmd);
+
+/* The mount point to talk to, or NULL with a message printed. */
+const char *ctl_mount(struct ctl_env *env, int quiet);
+/* Read a whole file of the mount (stats, policy/active). */
+int ctl_read_file(const char *path, struct lh_buf *out);
+/* Send one command to MOUNT/ctl and collect the reply. */
+int ctl_command(struct ctl_env *env, const char *cmd, struct lh_buf *reply);
+/* The value of a metric line in Prometheus text (first match), or -1. */
+double ctl_metric(const char *text, const char *name);
+
+int cmd_status(struct ctl_env *env, int argc, char **argv);
+int cmd_check(struct ctl_env *env, int argc, char **argv);
+int cmd_events(struct ctl_env *env, int argc, char **argv);
+int cmd_policy(struct ctl_env *env, int argc, char **argv);
+int cmd_reload(struct ctl_env *env, int argc, char **argv);
+int cmd_config(struct ctl_env *env, int argc, char **argv);
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * lighthousectl.c -- the admin CLI: global options, the command table,
+ * and helpers the commands share (finding the mount, talking to ctl).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/xalloc.h"
+#include "ctl/ctl.h"
+#include "common/banned.h"
+
+const struct ctl_cmd ctl_commands[] = {
+	{ "status", cmd_status, "status",
+	  "is the daemon mounted; uptime, requests, decisions, cache, events" },
+	{ "check", cmd_check, "check [--cwd DIR] [--project DIR] [--json] [TOOL] INPUT...",
+	  "judge a request here, offline, with the same policy (exit 0 allow, 1 deny, 3 ask)" },
+	{ "events", cmd_events, "events [--since SEQ] [--until SEQ] [--type TYPE] [--request ID] [--limit N] [--json]",
+	  "print recorded events from the store" },
+	{ "policy", cmd_policy, "policy check FILE | policy show",
+	  "check a policy file, or print the policy in force" },
+	{ "reload", cmd_reload, "reload", "make the daemon reload its policy" },
+	{ "config", cmd_config, "config [NAME [VALUE]]", "show or change the daemon's settings" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static void usage(FILE *out)
+{
+	const struct ctl_cmd *c;
+
+	fprintf(out, "usage: lighthousectl [-m MOUNT] [--state DIR] [--policy FILE] COMMAND [ARGS]\n\ncommands:\n");
+	for (c = ctl_commands; c->name; c++)
+		fprintf(out, "  lighthousectl %s\n      %s\n", c->usage, c->help);
+	fprintf(out, "\nMOUNT defaults to $LIGHTHOUSE_MOUNT, else the only Lighthouse mount;\n"
+		     "DIR to $XDG_STATE_HOME/lighthouse or ~/.local/state/lighthouse. See lighthousectl(8).\n");
+}
+
+int ctl_usage(const char *cmd)
+{
+	const struct ctl_cmd *c;
+
+	for (c = ctl_commands; c->name; c++)
+		if (!strcmp(c->name, cmd))
+			fprintf(stderr, "usage: lighthousectl %s\n", c->usage);
+	return CTL_USAGE;
+}
+
+static char *default_state(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct lh_buf b = LH_BUF_INIT;
+
+	if (xdg && xdg[0] == '/')
+		lh_buf_addf(&b, "%s/lighthouse", xdg);
+	else if (home && home[0] == '/')
+		lh_buf_addf(&b, "%s/.local/state/lighthouse", home);
+	else
+		lh_buf_adds(&b, ".lighthouse-state");
+	return lh_buf_detach(&b, NULL);
+}
+
+/* Lighthouse mounts from /proc/self/mountinfo (field 5 mount point, fstype after " - "). */
+static int find_mounts(char found[][4096], int max)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0 && n < max) {
+		char *sep = strstr(line, " - "), *mp;
+		int field = 0;
+
+		if (!sep || strncmp(sep + 3, "fuse.lighthouse ", 16))
+			continue;
+		for (mp = line; *mp && field < 4; mp++)
+			if (*mp == ' ')
+				field++;
+		if (field == 4) {
+			size_t i = 0;
+
+			/* mountinfo escapes space, tab, newline and backslash as \ooo */
+			while (*mp && *mp != ' ' && i < 4095) {
+				if (mp[0] == '\\' && mp[1] >= '0' && mp[1] <= '3' && mp[2] && mp[3]) {
+					found[n][i++] = (char)((mp[1] - '0') * 64 + (mp[2] - '0') * 8 + (mp[3] - '0'));
+					mp += 4;
+				} else {
+					found[n][i++] = *mp++;
+				}
+			}
+			found[n][i] = '\0';
+			n++;
+		}
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+const char *ctl_mount(struct ctl_env *env, int quiet)
+{
+	static char found[8][4096];
+	int n;
+
+	if (env->mount)
+		return env->mount;
+	n = find_mounts(found, 8);
+	if (n == 1) {
+		env->mount = found[0];
+		return env->mount;
+	}
+	if (!quiet) {
+		if (n == 0)
+			fprintf(stderr, "lighthousectl: no Lighthouse mount found (start lighthoused, or give -m MOUNT)\n");
+		else
+			fprintf(stderr, "lighthousectl: %d Lighthouse mounts (%s, %s...): choose one with -m MOUNT\n",
+				n, found[0], found[1]);
+	}
+	return NULL;
+}
+
+int ctl_read_file(const char *path, struct lh_buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char chunk[65536];
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		lh_buf_add(out, chunk, (size_t)n);
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+int ctl_command(struct ctl_env *env, const char *cmd, struct lh_buf *reply)
+{
+	const char *mount = ctl_mount(env, 0);
+	struct lh_buf path = LH_BUF_INIT;
+	char chunk[8192];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (!mount)
+		return -ENOENT;
+	lh_buf_addf(&path, "%s/ctl", mount);
+	fd = open(path.data, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		fprintf(stderr, "lighthousectl: cannot open '%s': %s%s\n", path.data, strerror(errno),
+			errno == EACCES ? " (only the daemon's owner and root may)" : "");
+		lh_buf_release(&path);
+		return rc;
+	}
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || write(fd, "\n", 1) != 1) {
+		rc = -errno;
+		fprintf(stderr, "lighthousectl: cannot write to '%s': %s\n", path.data, strerror(errno));
+	}
+	while (!rc && (n = read(fd, chunk, sizeof(chunk))) > 0)
+		lh_buf_add(reply, chunk, (size_t)n);
+	close(fd);
+	lh_buf_release(&path);
+	return rc;
+}
+
+double ctl_metric(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = text;
+
+	while ((p = strstr(p, name))) {
+		if ((p == text || p[-1] == '\n') && (p[n] == ' ' || p[n] == '{')) {
+			const char *sp = strchr(p, ' ');
+
+			if (sp)
+				return strtod(sp + 1, NULL);
+		}
+		p += n;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl_env env;
+	const struct ctl_cmd *c;
+	char *state = NULL;
+	int i = 1, rc;
+
+	memset(&env, 0, sizeof(env));
+	env.mount = getenv("LIGHTHOUSE_MOUNT");
+	if (env.mount && !env.mount[0])
+		env.mount = NULL;
+	while (i < argc && argv[i][0] == '-') {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return CTL_OK;
+		}
+		if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			printf("lighthousectl %s\n", PACKAGE_VERSION);
+			return CTL_OK;
+		}
+		if ((!strcmp(a, "-m") || !strcmp(a, "--mount")) && i + 1 < argc) {
+			env.mount = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(a, "--mount=", 8)) {
+			env.mount = a + 8;
+			i++;
+		} else if (!strcmp(a, "--state") && i + 1 < argc) {
+			env.state = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(a, "--state=", 8)) {
+			env.state = a + 8;
+			i++;
+		} else if (!strcmp(a, "--policy") && i + 1 < argc) {
+			env.policy = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(a, "--policy=", 9)) {
+			env.policy = a + 9;
+			i++;
+		} else {
+			fprintf(stderr, "lighthousectl: unknown option '%s'\n", a);
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	if (!env.state)
+		env.state = state = default_state();
+	for (c = ctl_commands; c->name; c++)
+		if (!strcmp(c->name, argv[i]))
+			break;
+	if (!c->name) {
+		fprintf(stderr, "lighthousectl: '%s' is not a command (see lighthousectl --help)\n", argv[i]);
+		free(state);
+		return CTL_USAGE;
+	}
+	rc = c->run(&env, argc - i, argv + i);
+	free(state);
+	return rc;
+}
