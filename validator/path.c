@@ -239,9 +239,12 @@ static struct token ttok(const struct mstate *st, size_t j)
 			t.len = 1;
 		break;
 	case '{': {
+		/* {a,b} and {1..9} expand; {} and {x} stay as they are */
 		const char *close = memchr(s + j, '}', st->tn - j);
+		size_t blen = close ? (size_t)(close - (s + j)) : 0;
 
-		if (close && !memchr(s + j, '/', (size_t)(close - (s + j)))) {
+		if (close && !memchr(s + j, '/', blen) &&
+		    (memchr(s + j, ',', blen) || memmem(s + j, blen, "..", 2))) {
 			t.kind = T_STAR;
 			t.len = (size_t)(close - (s + j)) + 1;
 		}

@@ -108,7 +108,6 @@ static const struct {
 	{ "string", LH_CTX_STRING },
 	{ "exec", LH_CTX_EXEC },
 	{ "heredoc", LH_CTX_STDIN_SCRIPT },
-	{ "interpreter", LH_CTX_INTERP },
 };
 
 /* One alternative of a path condition: a class (or glob), maybe negated. */
@@ -490,7 +489,12 @@ static int do_include(struct pstate *ps, const char *file, int line, const char 
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		perr(ps, file, line, "cannot include '%s': %s", path, strerror(errno));
+		if (line)
+			perr(ps, file, line, "cannot include '%s': %s", path, strerror(errno));
+		else if (ps->err) {
+			ps->nerrors++;
+			lh_buf_addf(ps->err, "%s: cannot read the policy: %s\n", path, strerror(errno));
+		}
 		return -1;
 	}
 	data.max = MAX_POLICY_BYTES;
@@ -1320,7 +1324,6 @@ int lh_policy_load(struct lh_policy **out, const char *path, struct lh_buf *err)
 	if (!rc && !ps.nerrors)
 		finish(&ps);
 	if (ps.nerrors) {
-		/* an unreadable top-level file has no line: drop the ":0" */
 		lh_policy_free(pol);
 		*out = NULL;
 		return -EINVAL;
@@ -1485,7 +1488,9 @@ int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const c
 	return hit;
 }
 
-/* A regex test: 1 match, 0 no match; a limit hit counts as a match. */
+#define COND_LIMIT 2	/* a condition could not be decided (a regex limit was hit) */
+
+/* A regex test: 1 match, 0 no match, COND_LIMIT when a limit stopped it. */
 static int re_test(const struct judge_ctx *j, const struct cond *c, const char *s, size_t n)
 {
 	int rc;
@@ -1497,7 +1502,7 @@ static int re_test(const struct judge_ctx *j, const struct cond *c, const char *
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
-	return 1;	/* match or depth limit, or another error: err on the side of matching */
+	return COND_LIMIT;	/* match or depth limit, or another error */
 }
 
 static int is_flag_word(const char *a)
@@ -1655,8 +1660,12 @@ int lh_cmdinfo_outs(struct judge_ctx *j, struct cmdinfo *ci)
 
 		if (r->op != LH_REDIR_OUT && r->op != LH_REDIR_APPEND && r->op != LH_REDIR_RW)
 			continue;
-		if (!r->target || r->dynamic)
+		if (!r->target)
 			continue;
+		if (r->dynamic) {
+			ci->ndyn_outs++;
+			continue;
+		}
 		p = resolve(j, r->target);
 		if (p)
 			ci->outs[n++] = p;
@@ -1820,6 +1829,14 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 	case C_REDIRECT:
 		if (lh_cmdinfo_outs(j, ci))
 			return 1;
+		if (ci->ndyn_outs) {
+			/* a target known only at run time may be anywhere */
+			for (k = 0; k < c->npitems; k++)
+				if (c->pitems[k].neg) {
+					ci->hit = "a path known only at run time";
+					return 1;
+				}
+		}
 		for (k = 0; k < ci->nouts; k++)
 			if (pitems_match(j, c, ci->outs[k])) {
 				ci->hit = ci->outs[k];
@@ -1875,6 +1892,11 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 	return 0;
 }
 
+/*
+ * Do all of a rule's conditions hold? A condition that could not be
+ * decided (a regex limit) makes a deny or ask rule apply and an allow rule
+ * not: a guard errs on the side of asking.
+ */
 static int rule_test(struct judge_ctx *j, const struct rule *r, struct cmdinfo *ci)
 {
 	int k;
@@ -1892,6 +1914,11 @@ static int rule_test(struct judge_ctx *j, const struct rule *r, struct cmdinfo *
 			hit = *m;
 		} else {
 			hit = cond_test(j, c, ci);
+		}
+		if (hit == COND_LIMIT) {
+			if (r->action == LH_ALLOW)
+				return 0;
+			continue;
 		}
 		if (hit == c->negate)
 			return 0;
@@ -1985,9 +2012,15 @@ static void judge_cmd(struct judge_ctx *j, const struct lh_scmd *c, struct lh_ve
 	lh_risk_judge_cmd(j, &ci, v);
 }
 
+/*
+ * The most severe verdict wins; at equal severity a rule's verdict wins
+ * over the risk tier's (its reason names what was matched).
+ */
 static void merge(struct lh_verdict *acc, const struct lh_verdict *v, int *have)
 {
-	if (!*have || v->decision > acc->decision) {
+	if (!*have || v->decision > acc->decision ||
+	    (v->decision == acc->decision && v->tier == LH_TIER_POLICY &&
+	     acc->tier != LH_TIER_POLICY)) {
 		*acc = *v;
 		*have = 1;
 	}

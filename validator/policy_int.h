@@ -47,6 +47,7 @@ struct cmdinfo {
 	int have_outs;
 	const char **outs;		/* resolved output redirection targets */
 	int nouts;
+	int ndyn_outs;			/* output redirections to run-time targets */
 	int have_sub;
 	const char *sub;		/* subcommand (git push -> "push"), or NULL */
 	const char *text;		/* argv joined by spaces */

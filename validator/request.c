@@ -196,8 +196,17 @@ void lh_request_parse(struct lh_request *r, const char *buf, size_t len, size_t 
 		return;
 	}
 	if (buf[0] == '{') {
-		parse_json(r, buf, len);
-		return;
+		/*
+		 * A JSON object opens with { then a key or }. A shell group
+		 * command ({ cmd; }) opens with { then a blank and a word.
+		 */
+		for (i = 1; i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' ||
+					buf[i] == '\r'); i++)
+			;
+		if (i >= len || buf[i] == '"' || buf[i] == '}' || i == 1) {
+			parse_json(r, buf, len);
+			return;
+		}
 	}
 	/* TOOL INPUT: a capitalized word, then white space */
 	for (i = 0; i < len && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n'; i++)

@@ -27,6 +27,7 @@
  *   output redirected onto a device/system path . 80
  *   output redirected into a shell startup file . 60
  *   output redirected outside project, cwd, tmp . 30
+ *   output redirected to a run-time target ...... 30
  * File tools: writing a system path 100, a shell startup file 60, a secret
  * 60, outside the project 40.
  */
@@ -81,7 +82,8 @@ static int inside_work_area(struct judge_ctx *j, const char *path)
 	const struct lh_judge_env *env = j->env;
 
 	return (env->project && lh_path_within(path, env->project)) ||
-	       (env->cwd && lh_path_within(path, env->cwd) && strcmp(env->cwd, "/")) ||
+	       (env->cwd && lh_path_within(path, env->cwd) && strcmp(env->cwd, "/") &&
+		!(env->home && !strcmp(env->cwd, env->home))) ||
 	       in_class(j, "tmp", path) ||
 	       !strcmp(path, "/dev/null") || !strcmp(path, "/dev/stdout") ||
 	       !strcmp(path, "/dev/stderr") || !strcmp(path, "/dev/tty");
@@ -152,6 +154,8 @@ void lh_risk_judge_cmd(struct judge_ctx *j, struct cmdinfo *ci, struct lh_verdic
 	    in_list(j, "exfil-sources", c->pipe_from))
 		add(&s, 80, "sends the output of %s over the network", c->pipe_from);
 	lh_cmdinfo_outs(j, ci);
+	if (ci->ndyn_outs)
+		add(&s, 30, "writes to a place only known at run time");
 	for (k = 0; k < ci->nouts; k++) {
 		const char *p = ci->outs[k];
 

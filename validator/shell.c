@@ -1241,7 +1241,33 @@ static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, 
 		if (i == 1)
 			root = a;
 	}
-	emit(p, argv, wf, argc, redirs, nredirs, ctx, wrappers);
+	/* find itself, without the commands it runs (judged on their own below) */
+	{
+		const char **own = alloc(p, sizeof(*own) * (size_t)(argc + 1));
+		unsigned char *of = alloc(p, (size_t)argc + 1);
+		int j, n = 0, skip = 0;
+
+		if (!own || !of)
+			return;
+		for (j = 0; j < argc; j++) {
+			const char *a = argv[j];
+
+			if (skip) {
+				if (!strcmp(a, ";") || !strcmp(a, "+"))
+					skip = 0;
+				continue;
+			}
+			if (!strcmp(a, "-exec") || !strcmp(a, "-execdir") || !strcmp(a, "-ok") ||
+			    !strcmp(a, "-okdir")) {
+				skip = 1;
+				continue;
+			}
+			own[n] = a;
+			of[n++] = wf[j];
+		}
+		own[n] = NULL;
+		emit(p, own, of, n, redirs, nredirs, ctx, wrappers);
+	}
 	for (; i < argc; i++) {
 		const char *a = argv[i];
 		int j, n;
