@@ -1,7 +1,8 @@
 /*
  * cmd_check.c -- lighthousectl check: judge a request offline, with the
  * same validator code and policy as the daemon, and print the verdict in
- * the same text format. Exit 0 allow, 1 deny, 3 ask, 2 usage error.
+ * the same text format. Exit 0 allow, 1 deny, 3 ask, 2 usage error or a
+ * policy that does not compile.
  *
  *   lighthousectl check rm -rf /             a shell command (words joined)
  *   lighthousectl check Read /etc/shadow     TOOL INPUT
@@ -79,14 +80,16 @@ int cmd_check(struct ctl_env *env, int argc, char **argv)
 		fprintf(stderr, "lighthousectl: the policy has errors:\n%s", err.data);
 		lh_buf_release(&err);
 		lh_buf_release(&in);
-		return CTL_FAIL;
+		return CTL_USAGE;
 	}
 	memset(&vo, 0, sizeof(vo));
 	vo.project = project;
 	vo.cache_entries = 1024;
 	if (lh_validator_new(&v, pol, &vo)) {
 		fprintf(stderr, "lighthousectl: cannot start the validator\n");
-		return CTL_FAIL;
+		lh_buf_release(&err);
+		lh_buf_release(&in);
+		return CTL_USAGE;
 	}
 	memset(&ji, 0, sizeof(ji));
 	ji.data = in.data;

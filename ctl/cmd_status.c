@@ -44,6 +44,7 @@ int cmd_status(struct ctl_env *env, int argc, char **argv)
 	mount = ctl_mount(env, 1);
 	if (!mount) {
 		printf("mounted: no\n");
+		ctl_mount(env, 0);	/* says why: none found, or several */
 		store_summary(env->state);
 		return CTL_FAIL;
 	}

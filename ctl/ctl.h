@@ -22,7 +22,7 @@ struct ctl_env {
 struct ctl_cmd {
 	const char *name;
 	int (*run)(struct ctl_env *env, int argc, char **argv);
-	const char *usage;	/* after "lighthousectl [-m MOUNT] [--state DIR] " */
+	const char *usage;	/* after "lighthousectl [-m MOUNT] [--state DIR] [--policy FILE] " */
 	const char *help;
 };
 
@@ -31,7 +31,9 @@ extern const struct ctl_cmd ctl_commands[];
 /* Exit statuses */
 #define CTL_OK 0
 #define CTL_FAIL 1
-#define CTL_USAGE 2
+#define CTL_USAGE 2	/* also: could not do the job (bad policy, store unreadable) */
+
+#define CTL_TIMEOUT 10	/* seconds to wait for the daemon */
 
 int ctl_usage(const char *cmd);
 

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +60,39 @@ static char *default_state(void)
 	else if (home && home[0] == '/')
 		lh_buf_addf(&b, "%s/.local/state/lighthouse", home);
 	else
-		lh_buf_adds(&b, ".lighthouse-state");
+		return NULL;
 	return lh_buf_detach(&b, NULL);
+}
+
+/*
+ * Talking to a mount must not hang an admin's terminal: every read and
+ * write on the mount runs under an alarm. The daemon answers an
+ * interrupted wait with EINTR, which we report as a timeout.
+ */
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+}
+
+static void arm(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART: the syscall returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	timed_out = 0;
+	alarm(CTL_TIMEOUT);
+}
+
+static int disarm(int rc)
+{
+	alarm(0);
+	return timed_out ? -ETIMEDOUT : rc;
 }
 
 /* Lighthouse mounts from /proc/self/mountinfo (field 5 mount point, fstype after " - "). */
@@ -103,18 +135,37 @@ static int find_mounts(char found[][4096], int max)
 	return n;
 }
 
+/* Does a mount answer as lighthoused does (a stats file saying it is up)? */
+static int answers(const char *mount)
+{
+	struct lh_buf path = LH_BUF_INIT, text = LH_BUF_INIT;
+	int ok;
+
+	lh_buf_addf(&path, "%s/stats", mount);
+	ok = !ctl_read_file(path.data, &text) && ctl_metric(text.data, "lighthouse_up") == 1;
+	lh_buf_release(&path);
+	lh_buf_release(&text);
+	return ok;
+}
+
 const char *ctl_mount(struct ctl_env *env, int quiet)
 {
 	static char found[8][4096];
-	int n;
+	int n, k, live = 0, which = -1;
 
 	if (env->mount)
 		return env->mount;
 	n = find_mounts(found, 8);
-	if (n == 1) {
-		env->mount = found[0];
+	for (k = 0; k < n; k++)
+		if (answers(found[k])) {
+			live++;
+			which = k;
+		}
+	if (live == 1) {
+		env->mount = found[which];
 		return env->mount;
 	}
+	n = live;
 	if (!quiet) {
 		if (n == 0)
 			fprintf(stderr, "lighthousectl: no Lighthouse mount found (start lighthoused, or give -m MOUNT)\n");
@@ -127,16 +178,19 @@ const char *ctl_mount(struct ctl_env *env, int quiet)
 
 int ctl_read_file(const char *path, struct lh_buf *out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char chunk[65536];
-	ssize_t n;
+	ssize_t n = 0;
+	int fd, rc;
 
+	arm();
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return disarm(-errno);
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		lh_buf_add(out, chunk, (size_t)n);
+	rc = n < 0 ? -errno : 0;
 	close(fd);
-	return n < 0 ? -errno : 0;
+	return disarm(rc);
 }
 
 int ctl_command(struct ctl_env *env, const char *cmd, struct lh_buf *reply)
@@ -150,21 +204,26 @@ int ctl_command(struct ctl_env *env, const char *cmd, struct lh_buf *reply)
 	if (!mount)
 		return -ENOENT;
 	lh_buf_addf(&path, "%s/ctl", mount);
+	arm();
 	fd = open(path.data, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		rc = -errno;
-		fprintf(stderr, "lighthousectl: cannot open '%s': %s%s\n", path.data, strerror(errno),
-			errno == EACCES ? " (only the daemon's owner and root may)" : "");
+		rc = disarm(-errno);
+		fprintf(stderr, "lighthousectl: cannot open '%s': %s%s\n", path.data, strerror(-rc),
+			rc == -EACCES ? " (only the daemon's owner and root may)" : "");
 		lh_buf_release(&path);
 		return rc;
 	}
-	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || write(fd, "\n", 1) != 1) {
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || write(fd, "\n", 1) != 1)
 		rc = -errno;
-		fprintf(stderr, "lighthousectl: cannot write to '%s': %s\n", path.data, strerror(errno));
-	}
 	while (!rc && (n = read(fd, chunk, sizeof(chunk))) > 0)
 		lh_buf_add(reply, chunk, (size_t)n);
+	if (!rc && n < 0)
+		rc = -errno;
 	close(fd);
+	rc = disarm(rc);
+	if (rc)
+		fprintf(stderr, "lighthousectl: '%s': %s\n", path.data,
+			rc == -ETIMEDOUT ? "the daemon did not answer in time" : strerror(-rc));
 	lh_buf_release(&path);
 	return rc;
 }
@@ -238,6 +297,10 @@ int main(int argc, char **argv)
 	}
 	if (!env.state)
 		env.state = state = default_state();
+	if (!env.state) {
+		fprintf(stderr, "lighthousectl: no --state given and neither XDG_STATE_HOME nor HOME is set\n");
+		return CTL_USAGE;
+	}
 	for (c = ctl_commands; c->name; c++)
 		if (!strcmp(c->name, argv[i]))
 			break;

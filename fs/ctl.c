@@ -58,6 +58,23 @@ static unsigned *field(struct lh_fs *fs, const struct config_row *r)
 	return (unsigned *)((char *)&fs->cfg + r->offset);
 }
 
+int fs_config_check(const struct fs_config *cfg, struct lh_buf *err)
+{
+	size_t k;
+	int rc = 0;
+
+	for (k = 0; k < sizeof(config_table) / sizeof(config_table[0]); k++) {
+		const struct config_row *r = &config_table[k];
+		unsigned v = *(const unsigned *)((const char *)cfg + r->offset);
+
+		if (v < r->min || v > r->max) {
+			lh_buf_addf(err, "-o %s=%u: must be from %u to %u\n", r->name, v, r->min, r->max);
+			rc = -EINVAL;
+		}
+	}
+	return rc;
+}
+
 int fs_reload_policy(struct lh_fs *fs, struct lh_buf *msg)
 {
 	struct lh_buf err = LH_BUF_INIT;
@@ -164,15 +181,15 @@ static int config(struct lh_fs *fs, char **w, int n, struct lh_buf *out)
 		char *end;
 		unsigned long v;
 
+		if (!r->runtime) {
+			lh_buf_addf(out, "error: '%s' is set when mounting (-o %s=N)\n", r->name, r->name);
+			return -EPERM;
+		}
 		errno = 0;
 		v = strtoul(w[2], &end, 10);
 		if (errno || *end || v < r->min || v > r->max) {
 			lh_buf_addf(out, "error: '%s' must be a number from %u to %u\n", r->name, r->min, r->max);
 			return -EINVAL;
-		}
-		if (!r->runtime) {
-			lh_buf_addf(out, "error: '%s' is set when mounting (-o %s=%lu)\n", r->name, r->name, v);
-			return -EPERM;
 		}
 		*field(fs, r) = (unsigned)v;
 		lh_buf_addf(out, "%s %u\n", r->name, (unsigned)v);

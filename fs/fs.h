@@ -166,6 +166,8 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *out);
 /* ctl.c: the ctl file; returns the reply text for one command line. */
 int fs_ctl_command(struct lh_fs *fs, const char *line, size_t len, struct lh_buf *reply);
 int fs_reload_policy(struct lh_fs *fs, struct lh_buf *msg);
+/* Check settings against the table's ranges; messages appended to err. */
+int fs_config_check(const struct fs_config *cfg, struct lh_buf *err);
 
 /* ident.c: who a caller is */
 struct fs_ident {

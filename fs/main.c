@@ -101,7 +101,7 @@ static void usage(FILE *out)
 {
 	size_t k;
 
-	fprintf(out, "usage: lighthoused [-f] [--project DIR] [--state DIR] [--policy FILE] [-o OPTIONS] MOUNTPOINT\n\n"
+	fprintf(out, "usage: lighthoused [-f] [-d] [--project DIR] [--state DIR] [--policy FILE] [-o OPTIONS] MOUNTPOINT\n\n"
 		     "Mount the Lighthouse filesystem: agents write requests under requests/ and read\n"
 		     "verdicts from results/; every request and verdict is recorded. See lighthoused(8).\n\n"
 		     "options:\n");
@@ -335,9 +335,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lighthoused: -o sync must be normal or full, not '%s'\n", o.sync);
 		return 2;
 	}
-	if (o.cfg.max_request < 64 || o.cfg.result_ttl < 1 || o.cfg.threads < 1 ||
-	    o.cfg.cache_entries < 1024 || o.cfg.attr_timeout < 0) {
-		fprintf(stderr, "lighthoused: an -o value is out of range (see --help)\n");
+	if (fs_config_check(&o.cfg, &err) || o.cfg.attr_timeout < 0) {
+		fprintf(stderr, "lighthoused: %s", err.len ? err.data : "-o attr_timeout must not be negative\n");
 		return 2;
 	}
 	if (o.debug)
@@ -376,9 +375,24 @@ int main(int argc, char **argv)
 	}
 	lh_buf_reset(&err);
 
+	/* the session checks FUSE's own options: do it while we can say so */
+	fuse_opt_add_arg(&args, "-ofsname=lighthouse,subtype=lighthouse");
+	if (getuid() == 0)
+		fuse_opt_add_arg(&args, "-oallow_other");
+	if (o.debug)
+		fuse_opt_add_arg(&args, "-d");
+	fs.se = fuse_session_new(&args, &lh_fs_ops, sizeof(lh_fs_ops), &fs);
+	if (!fs.se) {
+		fprintf(stderr, "lighthoused: bad FUSE options (see --help)\n");
+		lh_policy_free(pol);
+		return 2;
+	}
+
 	lh_log_setup("lighthoused", o.debug ? LH_LOG_DEBUG : LH_LOG_INFO, 0);
-	if (!o.foreground && background())
-		return 1;
+	if (!o.foreground && background()) {
+		lh_policy_free(pol);
+		goto out_session;
+	}
 	fs.pid = getpid();
 	fs.started_mono = lh_mono_ns();
 	fs.started_wall = lh_wall_ns();
@@ -391,7 +405,7 @@ int main(int argc, char **argv)
 	if (rc) {
 		reportf("lighthoused: cannot open the event store: %s\n", err.data);
 		lh_policy_free(pol);
-		goto out;
+		goto out_session;
 	}
 	memset(&vo, 0, sizeof(vo));
 	vo.project = fs.project;
@@ -405,19 +419,9 @@ int main(int argc, char **argv)
 	atomic_store(&fs.policy_gen, 1);
 	fs.reqs = reqtab_new(&fs);
 
-	fuse_opt_add_arg(&args, "-ofsname=lighthouse,subtype=lighthouse");
-	if (getuid() == 0)
-		fuse_opt_add_arg(&args, "-oallow_other");
-	if (o.debug)
-		fuse_opt_add_arg(&args, "-d");
-	fs.se = fuse_session_new(&args, &lh_fs_ops, sizeof(lh_fs_ops), &fs);
-	if (!fs.se) {
-		reportf("lighthoused: bad FUSE options (see --help)\n");
-		goto out_validator;
-	}
 	if (fuse_set_signal_handlers(fs.se)) {
 		reportf("lighthoused: cannot install signal handlers\n");
-		goto out_session;
+		goto out_validator;
 	}
 	event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	memset(&sa, 0, sizeof(sa));
@@ -487,8 +491,6 @@ int main(int argc, char **argv)
 	fuse_session_unmount(fs.se);
 out_signals:
 	fuse_remove_signal_handlers(fs.se);
-out_session:
-	fuse_session_destroy(fs.se);
 out_validator:
 	if (fs.reqs)
 		reqtab_free(fs.reqs);
@@ -496,7 +498,8 @@ out_validator:
 out_store:
 	if (fs.store)
 		lh_store_close(fs.store);
-out:
+out_session:
+	fuse_session_destroy(fs.se);
 	if (status_fd >= 0)
 		close(status_fd);
 	if (event_fd >= 0)

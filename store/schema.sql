@@ -18,8 +18,11 @@ CREATE TABLE events (
     request_id INTEGER,              -- request the event belongs to (NULL: none)
     path       TEXT,                 -- request name (requests/NAME) or file path, if any
     payload    TEXT    NOT NULL      -- JSON object with the type's details:
-                                     --   request: name, form, tool, input, cwd, text|base64, bytes
-                                     --   verdict: decision, reason, rule, tier, cached, latency_us
+                                     --   request: name, form (json|tool|shell), bytes, tool, input,
+                                     --            content, old, cwd, event, and for JSON or invalid
+                                     --            requests the request as written: raw, or
+                                     --            raw_base64 when it is not valid UTF-8
+                                     --   verdict: decision, reason, rule, tier, cached, judge_us
                                      --   daemon.*: version, mount, project, pid
                                      --   policy.*: source, rules, generation | errors
 );
