@@ -1,5 +1,31 @@
 # tests/ -- unit tests (test-tool, in-process) and mount tests (tNNNN-*.sh
-# scripts driving the real binaries on a real mount).
+# scripts driving the real binaries on a real mount). Families:
+#   t00xx build and units   t01xx mount   t02xx requests   t06xx ctl
+#   t07xx crash             t08xx security
 noinst_PROGRAMS += tests/test-tool
 tests_test_tool_SOURCES = tests/test-tool.c tests/cases.c tests/cases.h
-tests_test_tool_LDADD = $(VALIDATOR_LIBS)
+tests_test_tool_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_tool_LDADD = $(VALIDATOR_LIBS) $(STORE_LIBS)
+
+TESTS += \
+	tests/t0001-sources.sh \
+	tests/t0002-man.sh \
+	tests/t0010-shell-parse.sh \
+	tests/t0011-verdict-cases.sh \
+	tests/t0012-policy-language.sh \
+	tests/t0013-fuzz.sh \
+	tests/t0020-store.sh \
+	tests/t0100-mount.sh \
+	tests/t0200-requests.sh \
+	tests/t0210-bad-input.sh \
+	tests/t0220-verdict-cases-mount.sh \
+	tests/t0230-expiry.sh \
+	tests/t0600-ctl.sh \
+	tests/t0800-security.sh
+
+EXTRA_DIST += $(TESTS) tests/lib.sh tests/data/verdicts.tsv
+
+# TAP output, counted per assertion; skips exit 77 with a "1..0 # SKIP" plan.
+TEST_EXTENSIONS = .sh
+SH_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh --ignore-exit
+AM_TESTS_ENVIRONMENT = builddir='$(abs_top_builddir)' srcdir='$(abs_top_srcdir)'; export builddir srcdir;

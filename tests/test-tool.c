@@ -10,19 +10,32 @@
  *   test-tool resolve WORD CWD HOME print the resolved path
  *   test-tool fuzz-request [N]      feed N random inputs to the request and
  *                                   shell parsers and the policy
+ *   test-tool cases-mount MOUNT FILE  run the verdict cases through a mount
+ *   test-tool channel MOUNT NAME REQ...  one fd: write REQ, read its verdict, repeat
+ *   test-tool json KEY              read JSON on stdin, print the value of KEY
+ *                                   (exit 1 if it is not one valid JSON object)
+ *   test-tool store-append DIR THREADS N  N events from each of THREADS threads
+ *                                   through the store; check seq and counts
+ *   test-tool store-open DIR        open the store; print the error if it fails
  *
  * judge and cases options: --policy FILE, --cwd DIR, --home DIR,
  * --project DIR, --user NAME.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common/arena.h"
 #include "common/buf.h"
+#include "store/store.h"
 #include "validator/path.h"
 #include "validator/shell.h"
 #include "validator/validator.h"
@@ -271,6 +284,256 @@ static int cmd_fuzz(int argc, char **argv)
 	return 0;
 }
 
+/* ---- through a mount ---------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int read_all(int fd, struct lh_buf *out)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		lh_buf_add(out, chunk, (size_t)n);
+	return n < 0 ? -errno : 0;
+}
+
+struct mount_arg {
+	const char *mount;
+	int n;
+};
+
+static int mount_case(void *arg, const struct lh_case *c, char *decision, size_t dn,
+		      char *rule, size_t rn)
+{
+	struct mount_arg *ma = arg;
+	struct lh_buf path = LH_BUF_INIT, out = LH_BUF_INIT;
+	const char *r;
+	int fd, rc = -1;
+
+	lh_buf_addf(&path, "%s/requests/case-%d", ma->mount, c->line);
+	fd = open(path.data, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write_all(fd, c->request, strlen(c->request)) || close(fd))
+		goto out;
+	lh_buf_reset(&path);
+	lh_buf_addf(&path, "%s/results/case-%d", ma->mount, c->line);
+	fd = open(path.data, O_RDONLY);
+	if (fd < 0 || read_all(fd, &out) || close(fd))
+		goto out;
+	snprintf(decision, dn, "%.*s", (int)strcspn(out.data, "\n"), out.data);
+	r = strstr(out.data, "\nrule: ");
+	if (!r)
+		goto out;
+	r += 7;
+	snprintf(rule, rn, "%.*s", (int)strcspn(r, "\n"), r);
+	rc = 0;
+out:
+	lh_buf_release(&path);
+	lh_buf_release(&out);
+	return rc;
+}
+
+static int cmd_cases_mount(int argc, char **argv)
+{
+	struct mount_arg ma;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: test-tool cases-mount MOUNT FILE\n");
+		return 2;
+	}
+	ma.mount = argv[0];
+	ma.n = 0;
+	return lh_cases_run(argv[1], mount_case, &ma, stdout) ? 1 : 0;
+}
+
+static int cmd_channel(int argc, char **argv)
+{
+	struct lh_buf path = LH_BUF_INIT;
+	int fd, i;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: test-tool channel MOUNT NAME REQ...\n");
+		return 2;
+	}
+	lh_buf_addf(&path, "%s/requests/%s", argv[0], argv[1]);
+	fd = open(path.data, O_RDWR | O_CREAT, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "test-tool: %s: %s\n", path.data, strerror(errno));
+		return 1;
+	}
+	for (i = 2; i < argc; i++) {
+		char buf[8192];
+		ssize_t n;
+
+		if (write_all(fd, argv[i], strlen(argv[i]))) {
+			fprintf(stderr, "test-tool: write: %s\n", strerror(errno));
+			return 1;
+		}
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n <= 0) {
+			fprintf(stderr, "test-tool: read: %s\n", n < 0 ? strerror(errno) : "end of file");
+			return 1;
+		}
+		buf[n] = '\0';
+		fputs(buf, stdout);
+		fputs("--\n", stdout);
+	}
+	close(fd);
+	lh_buf_release(&path);
+	return 0;
+}
+
+static int cmd_json(int argc, char **argv)
+{
+	json_error_t err;
+	json_t *root = json_loadf(stdin, JSON_REJECT_DUPLICATES, &err), *v;
+
+	if (!root || !json_is_object(root)) {
+		fprintf(stderr, "not a JSON object: %s\n", root ? "" : err.text);
+		return 1;
+	}
+	if (argc < 1) {
+		json_decref(root);
+		return 0;
+	}
+	v = json_object_get(root, argv[0]);
+	if (!v) {
+		printf("(absent)\n");
+	} else if (json_is_string(v)) {
+		printf("%s\n", json_string_value(v));
+	} else {
+		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		printf("%s\n", s ? s : "?");
+		free(s);
+	}
+	json_decref(root);
+	return 0;
+}
+
+/* ---- the store ------------------------------------------------------------------ */
+
+struct sarg {
+	struct lh_store *s;
+	int n, id;
+	int failures;
+};
+
+static void *store_worker(void *arg)
+{
+	struct sarg *a = arg;
+	int k;
+
+	for (k = 0; k < a->n; k++) {
+		char payload[64];
+		struct lh_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		snprintf(payload, sizeof(payload), "{\"thread\":%d,\"k\":%d}", a->id, k);
+		ev.type = "test";
+		ev.uid = ev.gid = ev.pid = -1;
+		ev.request_id = lh_store_next_request_id(a->s);
+		ev.payload = payload;
+		ev.payload_len = strlen(payload);
+		if (lh_store_append(a->s, &ev, 1, NULL))
+			a->failures++;
+	}
+	return NULL;
+}
+
+static int count_row(void *arg, const struct lh_event_row *row)
+{
+	int64_t *c = arg;
+
+	if (row->seq != c[0] + 1)
+		c[1]++;		/* a gap or a disorder */
+	c[0] = row->seq;
+	return 0;
+}
+
+static int cmd_store_append(int argc, char **argv)
+{
+	struct lh_store_opts so;
+	struct lh_store *s;
+	struct lh_store_stats st;
+	struct lh_buf err = LH_BUF_INIT;
+	struct lh_store_reader *r;
+	struct lh_event_filter f;
+	pthread_t th[256];
+	struct sarg a[256];
+	int threads, n, k, failures = 0;
+	int64_t events = 0, last = 0, seen[2] = { 0, 0 };
+
+	if (argc < 3)
+		return 2;
+	threads = (int)strtol(argv[1], NULL, 10);
+	n = (int)strtol(argv[2], NULL, 10);
+	if (threads < 1 || threads > 256 || n < 1)
+		return 2;
+	memset(&so, 0, sizeof(so));
+	so.dir = argv[0];
+	if (lh_store_open(&s, &so, &err)) {
+		fprintf(stderr, "%s\n", err.data);
+		return 1;
+	}
+	for (k = 0; k < threads; k++) {
+		a[k].s = s;
+		a[k].n = n;
+		a[k].id = k;
+		a[k].failures = 0;
+		pthread_create(&th[k], NULL, store_worker, &a[k]);
+	}
+	for (k = 0; k < threads; k++) {
+		pthread_join(th[k], NULL);
+		failures += a[k].failures;
+	}
+	lh_store_get_stats(s, &st);
+	lh_store_close(s);
+	if (lh_store_reader_open(&r, argv[0], &err) || lh_store_reader_count(r, &events, &last)) {
+		fprintf(stderr, "%s\n", err.data);
+		return 1;
+	}
+	memset(&f, 0, sizeof(f));
+	lh_store_reader_each(r, &f, count_row, seen, &err);
+	lh_store_reader_close(r);
+	printf("events %" PRId64 " last_seq %" PRId64 " commits %" PRIu64 " failures %d gaps %" PRId64 "\n",
+	       events, last, st.commits, failures, seen[1]);
+	return failures || seen[1] ? 1 : 0;
+}
+
+static int cmd_store_open(int argc, char **argv)
+{
+	struct lh_store_opts so;
+	struct lh_store *s;
+	struct lh_buf err = LH_BUF_INIT;
+
+	if (argc < 1)
+		return 2;
+	memset(&so, 0, sizeof(so));
+	so.dir = argv[0];
+	if (lh_store_open(&s, &so, &err)) {
+		printf("%s\n", err.data);
+		return 1;
+	}
+	lh_store_close(s);
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -289,6 +552,16 @@ int main(int argc, char **argv)
 		return cmd_resolve(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "fuzz-request"))
 		return cmd_fuzz(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "cases-mount"))
+		return cmd_cases_mount(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "channel"))
+		return cmd_channel(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "json"))
+		return cmd_json(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "store-append"))
+		return cmd_store_append(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "store-open"))
+		return cmd_store_open(argc - 2, argv + 2);
 	fprintf(stderr, "test-tool: unknown command '%s'\n", argv[1]);
 	return 2;
 }

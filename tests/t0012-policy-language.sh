@@ -1,0 +1,78 @@
+#!/bin/sh
+# t0012-policy-language: policy files compile, errors point at file:line.
+. "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+cd "$TMP" || exit 1
+
+test_expect_success 'the built-in policy is installed beside the binaries and compiles' '
+	"$LIGHTHOUSECTL" policy check "$srcdir/validator/default.policy" | grep -q ": ok, [0-9]* rules"
+'
+
+test_expect_success 'errors are reported as file:line: message, all of them' '
+	cat >bad.policy <<-\EOP &&
+	version 1
+	rule a.b deny
+	  command rm
+	  flag -r
+	  frobnicate yes
+	rule c allow
+	  match (unclosed
+	set risk-ask lots
+	EOP
+	! "$LIGHTHOUSECTL" policy check bad.policy >out &&
+	grep -q "^bad.policy:5: unknown condition .frobnicate." out &&
+	grep -q "^bad.policy:7: bad regular expression at offset 9: missing closing parenthesis" out &&
+	grep -q "^bad.policy:8: .risk-ask. must be a number" out
+'
+
+test_expect_success 'a missing file is a clear error' '
+	! "$LIGHTHOUSECTL" policy check nosuch.policy >out &&
+	grep -qx "nosuch.policy: cannot read the policy: No such file or directory" out
+'
+
+test_expect_success 'include builtin:default then add a rule of your own' '
+	cat >mine.policy <<-\EOP &&
+	version 1
+	include builtin:default
+	rule local.no-docker ask
+	  command docker
+	  reason docker needs a person here
+	EOP
+	"$LIGHTHOUSECTL" policy check mine.policy | grep -q "ok" &&
+	"$LIGHTHOUSECTL" --policy mine.policy check docker ps >out; [ $? -eq 3 ] &&
+	grep -qx "rule: local.no-docker" out &&
+	"$LIGHTHOUSECTL" --policy mine.policy check rm -rf / >out; [ $? -eq 1 ]
+'
+
+test_expect_success 'priority, severity and classes decide which rule answers' '
+	cat >p.policy <<-\EOP &&
+	version 1
+	class keep /srv/keep /srv/keep/**
+	rule t.allow-srv allow
+	  command rm
+	  path /srv/**
+	rule t.deny-keep deny
+	  command rm
+	  path @keep
+	rule t.override allow
+	  command rm
+	  path /srv/keep/scratch
+	  priority 5
+	EOP
+	"$LIGHTHOUSECTL" --policy p.policy check rm /srv/a | grep -qx "rule: t.allow-srv" &&
+	"$LIGHTHOUSECTL" --policy p.policy check rm /srv/keep/a | grep -qx "rule: t.deny-keep" &&
+	"$LIGHTHOUSECTL" --policy p.policy check rm /srv/keep/scratch | grep -qx "rule: t.override"
+'
+
+test_expect_success 'a pathological regex is bounded, not hung' '
+	cat >re.policy <<-\EOP &&
+	version 1
+	rule t.slow deny
+	  raw ^(a+)+$
+	EOP
+	input=$(printf "a%.0s" $(seq 1 40))b &&
+	timeout 10 "$LIGHTHOUSECTL" --policy re.policy check "$input" >out; rc=$?
+	[ $rc -ne 124 ]
+'
+
+test_done

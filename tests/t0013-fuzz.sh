@@ -1,0 +1,9 @@
+#!/bin/sh
+# t0013-fuzz: random and mutated requests never crash the parsers.
+. "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+test_expect_success 'request, shell and policy survive 40000 mutated inputs' '
+	"$TEST_TOOL" fuzz-request 20000 1 && "$TEST_TOOL" fuzz-request 20000 2
+'
+
+test_done
