@@ -131,12 +131,25 @@ static void dirsnap_free(struct dirsnap *d)
 
 /* ---- files of the fixed tree ----------------------------------------------------- */
 
-/* An open stats, ctl or policy/active file. */
+/*
+ * An open stats, ctl or policy/active file. A reply wakes the client
+ * before the handler returns, and its next read may be handled by another
+ * worker at once: the ctl cursor moves under `mu` before the reply.
+ */
 struct sfile {
-	struct lh_buf data;		/* what reads return */
-	size_t cursor;			/* ctl: replies read so far */
-	struct lh_buf line;		/* ctl: a command line being written */
+	pthread_mutex_t mu;
+	struct lh_buf data;		/* what reads return; protected by mu */
+	size_t cursor;			/* ctl: replies read so far; protected by mu */
+	struct lh_buf line;		/* ctl: a command line being written; protected by mu */
 };
+
+static void sfile_free(struct sfile *f)
+{
+	lh_buf_release(&f->data);
+	lh_buf_release(&f->line);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}
 
 static void lh_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
@@ -254,6 +267,7 @@ static void lh_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	f = xcalloc(1, sizeof(*f));
+	pthread_mutex_init(&f->mu, NULL);
 	lh_buf_init(&f->data, 0);
 	lh_buf_init(&f->line, 4096);
 	if (ino == FS_INO_STATS) {
@@ -268,11 +282,8 @@ static void lh_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->direct_io = 1;
 	fi->noflush = 1;
-	if (fuse_reply_open(req, fi)) {
-		lh_buf_release(&f->data);
-		lh_buf_release(&f->line);
-		free(f);
-	}
+	if (fuse_reply_open(req, fi))
+		sfile_free(f);
 }
 
 static void lh_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -302,12 +313,18 @@ static void lh_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	f = (struct sfile *)(uintptr_t)fi->fh;
 	if (ino == FS_INO_CTL) {
 		/* replies are read in order, whatever the file offset */
-		size_t n = f->data.len - f->cursor;
+		char *copy;
+		size_t n;
 
+		pthread_mutex_lock(&f->mu);
+		n = f->cursor < f->data.len ? f->data.len - f->cursor : 0;
 		if (n > size)
 			n = size;
-		fuse_reply_buf(req, f->data.data + f->cursor, n);
+		copy = xmemdup(f->data.data + f->cursor, n ? n : 1);
 		f->cursor += n;
+		pthread_mutex_unlock(&f->mu);
+		fuse_reply_buf(req, copy, n);
+		free(copy);
 		return;
 	}
 	if (off < 0 || (size_t)off >= f->data.len)
@@ -355,12 +372,15 @@ static void lh_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return;
 	}
 	f = (struct sfile *)(uintptr_t)fi->fh;
+	pthread_mutex_lock(&f->mu);
 	if (lh_buf_add(&f->line, buf, size)) {
+		pthread_mutex_unlock(&f->mu);
 		fuse_reply_err(req, E2BIG);
 		return;
 	}
 	/* a write holds whole commands: run them now so a read sees the answer */
 	run_ctl_lines(fs, f, 1);
+	pthread_mutex_unlock(&f->mu);
 	fuse_reply_write(req, size);
 }
 
@@ -375,17 +395,13 @@ static void lh_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void lh_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
-	struct sfile *f;
 
 	count(fs, OP_RELEASE);
 	if (is_dynamic(ino)) {
 		reqtab_release(fs, req, ino, fi);
 		return;
 	}
-	f = (struct sfile *)(uintptr_t)fi->fh;
-	lh_buf_release(&f->data);
-	lh_buf_release(&f->line);
-	free(f);
+	sfile_free((struct sfile *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -1152,9 +1152,14 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 			size_t avail = r->text_len - h->rcursor, n = size < avail ? size : avail;
 			off_t at = (off_t)h->rcursor;
 
+			/* a write on this fd meanwhile may retire r: hold it for the reply */
 			h->rcursor += n;
+			r->refs++;
 			pthread_mutex_unlock(&t->mu);
 			reply_slice(req, r->text, r->text_len, at, n);
+			pthread_mutex_lock(&t->mu);
+			rec_put(t, r);
+			pthread_mutex_unlock(&t->mu);
 			return;
 		}
 		if (h->nonblock) {
