@@ -133,8 +133,10 @@ static void dirsnap_free(struct dirsnap *d)
 
 /*
  * An open stats, ctl or policy/active file. A reply wakes the client
- * before the handler returns, and its next read may be handled by another
- * worker at once: the ctl cursor moves under `mu` before the reply.
+ * before the handler returns: its next read, or its close (RELEASE, which
+ * frees this), may be handled by another worker at once. So the ctl cursor
+ * moves under `mu` before the reply, and every reply is sent from a copy
+ * owned by the replying thread, never from memory RELEASE may free.
  */
 struct sfile {
 	pthread_mutex_t mu;
@@ -327,11 +329,15 @@ static void lh_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		free(copy);
 		return;
 	}
-	if (off < 0 || (size_t)off >= f->data.len)
+	if (off < 0 || (size_t)off >= f->data.len) {
 		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, f->data.data + off,
-			       f->data.len - (size_t)off < size ? f->data.len - (size_t)off : size);
+	} else {
+		size_t n = f->data.len - (size_t)off < size ? f->data.len - (size_t)off : size;
+		char *copy = xmemdup(f->data.data + off, n);
+
+		fuse_reply_buf(req, copy, n);
+		free(copy);
+	}
 }
 
 static void run_ctl_lines(struct lh_fs *fs, struct sfile *f, int final)

@@ -46,6 +46,11 @@
  * lookup of one of its result inodes. A slot lives while listed, open, or
  * looked up.
  *
+ * Replies: a reply wakes the client before the handler returns, so its
+ * close (RELEASE) may run on another worker while we are still in
+ * fuse_reply_buf. Every reply is sent from memory we hold a reference to
+ * (a record) or own (a copy), never from a handle RELEASE may free.
+ *
  * Locking: one mutex, t->mu, guards every table, list and counter here.
  * No FUSE reply, validator call or store call is made while holding it.
  * (An interrupted parked read is answered from the interrupt callback,
@@ -1135,7 +1140,11 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 		int do_judge = 0;
 
 		if (!h->writable) {
-			reply_slice(req, h->snapshot.data, h->snapshot.len, off, size);
+			/* from a copy: the close that frees h may race the reply */
+			char *copy = xmemdup(h->snapshot.data, h->snapshot.len + 1);
+
+			reply_slice(req, copy, h->snapshot.len, off, size);
+			free(copy);
 			return;
 		}
 		fuse_req_interrupt_func(req, on_interrupt, fs);
@@ -1182,11 +1191,16 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 		fuse_req_interrupt_func(req, on_interrupt, fs);
 		pthread_mutex_lock(&t->mu);
 		if (r->state == R_DONE) {
+			/* the close that drops rh's reference may race the reply */
+			r->refs++;
 			pthread_mutex_unlock(&t->mu);
 			if (rh->json)
 				reply_slice(req, r->json, r->json_len, off, size);
 			else
 				reply_slice(req, r->text, r->text_len, off, size);
+			pthread_mutex_lock(&t->mu);
+			rec_put(t, r);
+			pthread_mutex_unlock(&t->mu);
 			return;
 		}
 		if (rh->nonblock) {

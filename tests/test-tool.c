@@ -373,6 +373,7 @@ static int cmd_channel(int argc, char **argv)
 	fd = open(path.data, O_RDWR | O_CREAT, 0600);
 	if (fd < 0) {
 		fprintf(stderr, "test-tool: %s: %s\n", path.data, strerror(errno));
+		lh_buf_release(&path);
 		return 1;
 	}
 	for (i = 2; i < argc; i++) {
@@ -527,6 +528,7 @@ static int cmd_store_open(int argc, char **argv)
 	so.dir = argv[0];
 	if (lh_store_open(&s, &so, &err)) {
 		printf("%s\n", err.data);
+		lh_buf_release(&err);
 		return 1;
 	}
 	lh_store_close(s);

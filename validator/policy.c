@@ -739,6 +739,7 @@ static int add_condition(struct pstate *ps, const char *file, int line, char **w
 			lh_buf_adds(&src, words[k]);
 		}
 		if (compile_regex(ps, file, line, &c, src.data)) {
+			free(c.src);
 			lh_buf_release(&src);
 			return -1;
 		}
