@@ -10,7 +10,7 @@ require_fuse
 home=$(getent passwd "$(id -u)" | cut -d: -f6)
 case $PROJ in
 /tmp/* | /var/tmp/* | /dev/shm/*)
-	PROJ=$(mktemp -d "$home/.cache/lighthouse-test.XXXXXX" 2>/dev/null) ||
+	PROJ=$(mkdir -p "$home/.cache" && mktemp -d "$home/.cache/lighthouse-test.XXXXXX" 2>/dev/null) ||
 		skip_all "the test folder is under /tmp and $home/.cache is not writable"
 	trap 'rm -rf "$PROJ"; lh_cleanup' EXIT
 	;;
