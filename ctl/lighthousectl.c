@@ -26,6 +26,12 @@ const struct ctl_cmd ctl_commands[] = {
 	  "check a policy file, or print the policy in force" },
 	{ "reload", cmd_reload, "reload", "make the daemon reload its policy" },
 	{ "config", cmd_config, "config [NAME [VALUE]]", "show or change the daemon's settings" },
+	{ "install-hook", cmd_install_hook,
+	  "install-hook --agent AGENT (--project DIR | --user) [--mount DIR] [--hook PATH] [--dry-run]",
+	  "make an agent (claude, codex, gemini, cursor) run lighthouse-hook before its tool calls" },
+	{ "uninstall-hook", cmd_uninstall_hook,
+	  "uninstall-hook --agent AGENT (--project DIR | --user) [--hook PATH] [--dry-run]",
+	  "take out of the agent's settings exactly what install-hook put in" },
 	{ NULL, NULL, NULL, NULL }
 };
 
