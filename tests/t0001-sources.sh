@@ -6,7 +6,7 @@ cd "$srcdir" || exit 1
 
 test_expect_success 'every C file includes common/banned.h, last' '
 	bad=
-	for f in $(find common validator store fs ctl tests bench -name "*.c" 2>/dev/null); do
+	for f in $(find common validator store fs ctl hook tests bench -name "*.c" 2>/dev/null); do
 		case $f in */default_policy.c) continue ;; esac
 		last=$(grep "^#include" "$f" | tail -n 1)
 		[ "$last" = "#include \"common/banned.h\"" ] || bad="$bad $f"
@@ -16,12 +16,12 @@ test_expect_success 'every C file includes common/banned.h, last' '
 
 test_expect_success 'no stubs or "not implemented" in the sources' '
 	! grep -rn -E "TODO: implement|not implemented|NOT_IMPLEMENTED" \
-		--include="*.c" --include="*.h" common validator store fs ctl
+		--include="*.c" --include="*.h" common validator store fs ctl hook
 '
 
 test_expect_success 'every C file opens with a comment' '
 	bad=
-	for f in $(find common validator store fs ctl -name "*.c" -o -name "*.h"); do
+	for f in $(find common validator store fs ctl hook -name "*.c" -o -name "*.h"); do
 		head -n 1 "$f" | grep -q "^/\*" || bad="$bad $f"
 	done
 	[ -z "$bad" ] || { echo "no opening comment:$bad"; false; }
