@@ -299,8 +299,8 @@ static char *apply_shape(json_t *p, const char *tool, struct shape *s, size_t *l
 	json_t *q = json_copy(p);	/* shallow: the values stay shared */
 	char *text;
 
-	if (s->tool && !is(tool, s->tool))
-		json_object_set_new(q, "original_tool_name", tool ? json_string(tool) : json_null());
+	if (s->tool && tool && strcmp(tool, s->tool))
+		json_object_set_new(q, "original_tool_name", json_string(tool));
 	if (s->tool)
 		json_object_set_new(q, "tool_name", json_string(s->tool));
 	if (s->input)

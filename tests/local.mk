@@ -1,7 +1,7 @@
 # tests/ -- unit tests (test-tool, in-process) and mount tests (tNNNN-*.sh
 # scripts driving the real binaries on a real mount). Families:
 #   t00xx build and units   t01xx mount   t02xx requests   t06xx ctl
-#   t07xx crash             t08xx security
+#   t07xx crash             t08xx security        t09xx agents' hooks
 noinst_PROGRAMS += tests/test-tool
 tests_test_tool_SOURCES = tests/test-tool.c tests/cases.c tests/cases.h
 tests_test_tool_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -21,7 +21,9 @@ TESTS += \
 	tests/t0220-verdict-cases-mount.sh \
 	tests/t0230-expiry.sh \
 	tests/t0600-ctl.sh \
-	tests/t0800-security.sh
+	tests/t0800-security.sh \
+	tests/t0900-hook.sh \
+	tests/t0910-install-hook.sh
 
 EXTRA_DIST += $(TESTS) tests/lib.sh tests/data/verdicts.tsv
 
