@@ -23,7 +23,8 @@ TESTS += \
 	tests/t0600-ctl.sh \
 	tests/t0800-security.sh \
 	tests/t0900-hook.sh \
-	tests/t0910-install-hook.sh
+	tests/t0910-install-hook.sh \
+	tests/t0920-service.sh
 
 EXTRA_DIST += $(TESTS) tests/lib.sh tests/data/verdicts.tsv
 
