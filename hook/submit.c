@@ -183,8 +183,31 @@ static void stage_reason(const char *stage, int e, const char *mount, struct lh_
 			    !strcmp(stage, "open") ? "create" : stage, mount, strerror(e));
 }
 
-/* Read the child's answer until EOF or the deadline. 0, -ETIMEDOUT or -errno. */
-static int collect(int fd, int64_t deadline_ns, struct lh_buf *got)
+/* Has the child said all it will say: an error line, or n verdicts? */
+static int complete(const struct lh_buf *got, size_t n)
+{
+	if (got->len >= 4 && !memcmp(got->data, "err ", 4))
+		return memchr(got->data, '\n', got->len) != NULL;
+	if (got->len < 3)
+		return 0;
+	{
+		const char *p = got->data + 3, *end = got->data + got->len;
+
+		while (n && (p = memchr(p, '\0', (size_t)(end - p)))) {
+			p++;
+			n--;
+		}
+	}
+	return n == 0;
+}
+
+/*
+ * Read the child's answer until it is complete, EOF, or the deadline. We
+ * do not wait for the child to exit: tearing a process down takes time
+ * the agent need not spend (the zombie is reaped when we are gone).
+ * 0, -ETIMEDOUT or -errno.
+ */
+static int collect(int fd, int64_t deadline_ns, size_t nreq, struct lh_buf *got)
 {
 	char chunk[16384];
 
@@ -211,6 +234,8 @@ static int collect(int fd, int64_t deadline_ns, struct lh_buf *got)
 		}
 		if (lh_buf_add(got, chunk, (size_t)n))
 			return -E2BIG;
+		if (complete(got, nreq))
+			return 0;
 	}
 }
 
@@ -240,7 +265,7 @@ int lh_hook_submit(const char *mount, const char *name, const struct lh_hook_req
 		child(mount, name, reqs, p[1], self);
 	}
 	close(p[1]);
-	rc = collect(p[0], deadline_ns, &got);
+	rc = collect(p[0], deadline_ns, reqs->n, &got);
 	close(p[0]);
 	if (rc) {
 		/* stuck in the mount, or gone strange: it must not outlive us */
@@ -252,7 +277,6 @@ int lh_hook_submit(const char *mount, const char *name, const struct lh_hook_req
 			lh_buf_addf(err, "lost the answer from %s: %s", mount, strerror(-rc));
 		goto out;
 	}
-	waitpid(pid, NULL, 0);
 	if (!strncmp(got.data, "err ", 4)) {
 		char stage[16] = "";
 		int e = 0;
