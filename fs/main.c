@@ -319,12 +319,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lighthoused: bad arguments (try --help)\n");
 		return 2;
 	}
-	if (o.help) {
-		usage(stdout);
-		return 0;
-	}
-	if (o.version) {
-		printf("lighthoused %s (libfuse %s)\n", PACKAGE_VERSION, fuse_pkgversion());
+	if (o.help || o.version) {
+		if (o.help)
+			usage(stdout);
+		else
+			printf("lighthoused %s (libfuse %s)\n", PACKAGE_VERSION, fuse_pkgversion());
+		fuse_opt_free_args(&args);
 		return 0;
 	}
 	if (!o.mountpoint) {

@@ -242,13 +242,13 @@ int main(int argc, char **argv)
 	memset(&reqs, 0, sizeof(reqs));
 	lh_buf_init(&in, MAX_PAYLOAD);
 	rc = parse_args(argc, argv, &o, &err);
-	if (rc > 0)
-		return 0;
-	if (rc < 0) {
+	if (rc) {
 		/* a hook that cannot run as configured must not let calls through */
-		lh_buf_addf(&errout, "lighthouse-hook: %s (see lighthouse-hook --help)\n", err.data);
-		put(2, errout.data, errout.len);
-		return 2;
+		status = rc > 0 ? 0 : 2;
+		if (rc < 0)
+			lh_buf_addf(&errout, "lighthouse-hook: %s (see lighthouse-hook --help)\n",
+				    err.data);
+		goto out;
 	}
 	deadline = lh_mono_ns() + (int64_t)o.timeout_ms * 1000000;
 	if (o.agent)
@@ -300,6 +300,7 @@ int main(int argc, char **argv)
 
 answer:
 	status = lh_hook_answer(agent, payload, reqs.tool, &v, &o.answer, &out, &errout);
+out:
 	put(1, out.data, out.len);
 	put(2, errout.data, errout.len);
 	lh_hook_reqs_release(&reqs);
