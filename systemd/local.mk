@@ -7,7 +7,7 @@ systemdsystemunit_DATA = systemd/lighthoused@.service
 endif
 CLEANFILES += systemd/lighthoused@.service
 EXTRA_DIST += systemd/lighthoused@.service.in
-AM_DISTCHECK_CONFIGURE_FLAGS = --with-systemdsystemunitdir='$${dc_install_base}/lib/systemd/system'
+AM_DISTCHECK_CONFIGURE_FLAGS = --with-systemdsystemunitdir=$$dc_install_base/lib/systemd/system
 
 systemd/lighthoused@.service: $(srcdir)/systemd/lighthoused@.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) systemd && \
