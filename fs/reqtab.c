@@ -1175,11 +1175,13 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 			pthread_mutex_unlock(&t->mu);
 			atomic_fetch_add(&fs->stats.nonblock_again, 1);
 			fuse_reply_err(req, EAGAIN);
+		} else if (fuse_req_interrupted(req)) {
+			pthread_mutex_unlock(&t->mu);
+			fuse_reply_err(req, EINTR);
 		} else {
+			/* once parked and unlocked, req belongs to the commit path */
 			park(fs, req, r, W_CHANNEL, 0, size, h);
 			pthread_mutex_unlock(&t->mu);
-			if (fuse_req_interrupted(req))
-				on_interrupt(req, fs);
 		}
 		if (do_judge)
 			judge(fs, r);
@@ -1209,10 +1211,14 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 			fuse_reply_err(req, EAGAIN);
 			return;
 		}
+		if (fuse_req_interrupted(req)) {
+			pthread_mutex_unlock(&t->mu);
+			fuse_reply_err(req, EINTR);
+			return;
+		}
+		/* once parked and unlocked, req belongs to the commit path */
 		park(fs, req, r, rh->json ? W_JSON : W_TEXT, off, size, NULL);
 		pthread_mutex_unlock(&t->mu);
-		if (fuse_req_interrupted(req))
-			on_interrupt(req, fs);
 	}
 }
 
