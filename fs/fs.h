@@ -112,6 +112,7 @@ struct lh_fs {
 	int64_t started_mono, started_wall;
 	uid_t owner;			/* user running the daemon */
 	pthread_mutex_t reload_mu;	/* serializes policy reloads */
+	unsigned max_write;		/* the kernel splits writes larger than this */
 	atomic_uint policy_gen;
 };
 

@@ -558,7 +558,9 @@ static void lh_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void lh_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct lh_fs *fs = userdata;
+
+	fs->max_write = conn->max_write;
 	/* parallel lookups and readdirs in one directory: many agents, one requests/ */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
