@@ -99,6 +99,9 @@ struct record {
 	struct lh_buf input;		/* the request as written (bounded) */
 	size_t total;			/* bytes written, including refused ones */
 	char cwd[512];			/* the writer's cwd, "" unknown */
+	char agent[FS_AGENT_MAX];	/* who asked (declared, else the writer's session) */
+	int limited;			/* denied by a rate limit */
+	int invalid;			/* denied as invalid input */
 	int wrote;			/* any write happened */
 	enum rstate state;
 	int64_t t_complete;		/* monotonic ns when judging started */
@@ -556,7 +559,9 @@ static void on_commit(void *arg, int status, int64_t seq)
 	}
 	us = (uint64_t)(lh_mono_ns() - r->t_complete) / 1000;
 	render(r, us);
-	fs_stats_verdict(fs, r->verdict.decision, r->verdict.tier, r->verdict.cached, us);
+	fs_stats_verdict(fs, r->verdict.decision, r->verdict.tier,
+			 r->limited ? KIND_LIMITED : r->invalid ? KIND_INVALID :
+			 r->verdict.cached ? KIND_CACHED : KIND_FRESH, us);
 
 	pthread_mutex_lock(&t->mu);
 	r->state = R_DONE;
@@ -656,9 +661,35 @@ static void judge(struct lh_fs *fs, struct record *r)
 	in.home = id.home;
 	in.user = id.user[0] ? id.user : NULL;
 	lh_validator_judge(fs->validator, &in, &req, v);
-	judge_ns = lh_mono_ns() - r->t_complete;
-	if (req.invalid)
+	if (req.invalid) {
 		atomic_fetch_add(&fs->stats.invalid, 1);
+		r->invalid = 1;
+	}
+
+	/* who asked: what the request declares, else the writer's session */
+	if (req.agent && req.agent[0])
+		snprintf(r->agent, sizeof(r->agent), "%s", req.agent);
+	else if (req.session && req.session[0])
+		snprintf(r->agent, sizeof(r->agent), "%s", req.session);
+	else
+		ident_session_of_pid(r->pid, r->agent, sizeof(r->agent));
+	{
+		const char *which;
+		int64_t wait = agents_admit(fs, r->agent, r->uid, &which);
+
+		if (wait) {
+			lh_verdict_set(v, LH_DENY, LH_TIER_LIMIT,
+				       !strcmp(which, "agent") ? "rate.agent" : "rate.uid",
+				       "rate limited: %s '%s' is over %u requests a second; retry after %" PRId64 " ms",
+				       which, !strcmp(which, "agent") ? r->agent : id.user[0] ? id.user : "?",
+				       !strcmp(which, "agent") ? fs->cfg.rate_agent : fs->cfg.rate_uid,
+				       (wait + 999) / 1000);
+			v->cached = 0;
+			r->limited = 1;
+		}
+	}
+	agents_decided(fs, r->agent, r->uid, v->decision);
+	judge_ns = lh_mono_ns() - r->t_complete;
 
 	/* the request event: everything needed to judge it again */
 	lh_buf_adds(&rp, "{\"name\":");
@@ -696,7 +727,7 @@ static void judge(struct lh_fs *fs, struct record *r)
 	ev[0].gid = r->gid;
 	ev[0].pid = r->pid;
 	ev[0].session = req.session;
-	ev[0].agent = req.agent;
+	ev[0].agent = r->agent;
 	ev[0].request_id = (int64_t)r->id;
 	ev[0].path = r->name;
 	ev[0].payload = rp.data;

@@ -20,6 +20,7 @@ TESTS += \
 	tests/t0210-bad-input.sh \
 	tests/t0220-verdict-cases-mount.sh \
 	tests/t0230-expiry.sh \
+	tests/t0240-agents.sh \
 	tests/t0600-ctl.sh \
 	tests/t0800-security.sh
 
