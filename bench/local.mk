@@ -19,3 +19,14 @@ EXTRA_DIST += bench/run-roundtrip.sh
 .PHONY: bench
 bench: fs/lighthoused bench/nullfs bench/roundtrip bench/judge
 	BUILDDIR='$(abs_top_builddir)' $(SHELL) $(srcdir)/bench/run-roundtrip.sh $(BENCH_ARGS)
+
+# bench/loadgen: many agents at once (issue 6); bench/run-load.sh runs it on
+# lighthoused and nullfs side by side, bench/soak.sh watches the daemon's
+# memory over a long run.
+noinst_PROGRAMS += bench/loadgen
+bench_loadgen_SOURCES = bench/loadgen.c
+bench_loadgen_LDADD = common/libcommon.a -lm
+EXTRA_DIST += bench/run-load.sh bench/soak.sh
+noinst_PROGRAMS += bench/cachemem
+bench_cachemem_SOURCES = bench/cachemem.c
+bench_cachemem_LDADD = $(VALIDATOR_LIBS)

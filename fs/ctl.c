@@ -156,13 +156,13 @@ static void status(struct lh_fs *fs, struct lh_buf *out)
 {
 	struct lh_validator_stats vs;
 	struct lh_store_stats ss;
-	uint64_t names, pending, parked, judged;
+	uint64_t names, pending, parked, judged, records;
 	char src[256], when[32];
 	int rules;
 
 	lh_validator_get_stats(fs->validator, &vs);
 	lh_store_get_stats(fs->store, &ss);
-	reqtab_counts(fs, &names, &pending, &parked);
+	reqtab_counts(fs, &names, &pending, &parked, &records);
 	lh_validator_policy_info(fs->validator, src, sizeof(src), &rules);
 	lh_format_time(when, fs->started_wall);
 	judged = vs.cache_hits + vs.cache_misses;

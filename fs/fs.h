@@ -188,7 +188,8 @@ struct dirsnap {
 void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type);
 /* Expire old names; run by the maintenance thread. */
 void reqtab_expire(struct lh_fs *fs);
-void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked);
+void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked,
+		   uint64_t *records);
 
 /* agents.c: identity, rate limits, per-agent counters */
 struct agents *agents_new(void);

@@ -1533,11 +1533,13 @@ void reqtab_expire(struct lh_fs *fs)
 	}
 }
 
-void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked)
+void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked,
+		   uint64_t *records)
 {
 	struct reqtab *t = fs->reqs;
 
 	pthread_mutex_lock(&t->mu);
+	*records = t->recs.n;
 	*names = t->listed;
 	*pending = t->pending;
 	*parked = t->nparked;

@@ -152,12 +152,12 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 {
 	struct lh_validator_stats vs;
 	struct lh_store_stats ss;
-	uint64_t cum = 0, names, pending, parked;
+	uint64_t cum = 0, names, pending, parked, records;
 	int k, kd;
 
 	lh_validator_get_stats(fs->validator, &vs);
 	lh_store_get_stats(fs->store, &ss);
-	reqtab_counts(fs, &names, &pending, &parked);
+	reqtab_counts(fs, &names, &pending, &parked, &records);
 
 	metric(o, "lighthouse_up", "gauge", "1 while lighthoused serves this mount");
 	lh_buf_adds(o, "lighthouse_up 1\n");
@@ -272,6 +272,9 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 		    (uint64_t)atomic_load(&fs->stats.too_large));
 	metric(o, "lighthouse_requests_listed", "gauge", "names under requests/");
 	lh_buf_addf(o, "lighthouse_requests_listed %" PRIu64 "\n", names);
+	metric(o, "lighthouse_requests_in_memory", "gauge",
+	       "requests the daemon holds (listed, open, or looked up by the kernel)");
+	lh_buf_addf(o, "lighthouse_requests_in_memory %" PRIu64 "\n", records);
 	metric(o, "lighthouse_requests_pending", "gauge", "requests written but not yet answered");
 	lh_buf_addf(o, "lighthouse_requests_pending %" PRIu64 "\n", pending);
 	metric(o, "lighthouse_reads_parked", "gauge", "reads waiting for a verdict now");
