@@ -1,3 +1,36 @@
+# bench/ -- benchmarks; each prints `metric value unit` lines.
+#
+#   bench/nullfs     the file protocol of requests/ and results/, judging
+#                    nothing: the baseline lighthoused is compared with
+#   bench/roundtrip  round trips through one or more mounts
+#   bench/judge      the validator's judgment in-process
+#
+# `make bench` runs bench/run-roundtrip.sh (BENCH_ARGS="N M" to size it).
+noinst_PROGRAMS += bench/nullfs bench/roundtrip bench/judge
+bench_nullfs_SOURCES = bench/nullfs.c
+bench_nullfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+bench_nullfs_LDADD = common/libcommon.a $(FUSE_LIBS)
+bench_roundtrip_SOURCES = bench/roundtrip.c
+bench_roundtrip_LDADD = common/libcommon.a
+bench_judge_SOURCES = bench/judge.c
+bench_judge_LDADD = $(VALIDATOR_LIBS)
+EXTRA_DIST += bench/run-roundtrip.sh
+
+.PHONY: bench
+bench: fs/lighthoused bench/nullfs bench/roundtrip bench/judge
+	BUILDDIR='$(abs_top_builddir)' $(SHELL) $(srcdir)/bench/run-roundtrip.sh $(BENCH_ARGS)
+
+# bench/loadgen: many agents at once (issue 6); bench/run-load.sh runs it on
+# lighthoused and nullfs side by side, bench/soak.sh watches the daemon's
+# memory over a long run.
+noinst_PROGRAMS += bench/loadgen
+bench_loadgen_SOURCES = bench/loadgen.c
+bench_loadgen_LDADD = common/libcommon.a -lm
+EXTRA_DIST += bench/run-load.sh bench/soak.sh
+noinst_PROGRAMS += bench/cachemem
+bench_cachemem_SOURCES = bench/cachemem.c
+bench_cachemem_LDADD = $(VALIDATOR_LIBS)
+
 # ---- hook round trip (bench/hook*) -------------------------------------------
 # bench/hook.sh mounts lighthoused and measures lighthouse-hook from process
 # start to exit, allow and deny, against a hook that only runs `true`

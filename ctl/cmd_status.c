@@ -73,6 +73,19 @@ int cmd_status(struct ctl_env *env, int argc, char **argv)
 	printf("events_stored: %.0f\n", events);
 	printf("policy_rules: %.0f\n", ctl_metric(text.data, "lighthouse_policy_rules"));
 	printf("pending: %.0f\n", ctl_metric(text.data, "lighthouse_requests_pending"));
+	printf("rate_limited: %.0f\n", ctl_metric(text.data, "lighthouse_rate_limited_total"));
+	{
+		double thr = ctl_metric(text.data, "lighthouse_sla_threshold_microseconds");
+		double p99 = ctl_metric(text.data, "lighthouse_sla_verdict_p99_microseconds");
+
+		if (thr <= 0)
+			printf("sla: off (verdict p99 %.0f us)\n", p99);
+		else if (ctl_metric(text.data, "lighthouse_sla_breached") == 1)
+			printf("sla: breached (verdict p99 %.0f us > %.0f us; %.0f breaches since start)\n",
+			       p99, thr, ctl_metric(text.data, "lighthouse_sla_breaches_total"));
+		else
+			printf("sla: ok (verdict p99 %.0f us <= %.0f us)\n", p99, thr);
+	}
 	lh_buf_release(&path);
 	lh_buf_release(&text);
 	return CTL_OK;

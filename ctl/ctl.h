@@ -52,6 +52,7 @@ int cmd_events(struct ctl_env *env, int argc, char **argv);
 int cmd_policy(struct ctl_env *env, int argc, char **argv);
 int cmd_reload(struct ctl_env *env, int argc, char **argv);
 int cmd_config(struct ctl_env *env, int argc, char **argv);
+int cmd_top(struct ctl_env *env, int argc, char **argv);
 int cmd_install_hook(struct ctl_env *env, int argc, char **argv);
 int cmd_uninstall_hook(struct ctl_env *env, int argc, char **argv);
 

@@ -24,6 +24,8 @@ const struct ctl_cmd ctl_commands[] = {
 	  "print recorded events from the store" },
 	{ "policy", cmd_policy, "policy check FILE | policy show",
 	  "check a policy file, or print the policy in force" },
+	{ "top", cmd_top, "top [-d SECONDS] [-n COUNT]",
+	  "a live view: requests, decisions, latency, cache, busiest agents" },
 	{ "reload", cmd_reload, "reload", "make the daemon reload its policy" },
 	{ "config", cmd_config, "config [NAME [VALUE]]", "show or change the daemon's settings" },
 	{ "install-hook", cmd_install_hook,

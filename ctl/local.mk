@@ -8,6 +8,7 @@ ctl_lighthousectl_SOURCES = \
 	ctl/cmd_policy.c \
 	ctl/cmd_reload.c \
 	ctl/cmd_status.c \
+	ctl/cmd_top.c \
 	ctl/ctl.h \
 	ctl/lighthousectl.c
 ctl_lighthousectl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

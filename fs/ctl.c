@@ -51,6 +51,17 @@ static const struct config_row config_table[] = {
 	{ "threads", CFG(threads), 0, 1, 10000, "FUSE worker threads at most" },
 	{ "batch_usec", CFG(batch_usec), 0, 0, 1000000,
 	  "microseconds the store waits to fill a group commit (0: never waits)" },
+	{ "rate_agent", CFG(rate_agent), 1, 0, 10000000,
+	  "requests a second one agent may make (0: no limit)" },
+	{ "rate_agent_burst", CFG(rate_agent_burst), 1, 0, 10000000,
+	  "requests one agent may make at once above its rate (0: the rate)" },
+	{ "rate_uid", CFG(rate_uid), 1, 0, 10000000,
+	  "requests a second all agents of one user may make (0: no limit)" },
+	{ "rate_uid_burst", CFG(rate_uid_burst), 1, 0, 10000000,
+	  "requests one user's agents may make at once above the rate (0: the rate)" },
+	{ "sla_p99_us", CFG(sla_p99_us), 1, 0, 100000000,
+	  "verdict p99 (microseconds) above which the SLA is breached (0: no SLA)" },
+	{ "sla_window", CFG(sla_window), 1, 1, 600, "seconds the SLA's p99 is measured over" },
 };
 
 static unsigned *field(struct lh_fs *fs, const struct config_row *r)
@@ -73,6 +84,24 @@ int fs_config_check(const struct fs_config *cfg, struct lh_buf *err)
 		}
 	}
 	return rc;
+}
+
+void fs_record_sla(struct lh_fs *fs, const char *type, uint64_t p99, uint64_t verdicts,
+		   unsigned window)
+{
+	struct lh_buf p = LH_BUF_INIT;
+	struct lh_event ev;
+
+	lh_buf_addf(&p, "{\"metric\":\"verdict_p99_us\",\"value\":%" PRIu64
+		    ",\"threshold\":%u,\"window_s\":%u,\"verdicts\":%" PRIu64 "}",
+		    p99, fs->cfg.sla_p99_us, window, verdicts);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.uid = ev.gid = ev.pid = -1;
+	ev.payload = p.data;
+	ev.payload_len = p.len;
+	lh_store_submit(fs->store, &ev, 1, NULL, NULL);
+	lh_buf_release(&p);
 }
 
 int fs_reload_policy(struct lh_fs *fs, struct lh_buf *msg)
@@ -127,13 +156,13 @@ static void status(struct lh_fs *fs, struct lh_buf *out)
 {
 	struct lh_validator_stats vs;
 	struct lh_store_stats ss;
-	uint64_t names, pending, parked, judged;
+	uint64_t names, pending, parked, judged, records;
 	char src[256], when[32];
 	int rules;
 
 	lh_validator_get_stats(fs->validator, &vs);
 	lh_store_get_stats(fs->store, &ss);
-	reqtab_counts(fs, &names, &pending, &parked);
+	reqtab_counts(fs, &names, &pending, &parked, &records);
 	lh_validator_policy_info(fs->validator, src, sizeof(src), &rules);
 	lh_format_time(when, fs->started_wall);
 	judged = vs.cache_hits + vs.cache_misses;
@@ -152,6 +181,19 @@ static void status(struct lh_fs *fs, struct lh_buf *out)
 		    judged ? (double)vs.cache_hits / (double)judged : 0.0, pending, names);
 	lh_buf_addf(out, "events_stored: %" PRId64 "\nlast_seq: %" PRId64 "\n", ss.total_events,
 		    ss.last_seq);
+	lh_buf_addf(out, "rate_limited: %" PRIu64 "\n", (uint64_t)atomic_load(&fs->stats.rate_limited));
+	if (!fs->cfg.sla_p99_us) {
+		lh_buf_adds(out, "sla: off\n");
+	} else if (atomic_load(&fs->stats.sla_breached)) {
+		char since[32];
+
+		lh_format_time(since, atomic_load(&fs->stats.sla_since_wall));
+		lh_buf_addf(out, "sla: breached since %s (verdict p99 %" PRIu64 " us > %u us)\n", since,
+			    (uint64_t)atomic_load(&fs->stats.sla_p99_us), fs->cfg.sla_p99_us);
+	} else {
+		lh_buf_addf(out, "sla: ok (verdict p99 %" PRIu64 " us <= %u us)\n",
+			    (uint64_t)atomic_load(&fs->stats.sla_p99_us), fs->cfg.sla_p99_us);
+	}
 	if (ss.last_error)
 		lh_buf_addf(out, "store_error: %s\n", strerror(ss.last_error));
 }

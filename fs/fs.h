@@ -31,6 +31,7 @@ struct lh_store;
 struct lh_validator;
 struct lh_buf;
 struct reqtab;
+struct agents;
 
 enum {
 	FS_INO_ROOT = 1,
@@ -67,6 +68,12 @@ struct fs_config {
 	unsigned batch_usec;		/* group commit: wait this long to fill a batch */
 	int sync_full;			/* fsync every commit */
 	double attr_timeout;		/* seconds the kernel caches immutable attributes */
+	unsigned rate_agent;		/* requests a second per agent (0: no limit) */
+	unsigned rate_agent_burst;	/* bucket size per agent */
+	unsigned rate_uid;		/* requests a second per uid (0: no limit) */
+	unsigned rate_uid_burst;	/* bucket size per uid */
+	unsigned sla_p99_us;		/* verdict p99 above this over sla_window is a breach (0: off) */
+	unsigned sla_window;		/* seconds the SLA is measured over */
 };
 
 /* FUSE operations we count (fs_stats.ops[]). */
@@ -77,11 +84,17 @@ enum fs_op {
 };
 
 #define FS_LAT_BUCKETS 16
+#define FS_OP_BUCKETS 14
+
+/* Kinds of verdicts, for the latency histograms. */
+enum fs_kind { KIND_CACHED, KIND_FRESH, KIND_INVALID, KIND_LIMITED, KIND_COUNT };
 
 struct fs_stats {
 	_Atomic uint64_t ops[OP_COUNT];
-	_Atomic uint64_t verdict_lat[FS_LAT_BUCKETS];	/* by bucket upper bound (fs_lat_bounds) */
-	_Atomic uint64_t verdict_lat_sum_us;
+	_Atomic uint64_t op_lat[OP_COUNT][FS_OP_BUCKETS];	/* handler time (fs_op_bounds) */
+	_Atomic uint64_t op_lat_sum_ns[OP_COUNT];
+	_Atomic uint64_t verdict_lat[KIND_COUNT][FS_LAT_BUCKETS];	/* by fs_lat_bounds */
+	_Atomic uint64_t verdict_lat_sum_us[KIND_COUNT];
 	_Atomic uint64_t verdicts;
 	_Atomic uint64_t verdicts_by_tier[8];
 	_Atomic uint64_t verdicts_by_decision[3];
@@ -93,15 +106,32 @@ struct fs_stats {
 	_Atomic uint64_t too_large;		/* requests over the size limit */
 	_Atomic uint64_t invalid;		/* requests denied as invalid */
 	_Atomic uint64_t reloads, reload_failures;
+	_Atomic uint64_t rate_limited;		/* requests denied by a rate limit */
+	/* the SLA, written by the maintenance thread */
+	_Atomic uint64_t sla_p99_us;		/* verdict p99 over the last window */
+	_Atomic uint64_t sla_breached;		/* 1 while the p99 is above the threshold */
+	_Atomic int64_t sla_since_wall;		/* when the current breach began */
+	_Atomic uint64_t sla_breaches;		/* breaches since start */
 };
 
 extern const unsigned fs_lat_bounds[FS_LAT_BUCKETS];	/* microseconds; last is +Inf */
+extern const unsigned fs_op_bounds[FS_OP_BUCKETS];	/* microseconds; last is +Inf */
+
+#define FS_AGENT_MAX 96
+
+struct fs_agent_row {
+	char name[FS_AGENT_MAX];
+	uid_t uid;
+	uint64_t requests, limited;
+	uint64_t decisions[3];
+};
 
 struct lh_fs {
 	struct fuse_session *se;
 	struct lh_validator *validator;
 	struct lh_store *store;
 	struct reqtab *reqs;
+	struct agents *agents;
 	struct fs_config cfg;
 	struct fs_stats stats;
 	char *project;			/* absolute project directory */
@@ -112,6 +142,7 @@ struct lh_fs {
 	int64_t started_mono, started_wall;
 	uid_t owner;			/* user running the daemon */
 	pthread_mutex_t reload_mu;	/* serializes policy reloads */
+	unsigned max_write;		/* the kernel splits writes larger than this */
 	atomic_uint policy_gen;
 };
 
@@ -157,15 +188,32 @@ struct dirsnap {
 void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type);
 /* Expire old names; run by the maintenance thread. */
 void reqtab_expire(struct lh_fs *fs);
-void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked);
+void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked,
+		   uint64_t *records);
+
+/* agents.c: identity, rate limits, per-agent counters */
+struct agents *agents_new(void);
+void agents_free(struct agents *a);
+/* Count a request; 0 when admitted, else microseconds to wait ("agent" or "uid" in *which). */
+int64_t agents_admit(struct lh_fs *fs, const char *agent, uid_t uid, const char **which);
+void agents_decided(struct lh_fs *fs, const char *agent, uid_t uid, int decision);
+/* The busiest agents, most requests first; returns how many were written. */
+int agents_top(struct lh_fs *fs, struct fs_agent_row *out, int max);
+size_t agents_count(struct lh_fs *fs);
 
 /* stats.c */
-void fs_stats_verdict(struct lh_fs *fs, int decision, int tier, int cached, uint64_t us);
+void fs_stats_verdict(struct lh_fs *fs, int decision, int tier, enum fs_kind kind, uint64_t us);
+void fs_stats_op(struct lh_fs *fs, enum fs_op op, int64_t start_ns);
 int fs_stats_render(struct lh_fs *fs, struct lh_buf *out);
+/* The SLA check, once a second from the maintenance thread. */
+void fs_stats_sla(struct lh_fs *fs);
 
 /* ctl.c: the ctl file; returns the reply text for one command line. */
 int fs_ctl_command(struct lh_fs *fs, const char *line, size_t len, struct lh_buf *reply);
 int fs_reload_policy(struct lh_fs *fs, struct lh_buf *msg);
+/* Record an sla.breach or sla.recovered event. */
+void fs_record_sla(struct lh_fs *fs, const char *type, uint64_t p99, uint64_t verdicts,
+		   unsigned window);
 /* Check settings against the table's ranges; messages appended to err. */
 int fs_config_check(const struct fs_config *cfg, struct lh_buf *err);
 
@@ -175,6 +223,8 @@ struct fs_ident {
 	char user[64];
 };
 void ident_of_uid(uid_t uid, struct fs_ident *id);
+/* The kernel session of a process ("sid:N"), or "pid:N" when it is gone. */
+void ident_session_of_pid(pid_t pid, char *out, size_t n);
 /* The cwd of a process, or "" when it cannot be read. */
 void ident_cwd_of_pid(pid_t pid, char *out, size_t n);
 

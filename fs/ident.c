@@ -3,9 +3,11 @@
  * password database is slow) and a process's working directory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,6 +51,34 @@ void ident_of_uid(uid_t uid, struct fs_ident *id)
 	cache.uid[k] = uid;
 	cache.id[k] = *id;
 	pthread_mutex_unlock(&cache.mu);
+}
+
+void ident_session_of_pid(pid_t pid, char *out, size_t n)
+{
+	char path[64], buf[512];
+	const char *p;
+	ssize_t len;
+	int fd, field;
+
+	snprintf(out, n, "pid:%d", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return;
+	buf[len] = '\0';
+	/* pid (comm) state ppid pgrp session: comm may hold spaces and ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return;
+	for (field = 2; *p && field < 6; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 6)
+		snprintf(out, n, "sid:%ld", strtol(p, NULL, 10));
 }
 
 void ident_cwd_of_pid(pid_t pid, char *out, size_t n)

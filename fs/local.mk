@@ -1,6 +1,7 @@
 # fs/ -- lighthoused: the FUSE operations and the virtual tree.
 sbin_PROGRAMS += fs/lighthoused
 fs_lighthoused_SOURCES = \
+	fs/agents.c \
 	fs/ctl.c \
 	fs/fs.h \
 	fs/ident.c \

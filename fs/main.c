@@ -93,6 +93,18 @@ static const struct optrow {
 	  "full: fsync every commit, surviving power loss (default normal: survives kill -9)" },
 	{ CFGOPT("attr_timeout=%lf", attr_timeout), "-o attr_timeout=SECONDS",
 	  "how long the kernel caches the attributes of a judged result (default 3600)" },
+	{ CFGOPT("rate_agent=%u", rate_agent), "-o rate_agent=N",
+	  "requests a second one agent may make (default 500; 0: no limit)" },
+	{ CFGOPT("rate_agent_burst=%u", rate_agent_burst), "-o rate_agent_burst=N",
+	  "requests one agent may make at once (default 1000)" },
+	{ CFGOPT("rate_uid=%u", rate_uid), "-o rate_uid=N",
+	  "requests a second all agents of one user may make (default 0: no limit)" },
+	{ CFGOPT("rate_uid_burst=%u", rate_uid_burst), "-o rate_uid_burst=N",
+	  "requests one user's agents may make at once (default: the rate)" },
+	{ CFGOPT("sla_p99_us=%u", sla_p99_us), "-o sla_p99_us=USEC",
+	  "record an SLA breach when the verdict p99 is above this (default 0: off)" },
+	{ CFGOPT("sla_window=%u", sla_window), "-o sla_window=SECONDS",
+	  "the window the SLA's p99 is measured over (default 10)" },
 };
 
 #define NOPTROWS (sizeof(optrows) / sizeof(optrows[0]))
@@ -180,6 +192,7 @@ static void *maintenance(void *arg)
 			lh_buf_release(&msg);
 		}
 		reqtab_expire(fs);
+		fs_stats_sla(fs);
 	}
 	return NULL;
 }
@@ -312,6 +325,9 @@ int main(int argc, char **argv)
 	o.cfg.cache_entries = 1u << 20;
 	o.cfg.threads = 16;
 	o.cfg.attr_timeout = 3600;
+	o.cfg.rate_agent = 500;
+	o.cfg.rate_agent_burst = 1000;
+	o.cfg.sla_window = 10;
 	for (k = 0; k < NOPTROWS; k++)
 		table[k] = optrows[k].opt;
 	memset(&table[NOPTROWS], 0, sizeof(table[0]));
@@ -418,6 +434,7 @@ int main(int argc, char **argv)
 	}
 	atomic_store(&fs.policy_gen, 1);
 	fs.reqs = reqtab_new(&fs);
+	fs.agents = agents_new();
 
 	if (fuse_set_signal_handlers(fs.se)) {
 		reportf("lighthoused: cannot install signal handlers\n");
@@ -494,6 +511,7 @@ out_signals:
 out_validator:
 	if (fs.reqs)
 		reqtab_free(fs.reqs);
+	agents_free(fs.agents);
 	lh_validator_free(fs.validator);
 out_store:
 	if (fs.store)

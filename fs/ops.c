@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "fs/fs.h"
@@ -153,13 +154,12 @@ static void sfile_free(struct sfile *f)
 	free(f);
 }
 
-static void lh_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct lh_fs *fs = fs_of(req);
 	struct fuse_entry_param e;
 	fuse_ino_t ino;
 
-	count(fs, OP_LOOKUP);
 	if (parent == FS_INO_REQUESTS || parent == FS_INO_RESULTS) {
 		reqtab_lookup(fs, req, parent, name);
 		return;
@@ -177,35 +177,32 @@ static void lh_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_entry(req, &e);
 }
 
-static void lh_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+static void do_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct lh_fs *fs = fs_of(req);
 
-	count(fs, OP_FORGET);
 	if (is_dynamic(ino))
 		reqtab_forget(fs, ino, nlookup);
 	fuse_reply_none(req);
 }
 
-static void lh_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *v)
+static void do_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *v)
 {
 	struct lh_fs *fs = fs_of(req);
 	size_t k;
 
-	count(fs, OP_FORGET);
 	for (k = 0; k < n; k++)
 		if (is_dynamic(v[k].ino))
 			reqtab_forget(fs, v[k].ino, v[k].nlookup);
 	fuse_reply_none(req);
 }
 
-static void lh_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
 	struct stat st;
 
 	(void)fi;
-	count(fs, OP_GETATTR);
 	if (is_dynamic(ino)) {
 		int rc = reqtab_getattr(fs, ino, &st);
 
@@ -220,13 +217,12 @@ static void lh_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_attr(req, &st, S_ISDIR(st.st_mode) ? FIXED_TIMEOUT : 1.0);
 }
 
-static void lh_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
 	struct stat st;
 
-	count(fs, OP_SETATTR);
 	if (FS_INO_KIND(ino) == FS_KIND_REQ) {
 		reqtab_setattr(fs, req, ino, attr, to_set, fi);
 		return;
@@ -249,13 +245,12 @@ static int may_ctl(struct lh_fs *fs, fuse_req_t req)
 	return ctx->uid == 0 || ctx->uid == fs->owner;
 }
 
-static void lh_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
 	struct sfile *f;
 	int acc = fi->flags & O_ACCMODE;
 
-	count(fs, OP_OPEN);
 	if (is_dynamic(ino)) {
 		reqtab_open(fs, req, ino, fi);
 		return;
@@ -288,12 +283,11 @@ static void lh_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		sfile_free(f);
 }
 
-static void lh_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
 
-	count(fs, OP_CREATE);
 	if (parent == FS_INO_REQUESTS) {
 		reqtab_create(fs, req, name, mode, fi);
 		return;
@@ -301,13 +295,12 @@ static void lh_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	fuse_reply_err(req, EACCES);
 }
 
-static void lh_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+static void do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
 	struct sfile *f;
 
-	count(fs, OP_READ);
 	if (is_dynamic(ino)) {
 		reqtab_read(fs, req, ino, size, off, fi);
 		return;
@@ -361,14 +354,13 @@ static void run_ctl_lines(struct lh_fs *fs, struct sfile *f, int final)
 	}
 }
 
-static void lh_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+static void do_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
 	struct sfile *f;
 
 	(void)off;
-	count(fs, OP_WRITE);
 	if (is_dynamic(ino)) {
 		reqtab_write(fs, req, ino, buf, size, fi);
 		return;
@@ -390,19 +382,17 @@ static void lh_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	fuse_reply_write(req, size);
 }
 
-static void lh_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
 	(void)fi;
-	count(fs_of(req), OP_FLUSH);
 	fuse_reply_err(req, 0);
 }
 
-static void lh_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
 
-	count(fs, OP_RELEASE);
 	if (is_dynamic(ino)) {
 		reqtab_release(fs, req, ino, fi);
 		return;
@@ -411,13 +401,12 @@ static void lh_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_err(req, 0);
 }
 
-static void lh_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
 	struct dirsnap *d;
 	size_t k;
 
-	count(fs, OP_OPENDIR);
 	if (is_dynamic(ino)) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -438,17 +427,15 @@ static void lh_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		dirsnap_free(d);
 }
 
-static void lh_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	struct lh_fs *fs = fs_of(req);
 	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
 	char *buf = xmalloc(size);
 	size_t used = 0;
 	off_t i;
 
 	(void)ino;
-	count(fs, OP_READDIR);
 	for (i = off; i >= 0 && (size_t)i < d->n; i++) {
 		struct stat st;
 		size_t need;
@@ -465,19 +452,17 @@ static void lh_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
-static void lh_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	count(fs_of(req), OP_RELEASEDIR);
 	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
-static void lh_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct lh_fs *fs = fs_of(req);
 
-	count(fs, OP_UNLINK);
 	if (parent == FS_INO_REQUESTS || parent == FS_INO_RESULTS) {
 		reqtab_unlink(fs, req, parent, name);
 		return;
@@ -543,12 +528,11 @@ static void lh_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	lh_refuse(req, EPERM);
 }
 
-static void lh_statfs(fuse_req_t req, fuse_ino_t ino)
+static void do_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs sv;
 
 	(void)ino;
-	count(fs_of(req), OP_STATFS);
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
@@ -556,9 +540,45 @@ static void lh_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/*
+ * Every operation is counted and its handler timed (stats.c): the thin
+ * wrappers below do it around the do_* handlers. The handler may have
+ * replied (and libfuse freed req) by the time it returns: the wrapper
+ * takes what it needs from req before the call.
+ */
+#define TIMED(name, op, params, args)					\
+	static void lh_##name params					\
+	{								\
+		struct lh_fs *fs_ = fs_of(req);				\
+		int64_t t0_ = lh_mono_ns();				\
+									\
+		count(fs_, op);						\
+		do_##name args;						\
+		fs_stats_op(fs_, op, t0_);				\
+	}
+
+TIMED(lookup, OP_LOOKUP, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+TIMED(forget, OP_FORGET, (fuse_req_t req, fuse_ino_t ino, uint64_t nlookup), (req, ino, nlookup))
+TIMED(forget_multi, OP_FORGET, (fuse_req_t req, size_t n, struct fuse_forget_data *v), (req, n, v))
+TIMED(getattr, OP_GETATTR, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+TIMED(setattr, OP_SETATTR, (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi), (req, ino, attr, to_set, fi))
+TIMED(open, OP_OPEN, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+TIMED(create, OP_CREATE, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi), (req, parent, name, mode, fi))
+TIMED(read, OP_READ, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
+TIMED(write, OP_WRITE, (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, buf, size, off, fi))
+TIMED(flush, OP_FLUSH, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+TIMED(release, OP_RELEASE, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+TIMED(opendir, OP_OPENDIR, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+TIMED(readdir, OP_READDIR, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
+TIMED(releasedir, OP_RELEASEDIR, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+TIMED(unlink, OP_UNLINK, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+TIMED(statfs, OP_STATFS, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+
 static void lh_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct lh_fs *fs = userdata;
+
+	fs->max_write = conn->max_write;
 	/* parallel lookups and readdirs in one directory: many agents, one requests/ */
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;

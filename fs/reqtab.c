@@ -11,6 +11,8 @@
  *   write             -> bytes appended to the handle's record; after the
  *                        handle has read a verdict, a write starts a new
  *                        record (the channel: write, read, write, read)
+ *                        and, being a whole request, is judged at once:
+ *                        the commit overlaps the agent's turn to read
  *   read (same fd)    -> the record is complete: judge it, then answer
  *                        with its verdict once committed
  *   release           -> if the record was not judged yet, judge it now
@@ -33,7 +35,11 @@
  * Kernel caching: entries under requests/ and results/ have no entry
  * timeout (names are reused for new requests); a result's attributes are
  * cached once it is judged (its inode is that request's forever) and its
- * pages too when it was judged before it was first looked up.
+ * pages too when it was judged before it was first looked up. A lookup of
+ * a result whose verdict is being committed (microseconds away) waits for
+ * it, like a read would, so that the kernel gets the final size and the
+ * agent's read costs one READ; a lookup of a request still being written
+ * answers at once.
  *
  * Expiry: slots sit on an LRU list by last activity. The maintenance
  * thread unlists slots judged longer than result_ttl ago (or the oldest,
@@ -93,6 +99,9 @@ struct record {
 	struct lh_buf input;		/* the request as written (bounded) */
 	size_t total;			/* bytes written, including refused ones */
 	char cwd[512];			/* the writer's cwd, "" unknown */
+	char agent[FS_AGENT_MAX];	/* who asked (declared, else the writer's session) */
+	int limited;			/* denied by a rate limit */
+	int invalid;			/* denied as invalid input */
 	int wrote;			/* any write happened */
 	enum rstate state;
 	int64_t t_complete;		/* monotonic ns when judging started */
@@ -125,11 +134,12 @@ struct handle {
 	struct record *rec;		/* the record this handle writes or last wrote */
 	int writable;
 	int nonblock;
+	int channel;			/* a verdict was read here: each write is a request */
 	size_t rcursor;			/* bytes of rec's verdict already read */
 	struct lh_buf snapshot;		/* read-only opens: the request text */
 };
 
-enum wkind { W_TEXT, W_JSON, W_CHANNEL };
+enum wkind { W_TEXT, W_JSON, W_CHANNEL, W_LOOKUP, W_LOOKUP_JSON };
 
 struct waiter {
 	struct waiter *next;		/* in rec->waiters */
@@ -549,7 +559,9 @@ static void on_commit(void *arg, int status, int64_t seq)
 	}
 	us = (uint64_t)(lh_mono_ns() - r->t_complete) / 1000;
 	render(r, us);
-	fs_stats_verdict(fs, r->verdict.decision, r->verdict.tier, r->verdict.cached, us);
+	fs_stats_verdict(fs, r->verdict.decision, r->verdict.tier,
+			 r->limited ? KIND_LIMITED : r->invalid ? KIND_INVALID :
+			 r->verdict.cached ? KIND_CACHED : KIND_FRESH, us);
 
 	pthread_mutex_lock(&t->mu);
 	r->state = R_DONE;
@@ -572,6 +584,10 @@ static void on_commit(void *arg, int status, int64_t seq)
 			if (w->size > avail)
 				w->size = avail;
 			w->h->rcursor += w->size;
+		} else if (w->kind == W_LOOKUP) {
+			r->nlookup_text++;
+		} else if (w->kind == W_LOOKUP_JSON) {
+			r->nlookup_json++;
 		}
 	}
 	{
@@ -585,10 +601,29 @@ static void on_commit(void *arg, int status, int64_t seq)
 	while (list) {
 		w = list;
 		list = w->next;
-		if (w->kind == W_JSON)
+		if (w->kind == W_LOOKUP || w->kind == W_LOOKUP_JSON) {
+			struct fuse_entry_param e;
+			int json = w->kind == W_LOOKUP_JSON;
+
+			memset(&e, 0, sizeof(e));
+			e.ino = FS_INO(json ? FS_KIND_JSON : FS_KIND_RES, r->id);
+			e.generation = 1;
+			attr_rec(fs, r, json, &e.attr);
+			e.attr_timeout = fs->cfg.attr_timeout;
+			if (fuse_reply_entry(w->req, &e)) {
+				/* the kernel did not take it: no forget will come */
+				pthread_mutex_lock(&t->mu);
+				if (json)
+					r->nlookup_json--;
+				else
+					r->nlookup_text--;
+				pthread_mutex_unlock(&t->mu);
+			}
+		} else if (w->kind == W_JSON) {
 			reply_slice(w->req, r->json, r->json_len, w->off, w->size);
-		else
+		} else {
 			reply_slice(w->req, r->text, r->text_len, w->off, w->size);
+		}
 		pthread_mutex_lock(&t->mu);
 		rec_put(t, r);		/* the waiter's */
 		pthread_mutex_unlock(&t->mu);
@@ -626,9 +661,35 @@ static void judge(struct lh_fs *fs, struct record *r)
 	in.home = id.home;
 	in.user = id.user[0] ? id.user : NULL;
 	lh_validator_judge(fs->validator, &in, &req, v);
-	judge_ns = lh_mono_ns() - r->t_complete;
-	if (req.invalid)
+	if (req.invalid) {
 		atomic_fetch_add(&fs->stats.invalid, 1);
+		r->invalid = 1;
+	}
+
+	/* who asked: what the request declares, else the writer's session */
+	if (req.agent && req.agent[0])
+		snprintf(r->agent, sizeof(r->agent), "%s", req.agent);
+	else if (req.session && req.session[0])
+		snprintf(r->agent, sizeof(r->agent), "%s", req.session);
+	else
+		ident_session_of_pid(r->pid, r->agent, sizeof(r->agent));
+	{
+		const char *which;
+		int64_t wait = agents_admit(fs, r->agent, r->uid, &which);
+
+		if (wait) {
+			lh_verdict_set(v, LH_DENY, LH_TIER_LIMIT,
+				       !strcmp(which, "agent") ? "rate.agent" : "rate.uid",
+				       "rate limited: %s '%s' is over %u requests a second; retry after %" PRId64 " ms",
+				       which, !strcmp(which, "agent") ? r->agent : id.user[0] ? id.user : "?",
+				       !strcmp(which, "agent") ? fs->cfg.rate_agent : fs->cfg.rate_uid,
+				       (wait + 999) / 1000);
+			v->cached = 0;
+			r->limited = 1;
+		}
+	}
+	agents_decided(fs, r->agent, r->uid, v->decision);
+	judge_ns = lh_mono_ns() - r->t_complete;
 
 	/* the request event: everything needed to judge it again */
 	lh_buf_adds(&rp, "{\"name\":");
@@ -666,7 +727,7 @@ static void judge(struct lh_fs *fs, struct record *r)
 	ev[0].gid = r->gid;
 	ev[0].pid = r->pid;
 	ev[0].session = req.session;
-	ev[0].agent = req.agent;
+	ev[0].agent = r->agent;
 	ev[0].request_id = (int64_t)r->id;
 	ev[0].path = r->name;
 	ev[0].payload = rp.data;
@@ -839,6 +900,8 @@ void reqtab_lookup(struct lh_fs *fs, fuse_req_t req, fuse_ino_t parent, const ch
 	struct slot *s;
 	int json = 0;
 
+	if (parent == FS_INO_RESULTS)
+		fuse_req_interrupt_func(req, on_interrupt, fs);
 	pthread_mutex_lock(&t->mu);
 	if (parent == FS_INO_REQUESTS) {
 		s = find_name(t, name);
@@ -856,6 +919,12 @@ void reqtab_lookup(struct lh_fs *fs, fuse_req_t req, fuse_ino_t parent, const ch
 		if (!r) {
 			pthread_mutex_unlock(&t->mu);
 			fuse_reply_err(req, ENOENT);
+			return;
+		}
+		if (r->state == R_JUDGING && !fuse_req_interrupted(req)) {
+			/* answered by on_commit with the final attributes */
+			park(fs, req, r, json ? W_LOOKUP_JSON : W_LOOKUP, 0, 0, NULL);
+			pthread_mutex_unlock(&t->mu);
 			return;
 		}
 		memset(&e, 0, sizeof(e));
@@ -1083,13 +1152,24 @@ void reqtab_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_f
 	}
 }
 
+static void capture_cwd(struct reqtab *t, struct record *r, pid_t pid)
+{
+	char cwd[sizeof(r->cwd)];
+
+	ident_cwd_of_pid(pid, cwd, sizeof(cwd));
+	pthread_mutex_lock(&t->mu);
+	memcpy(r->cwd, cwd, sizeof(cwd));
+	pthread_mutex_unlock(&t->mu);
+}
+
 void reqtab_write(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, const char *buf,
 		  size_t size, struct fuse_file_info *fi)
 {
 	struct reqtab *t = fs->reqs;
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	pid_t pid = fuse_req_ctx(req)->pid;
 	struct record *r;
-	int first, rc;
+	int first, rc, do_judge, need_cwd;
 
 	(void)ino;
 	if (FS_INO_KIND(ino) != FS_KIND_REQ || !h->writable) {
@@ -1112,20 +1192,30 @@ void reqtab_write(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, const char *
 	rc = lh_buf_add(&r->input, buf, size);
 	if (rc)
 		atomic_fetch_add(&fs->stats.too_large, 1);
+	/*
+	 * On a channel a write is a whole request: judge it now, so that the
+	 * commit runs while the agent turns around to read. A write of exactly
+	 * max_write bytes may be one piece of a larger write(): wait for the read.
+	 */
+	do_judge = h->channel && size != fs->max_write && begin_judging(t, r);
 	pthread_mutex_unlock(&t->mu);
-	if (first && size && buf[0] != '{') {
-		/* relative paths in a plain command are relative to the writer's cwd */
-		char cwd[sizeof(r->cwd)];
-
-		ident_cwd_of_pid(fuse_req_ctx(req)->pid, cwd, sizeof(cwd));
-		pthread_mutex_lock(&t->mu);
-		memcpy(r->cwd, cwd, sizeof(cwd));
-		pthread_mutex_unlock(&t->mu);
-	}
+	/*
+	 * Relative paths in a plain command are relative to the writer's cwd:
+	 * read it while the writer is surely alive (before the reply), except
+	 * on a channel, whose writer is about to read and whose judgment we
+	 * start right after the reply.
+	 */
+	need_cwd = first && size && buf[0] != '{';
+	if (need_cwd && !do_judge)
+		capture_cwd(t, r, fuse_req_ctx(req)->pid);
 	if (rc)
 		fuse_reply_err(req, EFBIG);
 	else
 		fuse_reply_write(req, size);
+	if (need_cwd && do_judge)
+		capture_cwd(t, r, pid);
+	if (do_judge)
+		judge(fs, r);
 }
 
 void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -1149,6 +1239,7 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 		}
 		fuse_req_interrupt_func(req, on_interrupt, fs);
 		pthread_mutex_lock(&t->mu);
+		h->channel = 1;
 		r = h->rec;
 		if (r->state == R_OPEN && !r->wrote) {
 			/* nothing asked on this handle yet */
@@ -1175,11 +1266,13 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 			pthread_mutex_unlock(&t->mu);
 			atomic_fetch_add(&fs->stats.nonblock_again, 1);
 			fuse_reply_err(req, EAGAIN);
+		} else if (fuse_req_interrupted(req)) {
+			pthread_mutex_unlock(&t->mu);
+			fuse_reply_err(req, EINTR);
 		} else {
+			/* once parked and unlocked, req belongs to the commit path */
 			park(fs, req, r, W_CHANNEL, 0, size, h);
 			pthread_mutex_unlock(&t->mu);
-			if (fuse_req_interrupted(req))
-				on_interrupt(req, fs);
 		}
 		if (do_judge)
 			judge(fs, r);
@@ -1209,10 +1302,14 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 			fuse_reply_err(req, EAGAIN);
 			return;
 		}
+		if (fuse_req_interrupted(req)) {
+			pthread_mutex_unlock(&t->mu);
+			fuse_reply_err(req, EINTR);
+			return;
+		}
+		/* once parked and unlocked, req belongs to the commit path */
 		park(fs, req, r, rh->json ? W_JSON : W_TEXT, off, size, NULL);
 		pthread_mutex_unlock(&t->mu);
-		if (fuse_req_interrupted(req))
-			on_interrupt(req, fs);
 	}
 }
 
@@ -1436,11 +1533,13 @@ void reqtab_expire(struct lh_fs *fs)
 	}
 }
 
-void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked)
+void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked,
+		   uint64_t *records)
 {
 	struct reqtab *t = fs->reqs;
 
 	pthread_mutex_lock(&t->mu);
+	*records = t->recs.n;
 	*names = t->listed;
 	*pending = t->pending;
 	*parked = t->nparked;

@@ -15,11 +15,13 @@ TESTS += \
 	tests/t0012-policy-language.sh \
 	tests/t0013-fuzz.sh \
 	tests/t0020-store.sh \
+	tests/t0021-journal.sh \
 	tests/t0100-mount.sh \
 	tests/t0200-requests.sh \
 	tests/t0210-bad-input.sh \
 	tests/t0220-verdict-cases-mount.sh \
 	tests/t0230-expiry.sh \
+	tests/t0240-agents.sh \
 	tests/t0600-ctl.sh \
 	tests/t0800-security.sh \
 	tests/t0900-hook.sh \

@@ -40,11 +40,12 @@ test_expect_success 'stats is Prometheus text with the metrics the brief names' 
 	grep -q "^lighthouse_verdicts_total{decision=\"deny\"} [1-9]" stats.txt &&
 	grep -q "^lighthouse_verdicts_by_tier_total{tier=\"policy\"} [1-9]" stats.txt &&
 	grep -q "^lighthouse_cache_misses_total [1-9]" stats.txt &&
-	grep -q "^lighthouse_verdict_latency_microseconds_bucket{le=\"+Inf\"} [1-9]" stats.txt &&
+	grep -q "^lighthouse_verdict_latency_microseconds_bucket{kind=\"fresh\",le=\"+Inf\"} [1-9]" stats.txt &&
+	grep -q "^lighthouse_fuse_handler_microseconds_count{op=\"lookup\"} [1-9]" stats.txt &&
 	grep -q "^lighthouse_store_events_total [1-9]" stats.txt &&
 	grep -q "^lighthouse_store_batch_size_count [1-9]" stats.txt &&
 	grep -q "^lighthouse_fuse_requests_total{op=\"create\"} [1-9]" stats.txt &&
-	! grep -v -E "^(#|lighthouse_[a-z_]+(\{[a-z]+=\"[^\"]*\"\})? [-0-9.e+]+$)" stats.txt
+	! grep -v -E "^(#|lighthouse_[a-z0-9_]+(\{[a-z]+=\"[^\"]*\"(,[a-z]+=\"[^\"]*\")*\})? [-0-9.e+]+$)" stats.txt
 '
 
 test_expect_success 'ctl answers status and rejects unknown commands' '

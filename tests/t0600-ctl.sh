@@ -45,6 +45,16 @@ test_expect_success 'reload and config go through the ctl file' '
 	! ctl config nosuch 1 >out && grep -q "unknown setting" out
 '
 
+test_expect_success 'top prints a plain view when not on a terminal' '
+	( for i in 1 2 3 4 5 6; do echo "ls $i" >"$MNT/requests/t$i"; head -1 "$MNT/results/t$i" >/dev/null; done ) &&
+	ctl top -d 0.2 -n 2 >out &&
+	[ "$(grep -c "^lighthouse $MNT " out)" -eq 2 ] &&
+	grep -q "req/s" out && grep -q "^verdict latency  p50 " out &&
+	grep -q "^AGENT  *REQ/S  *REQUESTS  *DENIED  *RATE-LIMITED$" out &&
+	grep -q "^sid:[0-9]*  *[0-9.]*  *[0-9]*  *[0-9]*  *0$" out &&
+	ctl top -d 0.1 >out && [ "$(grep -c "^lighthouse $MNT " out)" -eq 1 ]
+'
+
 test_expect_success 'policy show prints the policy in force' '
 	ctl policy show | grep -q "^rule git.force-push-protected deny"
 '

@@ -17,6 +17,10 @@
  *   test-tool store-append DIR THREADS N  N events from each of THREADS threads
  *                                   through the store; check seq and counts
  *   test-tool store-open DIR        open the store; print the error if it fails
+ *   test-tool journal-append DIR THREADS N  N records of two events from
+ *                                   each of THREADS threads
+ *   test-tool journal-replay DIR    print records, events, the ignored tail,
+ *                                   and whether sequence numbers are whole
  *
  * judge and cases options: --policy FILE, --cwd DIR, --home DIR,
  * --project DIR, --user NAME.
@@ -25,16 +29,19 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "store/journal.h"
 #include "store/store.h"
 #include "validator/path.h"
 #include "validator/shell.h"
@@ -536,6 +543,121 @@ static int cmd_store_open(int argc, char **argv)
 	return 0;
 }
 
+/* ---- the journal ----------------------------------------------------------------- */
+
+struct jarg {
+	struct lh_journal *j;
+	_Atomic int64_t *next;
+	pthread_mutex_t *order;		/* seqs are given out in append order */
+	int n, id, failures;
+};
+
+static void *journal_worker(void *arg)
+{
+	struct jarg *a = arg;
+	int k;
+
+	for (k = 0; k < a->n; k++) {
+		char payload[96];
+		struct lh_event ev[2];
+		int64_t seq;
+
+		memset(ev, 0, sizeof(ev));
+		snprintf(payload, sizeof(payload), "{\"thread\":%d,\"k\":%d}", a->id, k);
+		ev[0].type = "request";
+		ev[0].uid = ev[0].gid = 0;
+		ev[0].pid = a->id;
+		ev[0].agent = k % 2 ? "agent-x" : NULL;
+		ev[0].payload = payload;
+		ev[0].payload_len = strlen(payload);
+		ev[1] = ev[0];
+		ev[1].type = "verdict";
+		pthread_mutex_lock(a->order);
+		seq = atomic_fetch_add(a->next, 2);
+		if (lh_journal_append(a->j, ev, 2, seq))
+			a->failures++;
+		pthread_mutex_unlock(a->order);
+	}
+	return NULL;
+}
+
+static int cmd_journal_append(int argc, char **argv)
+{
+	struct lh_buf err = LH_BUF_INIT;
+	struct lh_journal *j;
+	pthread_mutex_t order = PTHREAD_MUTEX_INITIALIZER;
+	_Atomic int64_t next = 1;
+	pthread_t th[64];
+	struct jarg a[64];
+	int threads, n, k, failures = 0;
+
+	if (argc < 3)
+		return 2;
+	threads = (int)strtol(argv[1], NULL, 10);
+	n = (int)strtol(argv[2], NULL, 10);
+	if (threads < 1 || threads > 64 || n < 1)
+		return 2;
+	mkdir(argv[0], 0700);
+	if (lh_journal_open(&j, argv[0], 0, &err)) {
+		printf("%s\n", err.data);
+		lh_buf_release(&err);
+		return 1;
+	}
+	for (k = 0; k < threads; k++) {
+		a[k].j = j;
+		a[k].next = &next;
+		a[k].order = &order;
+		a[k].n = n;
+		a[k].id = k;
+		a[k].failures = 0;
+		pthread_create(&th[k], NULL, journal_worker, &a[k]);
+	}
+	for (k = 0; k < threads; k++) {
+		pthread_join(th[k], NULL);
+		failures += a[k].failures;
+	}
+	printf("appended %d records, %" PRIu64 " bytes, %d failures\n", threads * n,
+	       lh_journal_size(j), failures);
+	lh_journal_close(j);
+	return failures ? 1 : 0;
+}
+
+struct jcount {
+	int64_t events, expect;
+	int holes, verdicts_with_agent;
+};
+
+static int count_event(void *arg, int64_t seq, const struct lh_event *ev)
+{
+	struct jcount *c = arg;
+
+	if (seq != c->expect)
+		c->holes++;
+	c->expect = seq + 1;
+	c->events++;
+	if (!strcmp(ev->type, "verdict") && ev->agent && !strcmp(ev->agent, "agent-x"))
+		c->verdicts_with_agent++;
+	return 0;
+}
+
+static int cmd_journal_replay(int argc, char **argv)
+{
+	struct lh_buf err = LH_BUF_INIT;
+	struct jcount c = { 0, 1, 0, 0 };
+	uint64_t records, tail;
+
+	if (argc < 1)
+		return 2;
+	if (lh_journal_replay(argv[0], count_event, &c, &records, &tail, &err)) {
+		printf("%s\n", err.data);
+		lh_buf_release(&err);
+		return 1;
+	}
+	printf("records %" PRIu64 " events %" PRId64 " tail %" PRIu64 " holes %d agents %d\n", records,
+	       c.events, tail, c.holes, c.verdicts_with_agent);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -564,6 +686,10 @@ int main(int argc, char **argv)
 		return cmd_store_append(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "store-open"))
 		return cmd_store_open(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "journal-append"))
+		return cmd_journal_append(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "journal-replay"))
+		return cmd_journal_replay(argc - 2, argv + 2);
 	fprintf(stderr, "test-tool: unknown command '%s'\n", argv[1]);
 	return 2;
 }
