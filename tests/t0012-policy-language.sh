@@ -64,6 +64,37 @@ test_expect_success 'priority, severity and classes decide which rule answers' '
 	"$LIGHTHOUSECTL" --policy p.policy check rm /srv/keep/scratch | grep -qx "rule: t.override"
 '
 
+test_expect_success 'escalate is delivered as ask, says a person must look, outranks ask' '
+	cat >esc.policy <<-\EOP &&
+	version 1
+	set risk-uncertain escalate
+	rule t.ask ask
+	  command terraform
+	rule t.esc escalate
+	  command terraform
+	  subcommand destroy
+	  reason tearing down infrastructure
+	EOP
+	"$TEST_TOOL" judge --policy esc.policy "terraform destroy" >out; [ $? -eq 3 ] &&
+	head -1 out | grep -qx ask &&
+	grep -qx "reason: needs review by a person: tearing down infrastructure" out &&
+	grep -qx "rule: t.esc" out && grep -qx "escalate: yes" out &&
+	"$TEST_TOOL" judge --policy esc.policy "terraform plan; terraform destroy" >out; [ $? -eq 3 ] &&
+	grep -qx "rule: t.esc" out &&
+	"$TEST_TOOL" judge --policy esc.policy "terraform plan" >out; [ $? -eq 3 ] &&
+	! grep -q escalate out &&
+	"$TEST_TOOL" judge --policy esc.policy "sudo foo" >out; [ $? -eq 3 ] &&
+	grep -q "^reason: risk score 40 needs review by a person: runs with root privileges" out
+'
+
+test_expect_success 'escalate is refused where allow or deny is needed' '
+	printf "set risk-uncertain deny\nset unparseable allow\nrule x frob\n" >bad2.policy &&
+	! "$LIGHTHOUSECTL" policy check bad2.policy >out &&
+	grep -q "^bad2.policy:1: .risk-uncertain. must be ask or escalate" out &&
+	grep -q "^bad2.policy:2: .unparseable. must be ask, escalate or deny" out &&
+	grep -q "^bad2.policy:3: unknown action .frob. (allow, ask, escalate or deny)" out
+'
+
 test_expect_success 'a pathological regex is bounded, not hung' '
 	cat >re.policy <<-\EOP &&
 	version 1

@@ -156,6 +156,8 @@ static int cmd_judge(int argc, char **argv)
 	lh_validator_judge(v, &ji, &req, &vd);
 	printf("%s\nreason: %s\nrule: %s\ntier: %s\n", lh_decision_name(vd.decision),
 	       vd.reason, vd.rule[0] ? vd.rule : "-", lh_tier_name(vd.tier));
+	if (vd.escalate)
+		printf("escalate: yes\n");
 	lh_request_release(&req);
 	lh_buf_release(&in);
 	lh_validator_free(v);

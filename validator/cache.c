@@ -38,10 +38,14 @@ struct body {
 	char text[];			/* reason NUL rule NUL */
 };
 
+#define E_VALID 0x01
+#define E_USED 0x02			/* CLOCK reference bit */
+#define E_ESCALATE 0x04			/* the verdict's escalate flag */
+
 struct entry {
 	uint64_t lo, hi;
 	uint32_t gen;
-	uint8_t decision, tier, used, valid;
+	uint8_t decision, tier, flags, pad;
 	int32_t risk;
 	struct body *body;
 };
@@ -214,7 +218,7 @@ int lh_cache_get(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen,
 	for (w = 0; w < WAYS; w++) {
 		struct entry *e = &set->e[w];
 
-		if (e->valid && e->lo == k->lo && e->hi == k->hi && e->gen == gen) {
+		if ((e->flags & E_VALID) && e->lo == k->lo && e->hi == k->hi && e->gen == gen) {
 			size_t rl = strlen(e->body->rule), sl = strlen(e->body->text);
 
 			out->decision = (enum lh_decision)e->decision;
@@ -222,9 +226,10 @@ int lh_cache_get(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen,
 			out->risk = e->risk;
 			out->cached = 1;
 			out->cacheable = 1;
+			out->escalate = !!(e->flags & E_ESCALATE);
 			memcpy(out->rule, e->body->rule, rl + 1);
 			memcpy(out->reason, e->body->text, sl + 1);
-			e->used = 1;
+			e->flags |= E_USED;
 			s->hits++;
 			pthread_mutex_unlock(&s->mu);
 			return 1;
@@ -249,11 +254,11 @@ void lh_cache_put(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen
 	for (w = 0; w < WAYS; w++) {
 		struct entry *e = &set->e[w];
 
-		if (e->valid && e->lo == k->lo && e->hi == k->hi) {
+		if ((e->flags & E_VALID) && e->lo == k->lo && e->hi == k->hi) {
 			victim = e;	/* same key (maybe an old generation): replace */
 			break;
 		}
-		if (!victim && !e->valid)
+		if (!victim && !(e->flags & E_VALID))
 			victim = e;
 	}
 	if (!victim) {
@@ -264,8 +269,8 @@ void lh_cache_put(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen
 			struct entry *e = &set->e[h % WAYS];
 
 			h = (uint8_t)((h + 1) % WAYS);
-			if (e->used && e->gen == gen) {
-				e->used = 0;
+			if ((e->flags & E_USED) && e->gen == gen) {
+				e->flags &= (uint8_t)~E_USED;
 				continue;
 			}
 			victim = e;
@@ -274,7 +279,7 @@ void lh_cache_put(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen
 		s->hands[si] = h;
 		s->evictions++;
 	}
-	if (victim->valid)
+	if (victim->flags & E_VALID)
 		old = victim->body;
 	else
 		s->live++;
@@ -284,8 +289,7 @@ void lh_cache_put(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen
 	victim->decision = (uint8_t)v->decision;
 	victim->tier = (uint8_t)v->tier;
 	victim->risk = v->risk;
-	victim->used = 0;
-	victim->valid = 1;
+	victim->flags = E_VALID | (v->escalate ? E_ESCALATE : 0);
 	victim->body = b;
 	s->inserts++;
 	pthread_mutex_unlock(&s->mu);

@@ -137,6 +137,7 @@ struct cond {
 struct rule {
 	char *id;
 	enum lh_decision action;
+	int escalate;			/* action escalate: delivered as ask (see verdict.h) */
 	int priority;
 	char *reason;			/* may hold {path} {command} {tool} {arg} */
 	char **tools;
@@ -177,7 +178,9 @@ struct lh_policy {
 	/* settings */
 	enum lh_decision unknown_tool;
 	enum lh_decision unparseable;
+	int unknown_tool_esc, unparseable_esc;	/* the setting was escalate */
 	int risk_ask, risk_deny;
+	int risk_escalate;		/* set risk-uncertain escalate */
 	/* indexes */
 	struct index by_tool;		/* tool -> rules naming it (and tool * rules) */
 	int *any_tool;			/* rules for every tool */
@@ -282,6 +285,23 @@ static void index_free(struct index *ix)
 /* ---- parsing ---------------------------------------------------------------- */
 
 static int builtin_class(const char *name);
+
+/*
+ * An action word: allow, ask, deny, or escalate (an ask that wants an
+ * expert or a person; see verdict.h). -1 for anything else.
+ */
+static int parse_action(const char *w, int *escalate)
+{
+	*escalate = 0;
+	if (!strcmp(w, "escalate")) {
+		*escalate = 1;
+		return LH_ASK;
+	}
+	return lh_decision_parse(w);
+}
+
+/* The prefix of every escalated verdict's reason. */
+#define ESCALATE_PREFIX "needs review by a person: "
 
 struct pstate {
 	struct lh_policy *pol;
@@ -897,21 +917,31 @@ static int set_statement(struct pstate *ps, const char *file, int line, char **w
 		perr(ps, file, line, "'set' needs a name and one value");
 		return -1;
 	}
-	if (!strcmp(w[1], "unknown-tool") || !strcmp(w[1], "unparseable")) {
-		int d = lh_decision_parse(w[2]);
+	if (!strcmp(w[1], "unknown-tool") || !strcmp(w[1], "unparseable") ||
+	    !strcmp(w[1], "risk-uncertain")) {
+		int esc, d = parse_action(w[2], &esc);
 
 		if (d < 0) {
-			perr(ps, file, line, "'%s' must be allow, ask or deny", w[1]);
+			perr(ps, file, line, "'%s' must be allow, ask, escalate or deny", w[1]);
 			return -1;
 		}
 		if (!strcmp(w[1], "unparseable") && d == LH_ALLOW) {
-			perr(ps, file, line, "'unparseable' must be ask or deny: what cannot be read is not allowed");
+			perr(ps, file, line, "'unparseable' must be ask, escalate or deny: what cannot be read is not allowed");
 			return -1;
 		}
-		if (!strcmp(w[1], "unknown-tool"))
+		if (!strcmp(w[1], "risk-uncertain") && d != LH_ASK) {
+			perr(ps, file, line, "'risk-uncertain' must be ask or escalate");
+			return -1;
+		}
+		if (!strcmp(w[1], "unknown-tool")) {
 			pol->unknown_tool = (enum lh_decision)d;
-		else
+			pol->unknown_tool_esc = esc;
+		} else if (!strcmp(w[1], "unparseable")) {
 			pol->unparseable = (enum lh_decision)d;
+			pol->unparseable_esc = esc;
+		} else {
+			pol->risk_escalate = esc;
+		}
 		return 0;
 	}
 	if (!strcmp(w[1], "risk-ask") || !strcmp(w[1], "risk-deny")) {
@@ -942,11 +972,11 @@ static int top_statement(struct pstate *ps, const char *file, int line, char **w
 
 	if (!strcmp(w[0], "rule")) {
 		struct rule *r;
-		int d;
+		int d, esc;
 
 		ps->cur = NULL;
 		if (n != 3) {
-			perr(ps, file, line, "'rule' needs an id and an action (allow, ask or deny)");
+			perr(ps, file, line, "'rule' needs an id and an action (allow, ask, escalate or deny)");
 			return -1;
 		}
 		if (!valid_name(w[1]) || strlen(w[1]) >= LH_RULE_MAX) {
@@ -954,9 +984,9 @@ static int top_statement(struct pstate *ps, const char *file, int line, char **w
 			     w[1], LH_RULE_MAX - 1);
 			return -1;
 		}
-		d = lh_decision_parse(w[2]);
+		d = parse_action(w[2], &esc);
 		if (d < 0) {
-			perr(ps, file, line, "unknown action '%s' (allow, ask or deny)", w[2]);
+			perr(ps, file, line, "unknown action '%s' (allow, ask, escalate or deny)", w[2]);
 			return -1;
 		}
 		for (k = 0; k < pol->nrules; k++)
@@ -973,6 +1003,7 @@ static int top_statement(struct pstate *ps, const char *file, int line, char **w
 		memset(r, 0, sizeof(*r));
 		r->id = xstrdup(w[1]);
 		r->action = (enum lh_decision)d;
+		r->escalate = esc;
 		r->file = xstrdup(file);
 		r->line = line;
 		r->order = pol->nrules - 1;
@@ -1140,12 +1171,18 @@ static int compile_policy_text(struct pstate *ps, const char *file, const char *
 	return ps->nerrors ? -1 : 0;
 }
 
+/* allow < ask < escalate < deny, as lh_verdict_severity ranks verdicts */
+static int rule_severity(const struct rule *r)
+{
+	return (int)r->action * 2 + r->escalate;
+}
+
 static int severity_rank(const struct rule *a, const struct rule *b)
 {
 	if (a->priority != b->priority)
 		return b->priority - a->priority;
-	if (a->action != b->action)
-		return (int)b->action - (int)a->action;
+	if (rule_severity(a) != rule_severity(b))
+		return rule_severity(b) - rule_severity(a);
 	return a->order - b->order;
 }
 
@@ -1418,6 +1455,11 @@ int lh_policy_risk_ask(const struct lh_policy *pol)
 int lh_policy_risk_deny(const struct lh_policy *pol)
 {
 	return pol->risk_deny;
+}
+
+int lh_policy_risk_escalate(const struct lh_policy *pol)
+{
+	return pol->risk_escalate;
 }
 
 /* ---- judging ------------------------------------------------------------------ */
@@ -1974,7 +2016,9 @@ static void render_reason(struct judge_ctx *j, const struct rule *r, struct cmdi
 		out[o++] = *s++;
 	}
 	out[o] = '\0';
-	lh_verdict_set(v, r->action, LH_TIER_POLICY, r->id, "%s", out);
+	lh_verdict_set(v, r->action, LH_TIER_POLICY, r->id, "%s%s",
+		       r->escalate ? ESCALATE_PREFIX : "", out);
+	v->escalate = (unsigned)r->escalate;
 }
 
 /* Judge with the rules in two rank-sorted lists; 1 if a rule decided. */
@@ -2019,9 +2063,10 @@ static void judge_cmd(struct judge_ctx *j, const struct lh_scmd *c, struct lh_ve
  */
 static void merge(struct lh_verdict *acc, const struct lh_verdict *v, int *have)
 {
-	if (!*have || v->decision > acc->decision ||
-	    (v->decision == acc->decision && v->tier == LH_TIER_POLICY &&
-	     acc->tier != LH_TIER_POLICY)) {
+	int a = *have ? lh_verdict_severity(acc) : -1, b = lh_verdict_severity(v);
+
+	if (!*have || b > a ||
+	    (b == a && v->tier == LH_TIER_POLICY && acc->tier != LH_TIER_POLICY)) {
 		*acc = *v;
 		*have = 1;
 	}
@@ -2056,7 +2101,9 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 			if (judge_lists(&j, pol->any_tool, pol->nany_tool, NULL, 0, &ci, out))
 				goto done;
 			lh_verdict_set(out, pol->unknown_tool, LH_TIER_DEFAULT, "",
-				       "the policy has no rules for tool '%s'", req->tool);
+				       "%sthe policy has no rules for tool '%s'",
+				       pol->unknown_tool_esc ? ESCALATE_PREFIX : "", req->tool);
+			out->escalate = (unsigned)pol->unknown_tool_esc;
 			goto done;
 		}
 		if (judge_lists(&j, te->rules, te->n, NULL, 0, &ci, out))
@@ -2108,7 +2155,9 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 		if (script.error) {
 			memset(&v, 0, sizeof(v));
 			lh_verdict_set(&v, pol->unparseable, LH_TIER_POLICY, "shell.unparseable",
-				       "cannot parse the command: %s", script.error);
+				       "%scannot parse the command: %s",
+				       pol->unparseable_esc ? ESCALATE_PREFIX : "", script.error);
+			v.escalate = (unsigned)pol->unparseable_esc;
 			merge(out, &v, &have);
 		}
 	}

@@ -73,6 +73,7 @@ int lh_cmdinfo_outs(struct judge_ctx *j, struct cmdinfo *ci);
 int lh_cmdinfo_pos(struct judge_ctx *j, struct cmdinfo *ci);
 int lh_policy_risk_ask(const struct lh_policy *pol);
 int lh_policy_risk_deny(const struct lh_policy *pol);
+int lh_policy_risk_escalate(const struct lh_policy *pol);
 
 /* risk.c: score one command no rule decided; fills the verdict. */
 void lh_risk_judge_cmd(struct judge_ctx *j, struct cmdinfo *ci, struct lh_verdict *v);

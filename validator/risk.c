@@ -99,8 +99,12 @@ static void decide(struct judge_ctx *j, struct score *s, struct lh_verdict *v)
 		d = LH_ASK;
 	if (!s->total)
 		lh_verdict_set(v, d, LH_TIER_RISK, "", "no rule matched and nothing risky was found");
+	else if (d == LH_ASK && lh_policy_risk_escalate(j->pol))
+		lh_verdict_set(v, d, LH_TIER_RISK, "", "risk score %d needs review by a person: %s",
+			       s->total, s->why);
 	else
 		lh_verdict_set(v, d, LH_TIER_RISK, "", "risk score %d: %s", s->total, s->why);
+	v->escalate = d == LH_ASK && lh_policy_risk_escalate(j->pol);
 	v->risk = s->total;
 }
 

@@ -42,6 +42,11 @@ int lh_decision_parse(const char *w)
 	return -1;
 }
 
+int lh_verdict_severity(const struct lh_verdict *v)
+{
+	return (int)v->decision * 2 + (v->decision == LH_ASK && v->escalate);
+}
+
 /* Cut s at max bytes without splitting a UTF-8 sequence; one line only. */
 static void clean(char *s, size_t max)
 {
@@ -66,6 +71,7 @@ void lh_verdict_set(struct lh_verdict *v, enum lh_decision d, enum lh_tier t,
 
 	v->decision = d;
 	v->tier = t;
+	v->escalate = 0;
 	snprintf(v->rule, sizeof(v->rule), "%s", rule ? rule : "");
 	va_start(ap, fmt);
 	vsnprintf(big, sizeof(big), fmt, ap);
