@@ -60,6 +60,18 @@ test_expect_success 'find -exec and xargs run their commands' '
 	grep -q "^\[rm\] <rm> <-rf> <{input}>\* from=ls wrappers=xargs" out
 '
 
+test_expect_success 'expands unquoted braces, bounded, as bash does' '
+	parse "rm -rf /{bin,etc} ~/{.ssh,.aws}" >out &&
+	grep -q "^\[rm\] <rm> <-rf> </bin> </etc> </home/agent/.ssh> </home/agent/.aws> ctx" out &&
+	parse "echo {a,b}{1,2} {1..7..3} {x..z} {a,{b,c}}d" >out &&
+	grep -q "<a1> <a2> <b1> <b2> <1> <4> <7> <x> <y> <z> <ad> <bd> <cd> ctx" out &&
+	parse "echo {} {x} {a,b \"{c,d}\" x={e,f}" >out &&
+	grep -q "<{}> <{x}> <{a,b> <{c,d}> <x=e> <x=f> ctx" out &&
+	parse "x={a,b}; echo \$x >f{1,2}" >out &&
+	grep -q "^\[echo\] <echo> <{a,b}> redir(0,1,f{1,2})" out &&
+	parse "echo {1..100000}" | grep -q "<{1..100000}> ctx"
+'
+
 test_expect_success 'reports unterminated quotes without a crash' '
 	parse "echo \"abc" | grep -q "^error: unterminated double quote" &&
 	parse "echo '"'"'abc" | grep -q "^error: unterminated single quote" &&

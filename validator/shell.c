@@ -49,7 +49,18 @@
 
 #define MAX_HEREDOCS 16
 #define MAX_ALIAS_DEPTH 8
-#define SPLIT_MARK '\x01'	/* marks word-splitting points inside a word */
+/*
+ * Marks inside a decoded word, used only by the parser that read the word
+ * and only when its source holds none of these bytes (parser.marks_ok):
+ * word-splitting points of unquoted expansions, and the unquoted braces
+ * and commas of a brace expansion.
+ */
+#define SPLIT_MARK '\x01'
+#define BR_OPEN '\x02'
+#define BR_SEP '\x03'
+#define BR_CLOSE '\x04'
+#define MAX_BRACE_WORDS 64	/* words one brace expansion may make */
+#define MAX_SEQ_WORDS 64	/* words one {x..y} sequence may make */
 
 struct var {
 	struct var *next;
@@ -72,7 +83,6 @@ struct shared {
 	int alias_depth;
 	int stop;			/* an error or a limit stopped the parse */
 	int oom;
-	int split_ok;			/* the input holds no SPLIT_MARK of its own */
 };
 
 struct heredoc {
@@ -97,6 +107,7 @@ struct parser {
 	struct heredoc hd[MAX_HEREDOCS];
 	int nhd;
 	int stdin_shell;		/* the last simple command was a shell reading stdin */
+	int marks_ok;			/* s holds no SPLIT_MARK or BR_* byte of its own */
 };
 
 struct word {
@@ -304,6 +315,16 @@ static int enter(struct parser *p)
 	return 1;
 }
 
+static int marks_ok(const char *s, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (s[k] >= SPLIT_MARK && s[k] <= BR_CLOSE)
+			return 0;
+	return 1;
+}
+
 /* Parse a separate string (a -c argument, backtick contents, ...). */
 static void subparse(struct parser *p, const char *s, size_t n, unsigned ctx,
 		     const char *wrappers)
@@ -319,6 +340,7 @@ static void subparse(struct parser *p, const char *s, size_t n, unsigned ctx,
 	q.depth = p->depth + 1;
 	q.ctx = ctx;
 	q.wrappers = wrappers;
+	q.marks_ok = marks_ok(s, n);
 	parse_list(&q, 0);
 }
 
@@ -530,7 +552,7 @@ static void add_value(struct parser *p, struct wb *b, const char *v, int in_dq)
 {
 	size_t k;
 
-	if (in_dq || !p->sh->split_ok) {
+	if (in_dq || !p->marks_ok) {
 		wb_add(b, v, strlen(v));
 		return;
 	}
@@ -877,14 +899,26 @@ static int read_word(struct parser *p, struct word *w)
 			p->i++;
 			break;
 		case '{':
-			brace = 1;
-			wb_addc(&b, '{');
+			/* brace expansion happens after the word is read (expand_braces) */
+			if (p->marks_ok) {
+				brace++;
+				wb_addc(&b, BR_OPEN);
+			} else {
+				wb_addc(&b, '{');
+			}
+			p->i++;
+			break;
+		case ',':
+			wb_addc(&b, brace ? BR_SEP : ',');
 			p->i++;
 			break;
 		case '}':
-			if (brace)
-				b.flags |= LH_W_GLOB;	/* brace expansion: many words */
-			wb_addc(&b, '}');
+			if (brace) {
+				brace--;
+				wb_addc(&b, BR_CLOSE);
+			} else {
+				wb_addc(&b, '}');
+			}
 			p->i++;
 			break;
 		case '=':
@@ -910,6 +944,324 @@ static int read_word(struct parser *p, struct word *w)
 	w->start = start;
 	w->end = p->i;
 	return 1;
+}
+
+/* ---- brace expansion and word splitting ------------------------------ */
+
+static int is_brace_mark(char c)
+{
+	return c == BR_OPEN || c == BR_SEP || c == BR_CLOSE;
+}
+
+/* The word with its brace marks turned back into the characters typed. */
+static const char *unmark(struct parser *p, const char *s)
+{
+	const char *q;
+	char *d, *x;
+
+	for (q = s; *q && !is_brace_mark(*q); q++)
+		;
+	if (!*q)
+		return s;
+	d = (char *)sdup(p, s, strlen(s));
+	for (x = d; *x; x++)
+		if (*x == BR_OPEN)
+			*x = '{';
+		else if (*x == BR_SEP)
+			*x = ',';
+		else if (*x == BR_CLOSE)
+			*x = '}';
+	return d;
+}
+
+struct words_out {
+	struct word *v;
+	int n, cap;
+};
+
+static void words_push(struct parser *p, struct words_out *o, const struct word *proto,
+		       const char *s, size_t len)
+{
+	if (o->n == o->cap) {
+		int cap = o->cap ? o->cap * 2 : 16;
+		struct word *v = alloc(p, sizeof(*v) * (size_t)cap);
+
+		if (!v)
+			return;
+		if (o->n)
+			memcpy(v, o->v, sizeof(*v) * (size_t)o->n);
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n] = *proto;
+	o->v[o->n].v = sdup(p, s, len);
+	o->v[o->n].len = len;
+	o->n++;
+}
+
+struct brace_out {
+	const char **v;			/* expanded words, marks still in them */
+	int n, overflow;
+};
+
+static void brace_push(struct parser *p, struct brace_out *o, const char *s, size_t n)
+{
+	if (o->n >= MAX_BRACE_WORDS) {
+		o->overflow = 1;
+		return;
+	}
+	o->v[o->n++] = sdup(p, s, n);
+}
+
+/* pre + mid + post, as one new string */
+static char *concat3(struct parser *p, const char *a, size_t an, const char *b, size_t bn,
+		     const char *c, size_t cn)
+{
+	char *d = alloc(p, an + bn + cn + 1);
+
+	if (!d)
+		return NULL;
+	memcpy(d, a, an);
+	memcpy(d + an, b, bn);
+	memcpy(d + an + bn, c, cn);
+	d[an + bn + cn] = '\0';
+	return d;
+}
+
+static int parse_seq_end(const char *s, size_t n, long *num, int *ch, int *width)
+{
+	size_t k = 0;
+	long v = 0;
+	int neg = 0;
+
+	*ch = -1;
+	*width = 0;
+	if (n == 1 && ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) {
+		*ch = (unsigned char)s[0];
+		return 1;
+	}
+	if (k < n && (s[k] == '-' || s[k] == '+'))
+		neg = s[k++] == '-';
+	if (k == n || n - k > 9)
+		return 0;
+	if (s[k] == '0' && n - k > 1)
+		*width = (int)n;
+	for (; k < n; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return 0;
+		v = v * 10 + (s[k] - '0');
+	}
+	*num = neg ? -v : v;
+	return 1;
+}
+
+/* {x..y} or {x..y..step} between s[i] and s[j]: 1 when it is one. */
+static int brace_seq(struct parser *p, const char *s, size_t n, size_t i, size_t j,
+		     struct brace_out *o, int depth);
+
+static void brace_expand(struct parser *p, const char *s, size_t n, struct brace_out *o,
+			 int depth)
+{
+	size_t i, j, a;
+	int d, nsep = 0;
+
+	if (o->overflow || p->sh->stop)
+		return;
+	if (depth > MAX_BRACE_WORDS) {
+		o->overflow = 1;
+		return;
+	}
+	for (i = 0; i < n && s[i] != BR_OPEN; i++)
+		;
+	if (i == n) {
+		brace_push(p, o, s, n);
+		return;
+	}
+	for (d = 0, j = i; j < n; j++) {
+		if (s[j] == BR_OPEN)
+			d++;
+		else if (s[j] == BR_CLOSE && --d == 0)
+			break;
+		else if (s[j] == BR_SEP && d == 1)
+			nsep++;
+	}
+	if (j == n) {
+		/* no closing brace: this one is a literal character */
+		char *c = concat3(p, s, i, "{", 1, s + i + 1, n - i - 1);
+
+		if (c)
+			brace_expand(p, c, n, o, depth + 1);
+		return;
+	}
+	if (nsep) {
+		for (a = i + 1;;) {
+			size_t b = a;
+			char *c;
+
+			for (d = 0; b < j; b++) {
+				if (s[b] == BR_OPEN)
+					d++;
+				else if (s[b] == BR_CLOSE)
+					d--;
+				else if (s[b] == BR_SEP && d == 0)
+					break;
+			}
+			c = concat3(p, s, i, s + a, b - a, s + j + 1, n - j - 1);
+			if (!c)
+				return;
+			brace_expand(p, c, strlen(c), o, depth + 1);
+			if (b >= j || o->overflow)
+				break;
+			a = b + 1;
+		}
+		return;
+	}
+	if (brace_seq(p, s, n, i, j, o, depth))
+		return;
+	{
+		/* {} and {word}: literal braces; what is inside may still expand */
+		char *c = concat3(p, s, n, "", 0, "", 0);
+
+		if (!c)
+			return;
+		c[i] = '{';
+		c[j] = '}';
+		brace_expand(p, c, n, o, depth + 1);
+	}
+}
+
+static int brace_seq(struct parser *p, const char *s, size_t n, size_t i, size_t j,
+		     struct brace_out *o, int depth)
+{
+	const char *in = s + i + 1, *dots, *dots2;
+	size_t len = j - i - 1, k;
+	long x = 0, y = 0, step = 1, count;
+	int cx, cy, wx, wy, w;
+
+	for (k = 0; k < len; k++)
+		if (is_brace_mark(in[k]))
+			return 0;
+	dots = memmem(in, len, "..", 2);
+	if (!dots)
+		return 0;
+	if (!parse_seq_end(in, (size_t)(dots - in), &x, &cx, &wx))
+		return 0;
+	dots2 = memmem(dots + 2, len - (size_t)(dots + 2 - in), "..", 2);
+	if (!parse_seq_end(dots + 2, (size_t)((dots2 ? dots2 : in + len) - (dots + 2)), &y, &cy,
+			   &wy))
+		return 0;
+	if (dots2) {
+		int cs, ws;
+
+		if (!parse_seq_end(dots2 + 2, (size_t)(in + len - (dots2 + 2)), &step, &cs, &ws) ||
+		    cs >= 0)
+			return 0;
+		if (step < 0)
+			step = -step;
+		if (!step)
+			step = 1;
+	}
+	if ((cx >= 0) != (cy >= 0))
+		return 0;
+	if (cx >= 0) {
+		x = cx;
+		y = cy;
+	}
+	count = (x <= y ? y - x : x - y) / step + 1;
+	if (count > MAX_SEQ_WORDS) {
+		o->overflow = 1;
+		return 1;
+	}
+	w = wx > wy ? wx : wy;
+	for (; count > 0 && !o->overflow; count--) {
+		char item[32];
+		char *c;
+
+		if (cx >= 0)
+			snprintf(item, sizeof(item), "%c", (char)x);
+		else
+			snprintf(item, sizeof(item), "%0*ld", w, x);
+		c = concat3(p, s, i, item, strlen(item), s + j + 1, n - j - 1);
+		if (!c)
+			return 1;
+		brace_expand(p, c, strlen(c), o, depth + 1);
+		x += x <= y ? step : -step;
+	}
+	return 1;
+}
+
+/*
+ * Brace expansion, then splitting at SPLIT_MARKs, of every word: bash's
+ * order (a variable's value is never brace-expanded: it holds no marks).
+ * A brace expansion past its bounds keeps the word as typed, marked as a
+ * glob, which path matching treats as a wildcard.
+ */
+static int expand_words(struct parser *p, struct word **wv, int n)
+{
+	struct words_out o = { NULL, 0, 0 };
+	int k, need = 0;
+
+	for (k = 0; k < n && !need; k++)
+		need = strchr((*wv)[k].v, SPLIT_MARK) || strchr((*wv)[k].v, BR_OPEN) ||
+		       strchr((*wv)[k].v, BR_SEP) || strchr((*wv)[k].v, BR_CLOSE);
+	if (!need)
+		return n;
+	for (k = 0; k < n && !p->sh->stop; k++) {
+		const struct word *w = &(*wv)[k];
+		const char *one[1];
+		struct brace_out bo = { one, 0, 0 };
+		const char *many[MAX_BRACE_WORDS];
+		int b, groups = 0;
+		struct word proto = *w;
+		const char *q;
+
+		for (q = w->v; *q; q++)
+			groups += *q == BR_OPEN;
+		if (!groups) {
+			one[0] = w->v;
+			bo.n = 1;
+		} else {
+			bo.v = many;
+			if (groups <= MAX_BRACE_WORDS)
+				brace_expand(p, w->v, strlen(w->v), &bo, 0);
+			else
+				bo.overflow = 1;
+			if (bo.overflow) {
+				/* too many words: keep it as typed, a wildcard */
+				many[0] = w->v;
+				bo.n = 1;
+				proto.flags |= LH_W_GLOB;
+			} else if (bo.n > 1) {
+				p->sh->out->nwords += bo.n - 1;
+				if (p->sh->out->nwords > LH_SHELL_MAX_WORDS) {
+					p->sh->out->truncated = 1;
+					fail(p, "too many words (more than %d)", LH_SHELL_MAX_WORDS);
+					return n;
+				}
+			}
+		}
+		for (b = 0; b < bo.n; b++) {
+			const char *str = unmark(p, bo.v[b]), *sp;
+
+			if (!strchr(str, SPLIT_MARK)) {
+				words_push(p, &o, &proto, str, strlen(str));
+				continue;
+			}
+			while ((sp = strchr(str, SPLIT_MARK)) || *str) {
+				size_t len = sp ? (size_t)(sp - str) : strlen(str);
+
+				if (len)
+					words_push(p, &o, &proto, str, len);
+				if (!sp)
+					break;
+				str = sp + 1;
+			}
+		}
+	}
+	if (p->sh->stop)
+		return n;
+	*wv = o.v;
+	return o.n;
 }
 
 /* Is the raw word at p->i exactly `kw` followed by a separator? */
@@ -1752,7 +2104,7 @@ static void parse_redir(struct parser *p, struct redir_list *rl)
 				r->target = "";
 				rl->hd_index[p->nhd - rl->hd_first] = rl->n - 1;
 				p->hd[p->nhd].r = NULL;	/* set when the command is final */
-				p->hd[p->nhd].delim = w.v;
+				p->hd[p->nhd].delim = unmark(p, w.v);
 				p->hd[p->nhd].strip_tabs = strip;
 				p->hd[p->nhd].expand = !(w.flags & LH_W_QUOTED);
 				p->hd[p->nhd].script = 0;
@@ -1772,7 +2124,7 @@ static void parse_redir(struct parser *p, struct redir_list *rl)
 		fail(p, "missing redirection target at offset %zu", p->i);
 		return;
 	}
-	r->target = w.v;
+	r->target = unmark(p, w.v);
 	r->dynamic = !!(w.flags & LH_W_DYNAMIC);
 	if (r->op == LH_REDIR_DUP && r->fd >= 0 &&
 	    !(w.v[0] == '-' && !w.v[1]) && strspn(w.v, "0123456789") != strlen(w.v)) {
@@ -1848,7 +2200,7 @@ static void assign(struct parser *p, const struct word *w)
 {
 	const char *eq = strchr(w->v, '=');
 	size_t n = (size_t)(eq - w->v);
-	const char *value = eq + 1;
+	const char *value = unmark(p, eq + 1);	/* no brace expansion in assignments */
 
 	if (n && w->v[n - 1] == '+') {
 		n--;		/* x+=y: the value is no longer known */
@@ -1884,53 +2236,6 @@ static void alias_define(struct parser *p, const char *arg)
 	p->sh->aliases = a;
 	/* judge the alias body as a definition too: it may be used later */
 	subparse(p, a->value, strlen(a->value), p->ctx | LH_CTX_DEFINITION, p->wrappers);
-}
-
-/* Split words that hold SPLIT_MARKs into several. */
-static int split_words(struct parser *p, struct word **wv, int n, int *cap)
-{
-	int k, extra = 0;
-
-	for (k = 0; k < n; k++)
-		if (strchr((*wv)[k].v, SPLIT_MARK)) {
-			const char *q;
-
-			for (q = (*wv)[k].v; *q; q++)
-				extra += *q == SPLIT_MARK;
-		}
-	if (!extra)
-		return n;
-	{
-		struct word *out = alloc(p, sizeof(*out) * (size_t)(n + extra + 1));
-		int m = 0;
-
-		if (!out)
-			return n;
-		for (k = 0; k < n; k++) {
-			const char *s = (*wv)[k].v, *q;
-
-			if (!strchr(s, SPLIT_MARK)) {
-				out[m++] = (*wv)[k];
-				continue;
-			}
-			while ((q = strchr(s, SPLIT_MARK)) || *s) {
-				size_t len = q ? (size_t)(q - s) : strlen(s);
-
-				if (len) {
-					out[m] = (*wv)[k];
-					out[m].v = sdup(p, s, len);
-					out[m].len = len;
-					m++;
-				}
-				if (!q)
-					break;
-				s = q + 1;
-			}
-		}
-		*wv = out;
-		*cap = n + extra + 1;
-		return m;
-	}
 }
 
 static void parse_command(struct parser *p, int term);
@@ -2014,7 +2319,21 @@ static void parse_simple(struct parser *p)
 			break;
 		assign(p, &wv[first]);
 	}
-	nw = split_words(p, &wv, nw, &cap);
+	/* assignments are not split or brace-expanded: only the words after them */
+	if (first < nw) {
+		struct word *rest = wv + first;
+
+		nw = first + expand_words(p, &rest, nw - first);
+		if (rest != wv + first) {
+			struct word *all = alloc(p, sizeof(*all) * (size_t)(nw + 1));
+
+			if (!all)
+				return;
+			memcpy(all, wv, sizeof(*all) * (size_t)first);
+			memcpy(all + first, rest, sizeof(*all) * (size_t)(nw - first));
+			wv = all;
+		}
+	}
 	if (first >= nw) {
 		if (rl.n) {
 			/* "> file" alone truncates it, like ": > file" */
@@ -2521,11 +2840,11 @@ int lh_shell_parse(struct lh_script *script, struct lh_arena *arena,
 	sh.out = script;
 	sh.arena = arena;
 	sh.env = env;
-	sh.split_ok = memchr(src, SPLIT_MARK, len) == NULL;
 	memset(&p, 0, sizeof(p));
 	p.sh = &sh;
 	p.s = src;
 	p.n = len;
+	p.marks_ok = marks_ok(src, len);
 	parse_list(&p, 0);
 	if (!sh.stop && p.nhd)
 		read_heredocs(&p);
