@@ -72,6 +72,17 @@ test_expect_success 'expands unquoted braces, bounded, as bash does' '
 	parse "echo {1..100000}" | grep -q "<{1..100000}> ctx"
 '
 
+test_expect_success 'binds a for loop variable to each listed value' '
+	parse "for d in / {a,b}; do rm -rf \$d; done >log; echo \$d" >out &&
+	grep -q "^\[rm\] <rm> <-rf> </> redir(0,1,log)" out &&
+	grep -q "^\[rm\] <rm> <-rf> <a> redir(0,1,log)" out &&
+	grep -q "^\[rm\] <rm> <-rf> <b> redir(0,1,log)" out &&
+	grep -q "^\[echo\] <echo> <b> ctx" out &&
+	parse "for x in a b; do while read y; do rm \$x\$y; done; done" >out &&
+	grep -q "<a\$y>\*" out && grep -q "<b\$y>\*" out &&
+	parse "for f in *.c \$(ls); do rm \$f; done" | grep -q "<\$f>\*"
+'
+
 test_expect_success 'reports unterminated quotes without a crash' '
 	parse "echo \"abc" | grep -q "^error: unterminated double quote" &&
 	parse "echo '"'"'abc" | grep -q "^error: unterminated single quote" &&

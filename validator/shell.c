@@ -61,6 +61,8 @@
 #define BR_CLOSE '\x04'
 #define MAX_BRACE_WORDS 64	/* words one brace expansion may make */
 #define MAX_SEQ_WORDS 64	/* words one {x..y} sequence may make */
+#define MAX_FOR_VALUES 16	/* a for loop over more values leaves its variable unknown */
+#define MAX_LOOP_BODIES 64	/* loop bodies parsed once per value, per request */
 
 struct var {
 	struct var *next;
@@ -81,6 +83,7 @@ struct shared {
 	struct var *vars;		/* newest first */
 	struct alias *aliases;		/* newest first */
 	int alias_depth;
+	int loop_bodies;		/* for-loop bodies parsed so far (MAX_LOOP_BODIES) */
 	int stop;			/* an error or a limit stopped the parse */
 	int oom;
 };
@@ -108,6 +111,7 @@ struct parser {
 	int nhd;
 	int stdin_shell;		/* the last simple command was a shell reading stdin */
 	int marks_ok;			/* s holds no SPLIT_MARK or BR_* byte of its own */
+	int open_loops;			/* while/until/for bodies whose 'done' is still to come */
 };
 
 struct word {
@@ -2239,6 +2243,8 @@ static void alias_define(struct parser *p, const char *arg)
 }
 
 static void parse_command(struct parser *p, int term);
+static void parse_list(struct parser *p, int term);
+static void trailing_redirs(struct parser *p, int from);
 
 /*
  * A simple command. Words and redirections up to an operator; then
@@ -2518,6 +2524,88 @@ static const char *const skip_keywords[] = {
 	"esac", "!", "coproc", NULL
 };
 
+/*
+ * for NAME [in WORDS]; do LIST; done (and select). When every word is
+ * known and there are few, the body is parsed once per value with NAME
+ * bound to it, so `for d in / /tmp; do rm -rf $d; done` is judged as
+ * `rm -rf /` and `rm -rf /tmp`. Otherwise NAME is unknown and the body is
+ * left to the enclosing list, parsed once.
+ */
+static void parse_for(struct parser *p, int from)
+{
+	struct word w, *vals = NULL;
+	const char *name = NULL;
+	int nvals = 0, cap = 0, known = 1, k;
+	size_t save, body;
+
+	p->i += at_keyword(p, "for") ? 3 : 6;
+	skip_blanks(p);
+	if (peekc(p, 0) == '(' && peekc(p, 1) == '(') {
+		p->i += 2;
+		skip_arith(p);
+		p->open_loops++;
+		return;
+	}
+	if (read_word(p, &w))
+		name = unmark(p, w.v);
+	skip_newlines(p);
+	if (at_keyword(p, "in")) {
+		p->i += 2;
+		for (;;) {
+			skip_blanks(p);
+			if (p->sh->stop || is_meta(peekc(p, 0)) || peekc(p, 0) < 0)
+				break;
+			if (!read_word(p, &w))
+				break;
+			if (nvals == cap) {
+				struct word *v;
+
+				cap = cap ? cap * 2 : 8;
+				v = alloc(p, sizeof(*v) * (size_t)cap);
+				if (!v)
+					return;
+				if (nvals)
+					memcpy(v, vals, sizeof(*v) * (size_t)nvals);
+				vals = v;
+			}
+			vals[nvals++] = w;
+			if (w.flags & (LH_W_DYNAMIC | LH_W_GLOB))
+				known = 0;
+		}
+	} else {
+		known = 0;		/* for NAME; do: the positional parameters */
+	}
+	if (p->sh->stop || !name)
+		return;
+	if (known && nvals > 0 && nvals <= MAX_FOR_VALUES) {
+		nvals = expand_words(p, &vals, nvals);
+		for (k = 0; k < nvals; k++)
+			if (vals[k].flags & LH_W_GLOB)
+				known = 0;
+	}
+	save = p->i;
+	skip_blanks(p);
+	if (peekc(p, 0) == ';')
+		p->i++;
+	skip_newlines(p);
+	if (!known || nvals < 1 || nvals > MAX_FOR_VALUES || !is_name_start((unsigned char)name[0]) ||
+	    p->sh->loop_bodies + nvals > MAX_LOOP_BODIES || !at_keyword(p, "do")) {
+		p->i = save;
+		var_set(p, name, strlen(name), NULL);
+		p->open_loops++;
+		return;
+	}
+	p->i += 2;
+	body = p->i;
+	p->sh->loop_bodies += nvals;
+	for (k = 0; k < nvals && !p->sh->stop; k++) {
+		var_set(p, name, strlen(name), vals[k].v);
+		p->i = body;
+		parse_list(p, 'd');
+	}
+	trailing_redirs(p, from);
+}
+
 static void parse_command(struct parser *p, int term)
 {
 	int from = p->sh->out->ncmds, k;
@@ -2553,6 +2641,10 @@ static void parse_command(struct parser *p, int term)
 	for (k = 0; skip_keywords[k]; k++)
 		if (at_keyword(p, skip_keywords[k])) {
 			p->i += strlen(skip_keywords[k]);
+			if (!strcmp(skip_keywords[k], "while") || !strcmp(skip_keywords[k], "until"))
+				p->open_loops++;
+			if (!strcmp(skip_keywords[k], "done") && p->open_loops > 0)
+				p->open_loops--;
 			if (!strcmp(skip_keywords[k], "done") || !strcmp(skip_keywords[k], "fi") ||
 			    !strcmp(skip_keywords[k], "esac"))
 				trailing_redirs(p, from);
@@ -2575,28 +2667,7 @@ static void parse_command(struct parser *p, int term)
 		return;
 	}
 	if (at_keyword(p, "for") || at_keyword(p, "select")) {
-		struct word w;
-
-		p->i += at_keyword(p, "for") ? 3 : 6;
-		skip_blanks(p);
-		if (peekc(p, 0) == '(' && peekc(p, 1) == '(') {
-			p->i += 2;
-			skip_arith(p);
-			return;
-		}
-		if (read_word(p, &w))
-			var_set(p, w.v, strlen(w.v), NULL);
-		skip_newlines(p);
-		if (at_keyword(p, "in")) {
-			p->i += 2;
-			for (;;) {
-				skip_blanks(p);
-				if (p->sh->stop || is_meta(peekc(p, 0)) || peekc(p, 0) < 0)
-					break;
-				if (!read_word(p, &w))
-					break;
-			}
-		}
+		parse_for(p, from);
 		return;
 	}
 	if (at_keyword(p, "case")) {
@@ -2734,11 +2805,14 @@ static void parse_pipeline(struct parser *p, int term)
 
 /*
  * A list up to `term`: 0 (end of input), ')' (closing paren, consumed),
- * '}' (closing brace word, consumed) or 'c' (a case item: stops before ;;
- * or esac).
+ * '}' (closing brace word, consumed), 'c' (a case item: stops before ;;
+ * or esac) or 'd' (a for body: up to its own 'done', consumed; the 'done'
+ * of a while or until loop inside it is theirs, counted by open_loops).
  */
 static void parse_list(struct parser *p, int term)
 {
+	int base = p->open_loops;
+
 	for (;;) {
 		int c, from;
 
@@ -2753,6 +2827,8 @@ static void parse_list(struct parser *p, int term)
 				fail(p, "unexpected end of input: missing '}'");
 			else if (term == 'c')
 				fail(p, "unexpected end of input: case without esac");
+			else if (term == 'd')
+				fail(p, "unexpected end of input: missing 'done'");
 			return;
 		}
 		if (c == '\n') {
@@ -2776,6 +2852,10 @@ static void parse_list(struct parser *p, int term)
 		if (term == 'c' && ((c == ';' && (peekc(p, 1) == ';' || peekc(p, 1) == '&')) ||
 				    at_keyword(p, "esac")))
 			return;
+		if (term == 'd' && at_keyword(p, "done") && p->open_loops == base) {
+			p->i += 4;
+			return;
+		}
 		if (c == ';' || c == '&' || c == '|') {
 			if (c == ';' && peekc(p, 1) == ';' && term != 'c') {
 				fail(p, "syntax error near unexpected ';;' at offset %zu", p->i);
