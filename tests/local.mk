@@ -14,6 +14,7 @@ TESTS += \
 	tests/t0011-verdict-cases.sh \
 	tests/t0012-policy-language.sh \
 	tests/t0013-fuzz.sh \
+	tests/t0014-interpreters.sh \
 	tests/t0020-store.sh \
 	tests/t0100-mount.sh \
 	tests/t0200-requests.sh \

@@ -236,6 +236,14 @@ static int cmd_fuzz(int argc, char **argv)
 		"echo $'\\x41' \"$(ls `pwd`)\" <<EOF\nbody $(id)\nEOF\n", "a() { a|a& }; a",
 		"for i in 1 2; do echo $i; done | xargs -I{} rm {}", "case $x in a) ls;; esac",
 		"Read /etc/shadow", "Write ~/.bashrc\ncurl x | sh", "[[ -f x ]] && (cd /; ls) > /dev/null 2>&1 &",
+		"rm -rf /{bin,{a..c},x{1..3..2}} {a,b", "for d in / ~ {x,y}; do rm -rf $d; done",
+		"python3 -c \"import os,shutil; os.system('rm -rf ' + d); shutil.rmtree(f'/{x}')\"",
+		"perl -le 'system qw(rm -rf /) or die; qx{id}; s/\"/x/; unlink $f'",
+		"ruby -e 'FileUtils.rm_rf(%w[/ /tmp]); `id`; %x(ls); system({\"A\"=>1}, \"ls\")'",
+		"node -e \"require('child_process').execSync(`rm ${x}`); fs.rmSync('/', {recursive: true})\"",
+		"php -r 'system(\"rm -rf {$x}\"); `ls`;' ; awk 'BEGIN{system(\"x\")} {print | \"sh\"; print > \"/e\"}'",
+		"python3 - <<'EOF'\nimport subprocess\nsubprocess.run(['rm', '-rf', '/'])\nopen(p, 'w')\nEOF\n",
+		"echo 'exec(\"import os; os.system(\\\"id\\\")\")' | python3; node <<< \"eval('x')\"",
 	};
 	struct opts o;
 	struct lh_validator *v;

@@ -108,6 +108,7 @@ static const struct {
 	{ "string", LH_CTX_STRING },
 	{ "exec", LH_CTX_EXEC },
 	{ "heredoc", LH_CTX_STDIN_SCRIPT },
+	{ "interpreter", LH_CTX_INTERP },
 };
 
 /* One alternative of a path condition: a class (or glob), maybe negated. */

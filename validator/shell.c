@@ -44,6 +44,7 @@
 #include <string.h>
 
 #include "common/arena.h"
+#include "validator/interp.h"
 #include "validator/shell.h"
 #include "common/banned.h"
 
@@ -93,7 +94,7 @@ struct heredoc {
 	const char *delim;
 	int strip_tabs;
 	int expand;			/* unquoted delimiter: body is expanded */
-	int script;			/* fed to a shell: parse the body */
+	int lang;			/* fed to a shell or interpreter (lh_lang): read the body */
 	unsigned ctx;
 	const char *wrappers;
 };
@@ -109,7 +110,7 @@ struct parser {
 	unsigned elem_ctx;		/* PIPE_IN for the current element */
 	struct heredoc hd[MAX_HEREDOCS];
 	int nhd;
-	int stdin_shell;		/* the last simple command was a shell reading stdin */
+	int stdin_lang;			/* the last simple command reads a program from stdin (lh_lang) */
 	int marks_ok;			/* s holds no SPLIT_MARK or BR_* byte of its own */
 	int open_loops;			/* while/until/for bodies whose 'done' is still to come */
 };
@@ -305,7 +306,7 @@ static void parse_list(struct parser *p, int term);
 static int read_word(struct parser *p, struct word *w);
 static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int argc,
 		   struct lh_redir *redirs, int nredirs, unsigned ctx,
-		   const char *wrappers, int *stdin_shell);
+		   const char *wrappers, int *stdin_lang);
 
 static int enter(struct parser *p)
 {
@@ -1376,6 +1377,320 @@ static const char *add_wrapper(struct parser *p, const char *wrappers, const cha
 	return s;
 }
 
+/* ---- interpreters ------------------------------------------------------------ */
+
+struct interp_run {
+	struct parser *p;
+	enum lh_lang lang;
+	unsigned ctx;
+	const char *wrappers;
+};
+
+static void emit(struct parser *p, const char **argv, const unsigned char *wf, int argc,
+		 struct lh_redir *redirs, int nredirs, unsigned ctx, const char *wrappers);
+
+/*
+ * Words of commands made from interpreter code that hold LH_INTERP_DYN
+ * are run-time words: flag them (and their redirections) and show the
+ * unknown part as '?'.
+ */
+static void mark_dynamic(struct parser *p, int from)
+{
+	int k, i;
+
+	for (k = from; k < p->sh->out->ncmds; k++) {
+		struct lh_scmd *c = &p->sh->out->cmds[k];
+
+		for (i = 0; i < c->argc; i++) {
+			char *w = (char *)c->argv[i], *q;
+
+			if (!strchr(w, LH_INTERP_DYN))
+				continue;
+			for (q = w; *q; q++)
+				if (*q == LH_INTERP_DYN)
+					*q = '?';
+			((unsigned char *)c->wflags)[i] |= LH_W_DYNAMIC;
+			if (!i)
+				c->name = "";
+		}
+		for (i = 0; i < c->nredirs; i++) {
+			char *t = (char *)c->redirs[i].target, *q;
+
+			if (!t || !strchr(t, LH_INTERP_DYN))
+				continue;
+			for (q = t; *q; q++)
+				if (*q == LH_INTERP_DYN)
+					*q = '?';
+			c->redirs[i].dynamic = 1;
+		}
+	}
+}
+
+/*
+ * A command line found in interpreter code. Our parser is stricter than a
+ * shell in places and the line may be a guess (a string that was not a
+ * command at all): a syntax error in it keeps what was parsed and is not
+ * an error of the request. Limits still stop everything.
+ */
+static void subparse_lenient(struct parser *p, const char *s, size_t n, unsigned ctx,
+			     const char *wrappers)
+{
+	const char *err = p->sh->out->error;
+
+	subparse(p, s, n, ctx, wrappers);
+	if (p->sh->stop && !p->sh->oom && !p->sh->out->truncated) {
+		p->sh->stop = 0;
+		p->sh->out->error = err;
+	}
+}
+
+static void run_code(struct parser *p, enum lh_lang lang, const char *code, size_t n,
+		     unsigned ctx, const char *wrappers);
+
+static void on_interp(void *arg, const struct lh_interp_act *a)
+{
+	struct interp_run *ir = arg;
+	struct parser *p = ir->p;
+	int from = p->sh->out->ncmds, k;
+
+	if (p->sh->stop)
+		return;
+	switch (a->kind) {
+	case LH_INTERP_SHELL:
+		subparse_lenient(p, a->text, strlen(a->text), ir->ctx | LH_CTX_STRING, ir->wrappers);
+		break;
+	case LH_INTERP_ARGV:
+	case LH_INTERP_CHMOD: {
+		int off = a->kind == LH_INTERP_CHMOD, n = a->argc + off;
+		const char **av = alloc(p, sizeof(*av) * (size_t)(n + 1));
+		unsigned char *wf = alloc(p, (size_t)n + 1);
+
+		if (!av || !wf)
+			return;
+		if (off)
+			av[0] = "chmod";
+		for (k = 0; k < a->argc; k++)
+			av[k + off] = sdup(p, a->argv[k], strlen(a->argv[k]));
+		av[n] = NULL;
+		memset(wf, 0, (size_t)n + 1);
+		if (n > 0)
+			unwrap(p, av, wf, n, NULL, 0, ir->ctx, ir->wrappers, NULL);
+		break;
+	}
+	case LH_INTERP_DELETE:
+	case LH_INTERP_RMTREE: {
+		const char *av[5];
+		unsigned char wf[4] = { 0, 0, 0, 0 };
+		int n = 0;
+
+		av[n++] = "rm";
+		if (a->kind == LH_INTERP_RMTREE)
+			av[n++] = "-rf";
+		av[n++] = "--";
+		av[n++] = sdup(p, a->text, strlen(a->text));
+		av[n] = NULL;
+		emit(p, av, wf, n, NULL, 0, ir->ctx, ir->wrappers);
+		break;
+	}
+	case LH_INTERP_WRITE: {
+		static const char *colon[] = { ":" };
+		static const unsigned char cf[] = { 0 };
+		struct lh_redir *r = alloc(p, sizeof(*r));
+
+		if (!r)
+			return;
+		memset(r, 0, sizeof(*r));
+		r->op = LH_REDIR_OUT;
+		r->fd = 1;
+		r->target = sdup(p, a->text, strlen(a->text));
+		emit(p, colon, cf, 1, r, 1, ir->ctx, ir->wrappers);
+		break;
+	}
+	case LH_INTERP_CODE:
+		run_code(p, ir->lang, a->text, strlen(a->text), ir->ctx, ir->wrappers);
+		break;
+	}
+	mark_dynamic(p, from);
+}
+
+/* Judge interpreter code: what it runs, deletes and writes (interp.h). */
+static void run_code(struct parser *p, enum lh_lang lang, const char *code, size_t n,
+		     unsigned ctx, const char *wrappers)
+{
+	struct interp_run ir = { p, lang, ctx | LH_CTX_INTERP, wrappers };
+
+	if (!enter(p))
+		return;
+	p->depth++;
+	if (lh_interp_scan(p->sh->arena, lang, code, n, on_interp, &ir) == -ENOMEM &&
+	    !p->sh->stop) {
+		p->sh->oom = 1;
+		p->sh->out->truncated = 1;
+		fail(p, "command too large to judge");
+	}
+	p->depth--;
+}
+
+/* A program read from stdin (a here-document, a here-string, a pipe). */
+static void run_stdin(struct parser *p, int lang, const char *text, unsigned ctx,
+		      const char *wrappers)
+{
+	if (lang == LH_LANG_SHELL)
+		subparse(p, text, strlen(text), ctx | LH_CTX_STDIN_SCRIPT, wrappers);
+	else if (lang != LH_LANG_NONE)
+		run_code(p, (enum lh_lang)lang, text, strlen(text), ctx | LH_CTX_STDIN_SCRIPT,
+			 wrappers);
+}
+
+/* Options of an interpreter that take the next word as their value. */
+static int interp_opt_value(enum lh_lang lang, const char *a)
+{
+	static const char *const node[] = { "-r", "--require", "--import", "--loader",
+		"--experimental-loader", "-C", "--conditions", "--title", "--env-file", NULL };
+	static const char *const awk[] = { "-F", "-v", "-f", "-i", "--include", "--field-separator",
+		"--assign", "--file", NULL };
+	const char *const *v = lang == LH_LANG_NODE ? node : lang == LH_LANG_AWK ? awk : NULL;
+
+	for (; v && *v; v++)
+		if (!strcmp(*v, a))
+			return 1;
+	return 0;
+}
+
+/*
+ * Find an interpreter's program among its arguments: inline code
+ * (-c, -e, -E, --eval, -p, -r, the first awk argument), a script file, or
+ * stdin. Inline code is scanned now; a program read from stdin is
+ * reported through *stdin_lang so that here-documents and pipes feeding
+ * it are scanned when they are read.
+ */
+static void interp_program(struct parser *p, enum lh_lang lang, const char **argv,
+			   const unsigned char *wf, int argc, unsigned ctx, const char *wrappers,
+			   int *stdin_lang)
+{
+	struct wb code;
+	int i, have_code = 0, script = 0, dynamic = 0;
+
+	wb_init(&code, p);
+	for (i = 1; i < argc && !script; i++) {
+		const char *a = argv[i];
+		int j;
+
+		if (!strcmp(a, "-")) {
+			break;			/* the program comes from stdin */
+		}
+		if (!strcmp(a, "--") || a[0] != '-' || !a[1]) {
+			/* the program (awk) or a script file; what follows are its arguments */
+			if (!strcmp(a, "--")) {
+				if (++i >= argc)
+					break;
+				a = argv[i];
+			}
+			if (lang == LH_LANG_AWK && !have_code) {
+				if (wf[i] & LH_W_DYNAMIC)
+					dynamic = 1;
+				wb_add(&code, a, strlen(a));
+				have_code = 1;
+			}
+			script = 1;
+			break;
+		}
+		if (a[1] == '-') {
+			/* long options */
+			const char *eq = strchr(a, '=');
+			size_t l = eq ? (size_t)(eq - a) : strlen(a);
+
+			if ((lang == LH_LANG_NODE && ((l == 6 && !strncmp(a, "--eval", 6)) ||
+						      (l == 7 && !strncmp(a, "--print", 7)))) ||
+			    (lang == LH_LANG_AWK && l == 8 && !strncmp(a, "--source", 8))) {
+				const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+
+				if (v) {
+					if (wf[i] & LH_W_DYNAMIC)
+						dynamic = 1;
+					if (have_code)
+						wb_addc(&code, '\n');
+					wb_add(&code, v, strlen(v));
+					have_code = 1;
+				}
+				continue;
+			}
+			if (lang == LH_LANG_AWK && l == 6 && !strncmp(a, "--file", 6))
+				have_code = -1;
+			if (!eq && interp_opt_value(lang, a))
+				i++;
+			continue;
+		}
+		if (interp_opt_value(lang, a)) {
+			if (lang == LH_LANG_AWK && !strcmp(a, "-f"))
+				have_code = -1;	/* the program is in a file */
+			i++;
+			continue;
+		}
+		/* a bundle of short options */
+		for (j = 1; a[j]; j++) {
+			char o = a[j];
+			int code_opt = (lang == LH_LANG_PYTHON && o == 'c') ||
+				       ((lang == LH_LANG_PERL || lang == LH_LANG_RUBY) &&
+					(o == 'e' || o == 'E')) ||
+				       (lang == LH_LANG_NODE && (o == 'e' || o == 'p')) ||
+				       (lang == LH_LANG_PHP && (o == 'r' || o == 'B' || o == 'R' ||
+								o == 'E')) ||
+				       (lang == LH_LANG_AWK && o == 'e');
+
+			if (code_opt) {
+				const char *v = a[j + 1] ? a + j + 1 : i + 1 < argc ? argv[++i] : NULL;
+
+				if (v) {
+					if (wf[i] & LH_W_DYNAMIC)
+						dynamic = 1;
+					if (have_code > 0)
+						wb_addc(&code, '\n');
+					wb_add(&code, v, strlen(v));
+					have_code = 1;
+				}
+				if (lang == LH_LANG_PYTHON)
+					script = 1;	/* the rest are sys.argv */
+				break;
+			}
+			if (lang == LH_LANG_PYTHON && o == 'm') {
+				script = 1;		/* a module: its code is a file */
+				break;
+			}
+			if ((lang == LH_LANG_PYTHON && strchr("WXQ", o)) ||
+			    (lang == LH_LANG_RUBY && strchr("IrCEF", o)) ||
+			    (lang == LH_LANG_PHP && strchr("cdfzt", o)) ||
+			    (lang == LH_LANG_AWK && strchr("Fvfi", o)) ||
+			    (lang == LH_LANG_PERL && o == 'I')) {
+				if (lang == LH_LANG_PHP && o == 'f')
+					script = 1;
+				if (lang == LH_LANG_AWK && o == 'f')
+					have_code = -1;
+				if (!a[j + 1])
+					i++;	/* the value is the next word */
+				break;
+			}
+			if (lang == LH_LANG_PERL && strchr("iMmxCdDFV", o))
+				break;		/* the rest of the word is the value */
+			if ((lang == LH_LANG_PERL || lang == LH_LANG_RUBY) && (o == 'l' || o == '0')) {
+				while (a[j + 1] >= '0' && a[j + 1] <= '9')
+					j++;
+				continue;
+			}
+		}
+	}
+	if (have_code > 0 && !dynamic) {
+		run_code(p, lang, wb_str(&code), code.len, ctx, wrappers);
+		return;
+	}
+	if (have_code || script || dynamic || lang == LH_LANG_AWK)
+		return;
+	if (i >= argc || !strcmp(argv[i], "-")) {
+		if (stdin_lang)
+			*stdin_lang = lang;
+	}
+}
+
 /* ---- wrappers ----------------------------------------------------------- */
 
 enum wkind {
@@ -1657,12 +1972,12 @@ static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, 
 
 static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int argc,
 		   struct lh_redir *redirs, int nredirs, unsigned ctx,
-		   const char *wrappers, int *stdin_shell)
+		   const char *wrappers, int *stdin_lang)
 {
 	int guard;
 
-	if (stdin_shell)
-		*stdin_shell = 0;
+	if (stdin_lang)
+		*stdin_lang = LH_LANG_NONE;
 	for (guard = 0; guard < 32 && argc > 0 && !p->sh->stop; guard++) {
 		const struct wrapper *w;
 		const char *name;
@@ -1672,8 +1987,14 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 			break;
 		name = lh_shell_basename(argv[0]);
 		w = find_wrapper(name);
-		if (!w)
+		if (!w) {
+			enum lh_lang lang = lh_interp_lang(name);
+
+			if (lang != LH_LANG_NONE)
+				interp_program(p, lang, argv, wf, argc, ctx,
+					       add_wrapper(p, wrappers, name), stdin_lang);
 			break;
+		}
 		switch (w->kind) {
 		case W_OPTS:
 			k = skip_opts(argv, argc, w, 1) + w->positionals;
@@ -1783,8 +2104,8 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 
 			if (handled)
 				return;
-			if (from_stdin && stdin_shell)
-				*stdin_shell = 1;
+			if (from_stdin && stdin_lang)
+				*stdin_lang = LH_LANG_SHELL;
 			goto done;
 		}
 		case W_EVAL:
@@ -2111,7 +2432,7 @@ static void parse_redir(struct parser *p, struct redir_list *rl)
 				p->hd[p->nhd].delim = unmark(p, w.v);
 				p->hd[p->nhd].strip_tabs = strip;
 				p->hd[p->nhd].expand = !(w.flags & LH_W_QUOTED);
-				p->hd[p->nhd].script = 0;
+				p->hd[p->nhd].lang = LH_LANG_NONE;
 				p->nhd++;
 				return;
 			}
@@ -2184,9 +2505,8 @@ static void read_heredocs(struct parser *p)
 		} else if (h->r) {
 			h->r->target = wb_str(&body);
 		}
-		if (h->script && h->r)
-			subparse(p, h->r->target, strlen(h->r->target),
-				 h->ctx | LH_CTX_STDIN_SCRIPT, h->wrappers);
+		if (h->lang && h->r)
+			run_stdin(p, h->lang, h->r->target, h->ctx, h->wrappers);
 	}
 	p->nhd = 0;
 }
@@ -2253,7 +2573,7 @@ static void trailing_redirs(struct parser *p, int from);
 static void parse_simple(struct parser *p)
 {
 	struct word *wv = NULL;
-	int nw = 0, cap = 0, k, first, stdin_shell = 0;
+	int nw = 0, cap = 0, k, first, stdin_lang = 0;
 	struct redir_list rl;
 	const char **argv;
 	unsigned char *wf;
@@ -2400,22 +2720,21 @@ static void parse_simple(struct parser *p)
 			if (wv[k].v[0] != '-' && is_name_start((unsigned char)wv[k].v[0]))
 				var_set(p, wv[k].v, strlen(wv[k].v), NULL);
 	}
-	unwrap(p, argv, wf, nw - first, rl.v, rl.n, p->ctx, p->wrappers, &stdin_shell);
-	p->stdin_shell = stdin_shell;
+	unwrap(p, argv, wf, nw - first, rl.v, rl.n, p->ctx, p->wrappers, &stdin_lang);
+	p->stdin_lang = stdin_lang;
 	/* here-docs are filled in when their bodies are read */
 	for (k = rl.hd_first; k < p->nhd; k++) {
 		p->hd[k].r = &rl.v[rl.hd_index[k - rl.hd_first]];
-		if (stdin_shell) {
-			p->hd[k].script = 1;
+		if (stdin_lang) {
+			p->hd[k].lang = stdin_lang;
 			p->hd[k].ctx = p->ctx;
 			p->hd[k].wrappers = p->wrappers;
 		}
 	}
-	if (stdin_shell)
+	if (stdin_lang)
 		for (k = 0; k < rl.n; k++)
 			if (rl.v[k].op == LH_REDIR_HERESTR && rl.v[k].target)
-				subparse(p, rl.v[k].target, strlen(rl.v[k].target),
-					 p->ctx | LH_CTX_STDIN_SCRIPT, p->wrappers);
+				run_stdin(p, stdin_lang, rl.v[k].target, p->ctx, p->wrappers);
 }
 
 /* Redirections after a compound command apply to every command in it. */
@@ -2761,20 +3080,20 @@ static void parse_pipeline(struct parser *p, int term)
 	for (;;) {
 		int from = p->sh->out->ncmds, hd_from = p->nhd, k;
 
-		p->stdin_shell = 0;
+		p->stdin_lang = 0;
 		parse_command(p, term);
 		if (p->sh->stop)
 			break;
-		if (p->stdin_shell && (p->elem_ctx & LH_CTX_PIPE_IN)) {
+		if (p->stdin_lang && (p->elem_ctx & LH_CTX_PIPE_IN)) {
 			/* the shell's own context (sudo bash) applies to what it runs */
 			const struct lh_scmd *sh = &p->sh->out->cmds[p->sh->out->ncmds - 1];
-			unsigned ctx = p->ctx | (sh->ctx & LH_CTX_PRIV) | LH_CTX_STDIN_SCRIPT;
+			unsigned ctx = p->ctx | (sh->ctx & LH_CTX_PRIV);
 
 			if (feed.text)
-				subparse(p, feed.text, strlen(feed.text), ctx, sh->wrappers);
+				run_stdin(p, p->stdin_lang, feed.text, ctx, sh->wrappers);
 			for (k = feed.hd_from; k < feed.hd_to && k < p->nhd; k++) {
-				p->hd[k].script = 1;
-				p->hd[k].ctx = ctx & ~(unsigned)LH_CTX_STDIN_SCRIPT;
+				p->hd[k].lang = p->stdin_lang;
+				p->hd[k].ctx = ctx;
 				p->hd[k].wrappers = p->wrappers;
 			}
 		}

@@ -62,6 +62,7 @@ struct lh_redir {
 #define LH_CTX_STRING 0x100	/* came from a -c string, eval or watch */
 #define LH_CTX_EXEC 0x200	/* run by find -exec, xargs or parallel */
 #define LH_CTX_STDIN_SCRIPT 0x400	/* a here-doc or here-string fed to a shell */
+#define LH_CTX_INTERP 0x800	/* found in interpreter code (python -c, perl -e...) */
 
 struct lh_scmd {
 	const char **argv;	/* decoded words; argv[argc] == NULL */
