@@ -1420,3 +1420,76 @@ enum lh_lang lh_interp_lang(const char *name)
 	}
 	return LH_LANG_NONE;
 }
+
+static enum lh_lang program_lang(const char *name, size_t n)
+{
+	static const char *const shells[] = { "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash",
+		"yash", NULL };
+	char buf[32];
+	int k;
+
+	if (!n || n >= sizeof(buf))
+		return LH_LANG_NONE;
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+	for (k = 0; shells[k]; k++)
+		if (!strcmp(buf, shells[k]))
+			return LH_LANG_SHELL;
+	return lh_interp_lang(buf);
+}
+
+enum lh_lang lh_interp_file_lang(const char *path, const char *content)
+{
+	static const struct {
+		const char *ext;
+		enum lh_lang lang;
+	} exts[] = {
+		{ ".sh", LH_LANG_SHELL }, { ".bash", LH_LANG_SHELL }, { ".zsh", LH_LANG_SHELL },
+		{ ".ksh", LH_LANG_SHELL }, { ".command", LH_LANG_SHELL },
+		{ ".py", LH_LANG_PYTHON }, { ".pyw", LH_LANG_PYTHON },
+		{ ".pl", LH_LANG_PERL }, { ".pm", LH_LANG_PERL },
+		{ ".rb", LH_LANG_RUBY }, { ".rake", LH_LANG_RUBY },
+		{ ".js", LH_LANG_NODE }, { ".mjs", LH_LANG_NODE }, { ".cjs", LH_LANG_NODE },
+		{ ".ts", LH_LANG_NODE }, { ".mts", LH_LANG_NODE }, { ".cts", LH_LANG_NODE },
+		{ ".php", LH_LANG_PHP }, { ".awk", LH_LANG_AWK },
+	};
+	const char *base = strrchr(path, '/'), *dot;
+	size_t k;
+
+	base = base ? base + 1 : path;
+	if (content && content[0] == '#' && content[1] == '!') {
+		/* #!/bin/sh, #!/usr/bin/env -S python3 -u */
+		const char *p = content + 2, *w, *e;
+		size_t l;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		e = p + strcspn(p, " \t\n");
+		w = e;
+		while (w > p && w[-1] != '/')
+			w--;
+		l = (size_t)(e - w);
+		if (l == 3 && !memcmp(w, "env", 3)) {
+			p = e;
+			for (;;) {
+				while (*p == ' ' || *p == '\t')
+					p++;
+				if (*p != '-')
+					break;
+				p += strcspn(p, " \t\n");
+			}
+			w = p;
+			e = p + strcspn(p, " \t\n");
+			l = (size_t)(e - w);
+		}
+		if (program_lang(w, l) != LH_LANG_NONE)
+			return program_lang(w, l);
+	}
+	dot = strrchr(base, '.');
+	if (!dot)
+		return LH_LANG_NONE;
+	for (k = 0; k < sizeof(exts) / sizeof(exts[0]); k++)
+		if (!strcmp(dot, exts[k].ext))
+			return exts[k].lang;
+	return LH_LANG_NONE;
+}

@@ -68,6 +68,13 @@ typedef void (*lh_interp_fn)(void *arg, const struct lh_interp_act *act);
 enum lh_lang lh_interp_lang(const char *name);
 
 /*
+ * The language of a file about to be written, from its name (.sh, .py,
+ * .pl, .rb, .js, .php, .awk...) or its first line (#!/bin/sh,
+ * #!/usr/bin/env python3). LH_LANG_NONE when it is no program we read.
+ */
+enum lh_lang lh_interp_file_lang(const char *path, const char *content);
+
+/*
  * Scan code[0..n) of `lang` (not LH_LANG_SHELL) and call fn for each
  * action, in source order. Returns 0, or -ENOMEM when the arena is full.
  */

@@ -45,6 +45,7 @@
 
 #include "common/buf.h"
 #include "common/xalloc.h"
+#include "validator/interp.h"
 #include "validator/path.h"
 #include "validator/policy_int.h"
 #include "validator/request.h"
@@ -2073,6 +2074,73 @@ static void merge(struct lh_verdict *acc, const struct lh_verdict *v, int *have)
 	}
 }
 
+/*
+ * Write and Edit of a program (a shell script, a .py file, a file with a
+ * #! line): the code is judged as if it ran, command by command, with the
+ * Bash rules and the risk tier -- a script that would rm -rf / is no
+ * safer for being run later. For a file that runs by itself (class
+ * autorun: shell startup files, cron, systemd units, git hooks) the
+ * code's verdict counts in full; for any other program only a deny does,
+ * since running it is a request of its own. Parse errors in the code (an
+ * Edit's new text is a fragment) do not count.
+ */
+static void judge_content(struct judge_ctx *j0, struct lh_verdict *out)
+{
+	const struct lh_request *req = j0->req;
+	const struct lh_policy *pol = j0->pol;
+	const struct pclass *autorun;
+	struct lh_shell_env senv = { j0->env->home, j0->env->cwd, j0->env->user };
+	struct lh_request code;
+	struct lh_script script;
+	struct lh_verdict cv, v;
+	struct judge_ctx j;
+	const char *path;
+	enum lh_lang lang;
+	int k, have = 0, runs_itself;
+
+	if (!req->content || (strcmp(req->tool, "Write") && strcmp(req->tool, "Edit")) ||
+	    out->decision == LH_DENY)
+		return;
+	path = lh_path_resolve(&j0->scratch->arena, req->input, j0->env->cwd, j0->env->home);
+	if (!path)
+		return;
+	lang = lh_interp_file_lang(path, req->content);
+	autorun = lh_policy_class(pol, "autorun");
+	runs_itself = autorun && lh_class_match(pol, autorun, path, j0->env);
+	if (lang == LH_LANG_NONE && runs_itself && lh_policy_class(pol, "shell-startup") &&
+	    lh_class_match(pol, lh_policy_class(pol, "shell-startup"), path, j0->env))
+		lang = LH_LANG_SHELL;	/* ~/.bashrc has no extension */
+	if (lang == LH_LANG_NONE)
+		return;
+	if (lh_shell_parse_code(&script, &j0->scratch->arena, lang, req->content,
+				strlen(req->content), &senv) == -ENOMEM)
+		return;
+	/* judged as the Bash command it would be: raw and content rules see the code */
+	code = *req;
+	code.tool = (char *)"Bash";
+	code.input = req->content;
+	code.content = NULL;
+	j = *j0;
+	j.req = &code;
+	j.raw_memo = lh_arena_alloc(&j.scratch->arena, (size_t)pol->nrules + 1);
+	if (j.raw_memo)
+		memset(j.raw_memo, -1, (size_t)pol->nrules + 1);
+	memset(&cv, 0, sizeof(cv));
+	for (k = 0; k < script.ncmds; k++) {
+		memset(&v, 0, sizeof(v));
+		judge_cmd(&j, &script.cmds[k], &v);
+		merge(&cv, &v, &have);
+	}
+	if (!have || (!runs_itself && cv.decision != LH_DENY) ||
+	    lh_verdict_severity(&cv) <= lh_verdict_severity(out))
+		return;
+	v = cv;
+	lh_verdict_set(out, cv.decision, cv.tier, cv.rule, "%s would run code that %s: %s", path,
+		       cv.decision == LH_DENY ? "is denied" : "needs a look", cv.reason);
+	out->escalate = v.escalate;
+	out->risk = v.risk;
+}
+
 void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 		     const struct lh_judge_env *env, struct lh_scratch *scratch,
 		     struct lh_verdict *out)
@@ -2107,9 +2175,9 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 			out->escalate = (unsigned)pol->unknown_tool_esc;
 			goto done;
 		}
-		if (judge_lists(&j, te->rules, te->n, NULL, 0, &ci, out))
-			goto done;
-		lh_risk_judge_file(&j, &ci, out);
+		if (!judge_lists(&j, te->rules, te->n, NULL, 0, &ci, out))
+			lh_risk_judge_file(&j, &ci, out);
+		judge_content(&j, out);
 		goto done;
 	}
 

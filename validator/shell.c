@@ -3231,6 +3231,12 @@ static void parse_list(struct parser *p, int term)
 int lh_shell_parse(struct lh_script *script, struct lh_arena *arena,
 		   const char *src, size_t len, const struct lh_shell_env *env)
 {
+	return lh_shell_parse_code(script, arena, LH_LANG_SHELL, src, len, env);
+}
+
+int lh_shell_parse_code(struct lh_script *script, struct lh_arena *arena, int lang,
+			const char *src, size_t len, const struct lh_shell_env *env)
+{
 	struct shared sh;
 	struct parser p;
 
@@ -3244,6 +3250,10 @@ int lh_shell_parse(struct lh_script *script, struct lh_arena *arena,
 	p.s = src;
 	p.n = len;
 	p.marks_ok = marks_ok(src, len);
+	if (lang != LH_LANG_SHELL) {
+		run_code(&p, (enum lh_lang)lang, src, len, 0, "");
+		return sh.oom ? -ENOMEM : 0;
+	}
 	parse_list(&p, 0);
 	if (!sh.stop && p.nhd)
 		read_heredocs(&p);

@@ -101,6 +101,14 @@ struct lh_script {
 int lh_shell_parse(struct lh_script *script, struct lh_arena *arena,
 		   const char *src, size_t len, const struct lh_shell_env *env);
 
+/*
+ * Parse the code of a program file in language `lang` (an enum lh_lang of
+ * interp.h): shell code as lh_shell_parse does, an interpreter's code into
+ * the commands it runs, deletes and writes (context LH_CTX_INTERP).
+ */
+int lh_shell_parse_code(struct lh_script *script, struct lh_arena *arena, int lang,
+			const char *src, size_t len, const struct lh_shell_env *env);
+
 /* Basename of a command word: "/usr/bin/rm" -> "rm". */
 const char *lh_shell_basename(const char *word);
 
