@@ -95,6 +95,38 @@ test_expect_success 'escalate is refused where allow or deny is needed' '
 	grep -q "^bad2.policy:3: unknown action .frob. (allow, ask, escalate or deny)" out
 '
 
+test_expect_success 'target is what a command writes, not what it reads' '
+	cat >t.policy <<-\EOP &&
+	version 1
+	rule t.w deny
+	  target /srv/**
+	  reason writes {path}
+	EOP
+	for c in "cp a /srv/x" "cp -t /srv a b" "mv a b /srv/" "ln -s /x /srv/l" "tee -a /srv/x" \
+		"dd if=a of=/srv/x" "curl -o /srv/x http://h" "wget -O/srv/x http://h" \
+		"tar xf a.tar -C /srv" "unzip a.zip -d /srv/x" "echo x >/srv/x" "install -m 755 a /srv/b"; do
+		"$TEST_TOOL" judge --policy t.policy "$c" >out; [ $? -eq 4 ] || { echo "not denied: $c"; false; }
+	done &&
+	for c in "cp /srv/a ./b" "tee b </srv/x" "dd if=/srv/x of=b" "rsync -a /srv/ host:/srv/" \
+		"cat /srv/x" "scp /srv/x host:/srv/x"; do
+		"$TEST_TOOL" judge --policy t.policy "$c" >out; [ $? -ne 4 ] || { echo "denied: $c"; false; }
+	done
+'
+
+test_expect_success 'the risk tier explains its score and sees obfuscation' '
+	cat >r.policy <<-\EOP &&
+	version 1
+	list risk-destructive rm cp
+	class autorun ~/.bashrc
+	EOP
+	"$TEST_TOOL" judge --policy r.policy "cp x ~/.bashrc" >out; [ $? -eq 3 ] &&
+	grep -q "^reason: risk score 60: changes /home/agent/.bashrc, which runs by itself (+60)" out &&
+	"$TEST_TOOL" judge --policy r.policy "\$'"'"'\\x72\\x6d'"'"' x" >out; [ $? -eq 3 ] &&
+	grep -q "^reason: risk score 40: the command name rm is spelled in escapes (+40)" out &&
+	"$TEST_TOOL" judge --policy r.policy "cp /etc/hosts ." >out; [ $? -eq 0 ] &&
+	"$TEST_TOOL" shell "rm\${IFS}-rf\${IFS}/" | grep -q "^\[rm\] <rm> <-rf> </>"
+'
+
 test_expect_success 'a pathological regex is bounded, not hung' '
 	cat >re.policy <<-\EOP &&
 	version 1

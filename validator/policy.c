@@ -68,6 +68,7 @@ enum ckind {
 	C_CONTEXT,
 	/* path resolution */
 	C_PATH,
+	C_TARGET,
 	C_REDIRECT,
 	/* regular expressions */
 	C_MATCH,
@@ -88,6 +89,7 @@ static const struct {
 	{ "wrapper", C_WRAPPER, 1 },
 	{ "context", C_CONTEXT, 1 },
 	{ "path", C_PATH, 0 },
+	{ "target", C_TARGET, 1 },
 	{ "redirect", C_REDIRECT, 1 },
 	{ "match", C_MATCH, 0 },
 	{ "content", C_CONTENT, 0 },
@@ -124,7 +126,7 @@ struct cond {
 	int negate;
 	char **items;			/* word/glob alternatives */
 	int nitems;
-	struct pitem *pitems;		/* C_PATH, C_REDIRECT */
+	struct pitem *pitems;		/* C_PATH, C_TARGET, C_REDIRECT */
 	int npitems;
 	char *shorts;			/* C_FLAG: short letters */
 	char **longs;			/* C_FLAG: long flags */
@@ -812,6 +814,7 @@ static int add_condition(struct pstate *ps, const char *file, int line, char **w
 		}
 		break;
 	case C_PATH:
+	case C_TARGET:
 	case C_REDIRECT:
 		c.pitems = xcalloc((size_t)(n - first - 1), sizeof(*c.pitems));
 		for (k = first + 1; k < n; k++) {
@@ -1719,6 +1722,159 @@ int lh_cmdinfo_outs(struct judge_ctx *j, struct cmdinfo *ci)
 	return 0;
 }
 
+/* The destination-taking option of DEST_OPTION commands, and whether it glues. */
+static const struct {
+	const char *cmd;
+	const char *shorts;		/* option letters whose value is a destination */
+	const char *const longs[3];	/* long options, --x=VALUE or --x VALUE */
+	const char *prefix;		/* a word prefix: dd's of= */
+} dest_opts[] = {
+	{ "dd", "", { NULL }, "of=" },
+	{ "curl", "o", { "--output", NULL }, NULL },
+	{ "wget", "O", { "--output-document", NULL }, NULL },
+	{ "tar", "C", { "--directory", NULL }, NULL },
+	{ "bsdtar", "C", { "--directory", NULL }, NULL },
+	{ "unzip", "d", { NULL }, NULL },
+};
+
+static int dest_kind(const char *name)
+{
+	static const char *const last[] = { "cp", "mv", "ln", "install", "rsync", "scp", NULL };
+	static const char *const all[] = { "tee", "sponge", NULL };
+	size_t k;
+
+	for (k = 0; last[k]; k++)
+		if (!strcmp(name, last[k]))
+			return DEST_LAST;
+	for (k = 0; all[k]; k++)
+		if (!strcmp(name, all[k]))
+			return DEST_ALL;
+	for (k = 0; k < sizeof(dest_opts) / sizeof(dest_opts[0]); k++)
+		if (!strcmp(name, dest_opts[k].cmd))
+			return DEST_OPTION;
+	return DEST_NONE;
+}
+
+/* host:path is a remote destination (scp, rsync), not a local file */
+static int remote_word(const char *w)
+{
+	const char *colon = strchr(w, ':');
+
+	return colon && colon != w && memchr(w, '/', (size_t)(colon - w)) == NULL;
+}
+
+static void add_target(struct judge_ctx *j, struct cmdinfo *ci, const char *w, unsigned flags)
+{
+	const char *p;
+
+	if (flags & LH_W_DYNAMIC) {
+		ci->ndyn_targets++;
+		return;
+	}
+	if (remote_word(w))
+		return;
+	p = resolve(j, w);
+	if (p)
+		ci->targets[ci->ntargets++] = p;
+}
+
+/*
+ * The files a command writes: its output redirections, and the
+ * destination arguments of the commands that copy, link, tee, download
+ * or extract into a place (dest_kind). Computed once per command.
+ */
+int lh_cmdinfo_targets(struct judge_ctx *j, struct cmdinfo *ci)
+{
+	const struct lh_scmd *c = ci->c;
+	int k;
+
+	if (ci->have_targets)
+		return 0;
+	ci->have_targets = 1;
+	if (!c)
+		return 0;
+	if (lh_cmdinfo_outs(j, ci) || lh_cmdinfo_pos(j, ci))
+		return -ENOMEM;
+	ci->targets = lh_arena_alloc(&j->scratch->arena,
+				     sizeof(*ci->targets) * (size_t)(ci->nouts + c->argc + 1));
+	if (!ci->targets)
+		return -ENOMEM;
+	for (k = 0; k < ci->nouts; k++)
+		ci->targets[ci->ntargets++] = ci->outs[k];
+	ci->ndyn_targets = ci->ndyn_outs;
+	ci->dest_kind = dest_kind(c->name);
+	switch (ci->dest_kind) {
+	case DEST_LAST: {
+		const char *dir = NULL;
+		unsigned dflags = 0;
+
+		for (k = 1; k < c->argc; k++) {
+			const char *a = c->argv[k];
+
+			if (!strcmp(a, "--"))
+				break;
+			if (!strncmp(a, "--target-directory=", 19)) {
+				dir = a + 19;
+				dflags = c->wflags[k];
+			} else if (!strcmp(a, "--target-directory") && k + 1 < c->argc) {
+				dir = c->argv[k + 1];
+				dflags = c->wflags[k + 1];
+			} else if (a[0] == '-' && a[1] == 't' && strcmp(c->name, "rsync") &&
+				   strcmp(c->name, "scp")) {
+				dir = a[2] ? a + 2 : k + 1 < c->argc ? c->argv[k + 1] : NULL;
+				dflags = a[2] ? c->wflags[k] : k + 1 < c->argc ? c->wflags[k + 1] : 0;
+			}
+		}
+		if (dir)
+			add_target(j, ci, dir, dflags);
+		else if (ci->npos >= 2 || (ci->npos == 1 && !strcmp(c->name, "ln")))
+			add_target(j, ci, ci->npos >= 2 ? ci->pos[ci->npos - 1] : ".",
+				   ci->npos >= 2 ? ci->posf[ci->npos - 1] : 0);
+		break;
+	}
+	case DEST_ALL:
+		for (k = 0; k < ci->npos; k++)
+			add_target(j, ci, ci->pos[k], ci->posf[k]);
+		break;
+	case DEST_OPTION: {
+		size_t d;
+
+		for (d = 0; strcmp(dest_opts[d].cmd, c->name); d++)
+			;
+		for (k = 1; k < c->argc; k++) {
+			const char *a = c->argv[k];
+			int x;
+
+			if (!strcmp(a, "--"))
+				break;
+			if (dest_opts[d].prefix &&
+			    !strncmp(a, dest_opts[d].prefix, strlen(dest_opts[d].prefix))) {
+				add_target(j, ci, a + strlen(dest_opts[d].prefix), c->wflags[k]);
+				continue;
+			}
+			for (x = 0; dest_opts[d].longs[x]; x++) {
+				size_t l = strlen(dest_opts[d].longs[x]);
+
+				if (strncmp(a, dest_opts[d].longs[x], l))
+					continue;
+				if (a[l] == '=')
+					add_target(j, ci, a + l + 1, c->wflags[k]);
+				else if (!a[l] && k + 1 < c->argc)
+					add_target(j, ci, c->argv[k + 1], c->wflags[k + 1]);
+			}
+			if (a[0] == '-' && a[1] != '-' && a[1] && strchr(dest_opts[d].shorts, a[1])) {
+				if (a[2])
+					add_target(j, ci, a + 2, c->wflags[k]);
+				else if (k + 1 < c->argc)
+					add_target(j, ci, c->argv[k + 1], c->wflags[k + 1]);
+			}
+		}
+		break;
+	}
+	}
+	return 0;
+}
+
 static int glob_words(char *const *items, int n, const char *w)
 {
 	int k;
@@ -1868,6 +2024,22 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 		for (k = 0; k < ci->npaths; k++)
 			if (pitems_match(j, c, ci->paths[k])) {
 				ci->hit = ci->paths[k];
+				return 1;
+			}
+		return 0;
+	case C_TARGET:
+		if (lh_cmdinfo_targets(j, ci))
+			return 1;
+		if (ci->ndyn_targets) {
+			for (k = 0; k < c->npitems; k++)
+				if (c->pitems[k].neg) {
+					ci->hit = "a path known only at run time";
+					return 1;
+				}
+		}
+		for (k = 0; k < ci->ntargets; k++)
+			if (pitems_match(j, c, ci->targets[k])) {
+				ci->hit = ci->targets[k];
 				return 1;
 			}
 		return 0;

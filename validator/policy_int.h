@@ -48,6 +48,11 @@ struct cmdinfo {
 	const char **outs;		/* resolved output redirection targets */
 	int nouts;
 	int ndyn_outs;			/* output redirections to run-time targets */
+	int have_targets;
+	const char **targets;		/* files the command writes (lh_cmdinfo_targets) */
+	int ntargets;
+	int ndyn_targets;		/* of them, known only at run time */
+	int dest_kind;			/* DEST_* of the command */
 	int have_sub;
 	const char *sub;		/* subcommand (git push -> "push"), or NULL */
 	const char *text;		/* argv joined by spaces */
@@ -62,6 +67,14 @@ struct judge_ctx {
 	signed char *raw_memo;		/* per rule: -1 not run, 0/1 result of raw conditions */
 };
 
+/* How a command names the files it writes (besides redirections). */
+enum {
+	DEST_NONE,			/* no destination arguments */
+	DEST_LAST,			/* cp mv ln install rsync scp: the last argument, or -t DIR */
+	DEST_ALL,			/* tee sponge: every argument */
+	DEST_OPTION,			/* dd of=, curl -o, wget -O, tar -C, unzip -d */
+};
+
 /* policy.c */
 int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const char *path,
 		   const struct lh_judge_env *env);
@@ -70,6 +83,7 @@ const struct wlist *lh_policy_list(const struct lh_policy *pol, const char *name
 int lh_list_has(const struct wlist *l, const char *word);
 int lh_cmdinfo_paths(struct judge_ctx *j, struct cmdinfo *ci);
 int lh_cmdinfo_outs(struct judge_ctx *j, struct cmdinfo *ci);
+int lh_cmdinfo_targets(struct judge_ctx *j, struct cmdinfo *ci);
 int lh_cmdinfo_pos(struct judge_ctx *j, struct cmdinfo *ci);
 int lh_policy_risk_ask(const struct lh_policy *pol);
 int lh_policy_risk_deny(const struct lh_policy *pol);

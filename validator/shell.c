@@ -274,6 +274,8 @@ static const char *var_get(struct parser *p, const char *name, size_t n, int *kn
 		return env->user;
 	if (n == 7 && !memcmp(name, "LOGNAME", 7) && env->user)
 		return env->user;
+	if (n == 3 && !memcmp(name, "IFS", 3))
+		return " \t\n";	/* rm${IFS}-rf${IFS}/ splits as bash splits it */
 	*known = 0;
 	return NULL;
 }
@@ -450,6 +452,8 @@ static void ansi_c(struct parser *p, struct wb *b)
 		}
 		c = p->s[i + 1];
 		i += 2;
+		if (strchr("xuUc01234567", c))
+			b->flags |= LH_W_ESCAPED;	/* a spelling that hides the word */
 		switch (c) {
 		case 'n': out = '\n'; break;
 		case 't': out = '\t'; break;

@@ -49,6 +49,7 @@ struct lh_redir {
 #define LH_W_GLOB 0x02		/* contains unquoted * ? [ */
 #define LH_W_QUOTED 0x04	/* some part was quoted or escaped */
 #define LH_W_PROCSUB 0x08	/* is a process substitution <(...) >(...) */
+#define LH_W_ESCAPED 0x10	/* spelled with numeric escapes: $'\x72\x6d' */
 
 /* Command context flags. */
 #define LH_CTX_PIPE_IN 0x001	/* stdin comes from a pipe */
