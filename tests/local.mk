@@ -15,6 +15,7 @@ TESTS += \
 	tests/t0012-policy-language.sh \
 	tests/t0013-fuzz.sh \
 	tests/t0014-interpreters.sh \
+	tests/t0015-cache.sh \
 	tests/t0020-store.sh \
 	tests/t0100-mount.sh \
 	tests/t0200-requests.sh \

@@ -10,6 +10,9 @@
  *   test-tool resolve WORD CWD HOME print the resolved path
  *   test-tool fuzz-request [N]      feed N random inputs to the request and
  *                                   shell parsers and the policy
+ *   test-tool cache                 check the verdict cache's bounds, generations
+ *                                   and counters; and that verdicts cached for one
+ *                                   cwd or home are not served for another
  *   test-tool cases-mount MOUNT FILE  run the verdict cases through a mount
  *   test-tool channel MOUNT NAME REQ...  one fd: write REQ, read its verdict, repeat
  *   test-tool json KEY              read JSON on stdin, print the value of KEY
@@ -36,6 +39,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "store/store.h"
+#include "validator/cache.h"
 #include "validator/path.h"
 #include "validator/shell.h"
 #include "validator/validator.h"
@@ -78,7 +82,7 @@ static struct lh_validator *make_validator(const struct opts *o)
 	struct lh_buf err = LH_BUF_INIT;
 	struct lh_policy *pol;
 	struct lh_validator *v;
-	struct lh_validator_opts vo = { o->project, 4096, 0 };
+	struct lh_validator_opts vo = { o->project, 4096, 0, 0 };
 	int rc = o->policy ? lh_policy_load(&pol, o->policy, &err) : lh_policy_builtin(&pol, &err);
 
 	if (rc) {
@@ -291,6 +295,117 @@ static int cmd_fuzz(int argc, char **argv)
 	}
 	lh_validator_free(v);
 	printf("fuzz: %ld inputs judged without a crash\n", n);
+	return 0;
+}
+
+/* ---- the verdict cache ----------------------------------------------------------- */
+
+#define CHECK(cond)                                                                     \
+	do {                                                                            \
+		if (!(cond)) {                                                          \
+			fprintf(stderr, "test-tool cache: %s:%d: failed: %s\n", __FILE__, \
+				__LINE__, #cond);                                       \
+			return 1;                                                       \
+		}                                                                       \
+	} while (0)
+
+static int judge_one(struct lh_validator *v, const char *req, const char *cwd, const char *home,
+		     struct lh_verdict *out)
+{
+	struct lh_request r;
+	struct lh_judge_in ji;
+
+	memset(&ji, 0, sizeof(ji));
+	ji.data = req;
+	ji.len = strlen(req);
+	ji.total = ji.len;
+	ji.cwd = cwd;
+	ji.home = home;
+	ji.user = "agent";
+	lh_validator_judge(v, &ji, &r, out);
+	lh_request_release(&r);
+	return 0;
+}
+
+static int cmd_cache(int argc, char **argv)
+{
+	struct lh_cache_stats st;
+	struct lh_cache *c;
+	struct lh_verdict v, got;
+	struct lh_validator_stats vs;
+	struct opts o;
+	struct lh_validator *val;
+	uint64_t k;
+	int t;
+
+	(void)argc;
+	(void)argv;
+	/* the byte bound holds while many long verdicts go in */
+	c = lh_cache_new(1 << 14, 256 << 10);
+	for (k = 0; k < 20000; k++) {
+		struct lh_cache_key key = { k * 0x9E3779B97F4A7C15ull + 1, k };
+
+		memset(&v, 0, sizeof(v));
+		lh_verdict_set(&v, (enum lh_decision)(k % 3), (enum lh_tier)(1 + k % 2), "r.x",
+			       "reason %" PRIu64 " %0200d", k, 0);
+		lh_cache_put(c, &key, 1, &v);
+		lh_cache_get_stats(c, &st);
+		CHECK(st.bytes <= st.max_bytes);
+	}
+	CHECK(st.max_bytes == 256 << 10);
+	CHECK(st.evictions_bytes > 0);
+	CHECK(st.evictions_by_tier[LH_TIER_POLICY] + st.evictions_by_tier[LH_TIER_RISK] ==
+	      st.evictions);
+	/* the newest entry is there, with its flags; another generation misses */
+	{
+		struct lh_cache_key key = { 19999 * 0x9E3779B97F4A7C15ull + 1, 19999 };
+
+		memset(&v, 0, sizeof(v));
+		lh_verdict_set(&v, LH_ASK, LH_TIER_RISK, "", "escalated");
+		v.escalate = 1;
+		lh_cache_put(c, &key, 1, &v);
+		CHECK(lh_cache_get(c, &key, 1, &got) == 1);
+		CHECK(got.decision == LH_ASK && got.escalate && got.cached && !strcmp(got.reason, "escalated"));
+		CHECK(lh_cache_get(c, &key, 2, &got) == 0);
+		lh_cache_get_stats(c, &st);
+		CHECK(st.hits == 1 && st.hits_by_tier[LH_TIER_RISK] == 1);
+	}
+	lh_cache_free(c);
+
+	/* the entry bound holds too */
+	c = lh_cache_new(1024, 1 << 30);
+	for (k = 0; k < 5000; k++) {
+		struct lh_cache_key key = { k * 0x9E3779B97F4A7C15ull + 7, ~k };
+
+		memset(&v, 0, sizeof(v));
+		lh_verdict_set(&v, LH_ALLOW, LH_TIER_POLICY, "r", "same reason");
+		lh_cache_put(c, &key, 1, &v);
+	}
+	lh_cache_get_stats(c, &st);
+	CHECK(st.entries <= st.capacity && st.capacity >= 1024 && st.evictions > 0);
+	CHECK(st.bodies == 1);
+	lh_cache_free(c);
+
+	/* through the validator: the key holds everything a verdict depends on */
+	parse_opts(0, NULL, &o);
+	val = make_validator(&o);
+	for (t = 0; t < 2; t++) {
+		judge_one(val, "rm -rf etc", "/home/agent/project", "/home/agent", &got);
+		CHECK(got.decision == LH_ALLOW && got.cached == (t == 1));
+		judge_one(val, "rm -rf etc", "/", "/home/agent", &got);
+		CHECK(got.decision == LH_DENY && got.cached == (t == 1));
+		judge_one(val, "rm -rf ~/x", "/home/agent/project", "/home/agent", &got);
+		CHECK(got.decision == LH_ASK && got.cached == (t == 1));
+		judge_one(val, "rm -rf ~/x", "/home/agent/project", "/home/agent/project", &got);
+		CHECK(got.decision == LH_ALLOW && got.cached == (t == 1));
+	}
+	lh_validator_get_stats(val, &vs);
+	CHECK(vs.cache_hits == 4 && vs.cache_misses == 4);
+	CHECK(vs.cache_hits_by_tier[LH_TIER_POLICY] + vs.cache_hits_by_tier[LH_TIER_RISK] == 4);
+	CHECK(vs.cache_misses_by_tier[LH_TIER_POLICY] + vs.cache_misses_by_tier[LH_TIER_RISK] == 4);
+	CHECK(vs.cache_bytes > 0 && vs.cache_max_bytes == LH_CACHE_BYTES_DEFAULT);
+	lh_validator_free(val);
+	printf("cache: ok\n");
 	return 0;
 }
 
@@ -564,6 +679,8 @@ int main(int argc, char **argv)
 		return cmd_resolve(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "fuzz-request"))
 		return cmd_fuzz(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "cache"))
+		return cmd_cache(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "cases-mount"))
 		return cmd_cases_mount(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "channel"))
