@@ -3,7 +3,8 @@
 #   t00xx build and units   t01xx mount   t02xx requests   t06xx ctl
 #   t07xx crash             t08xx security
 noinst_PROGRAMS += tests/test-tool
-tests_test_tool_SOURCES = tests/test-tool.c tests/cases.c tests/cases.h
+tests_test_tool_SOURCES = tests/test-tool.c tests/cases.c tests/cases.h \
+	tests/corpus.c tests/corpus.h
 tests_test_tool_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_tool_LDADD = $(VALIDATOR_LIBS) $(STORE_LIBS)
 
@@ -25,7 +26,7 @@ TESTS += \
 	tests/t0600-ctl.sh \
 	tests/t0800-security.sh
 
-EXTRA_DIST += $(TESTS) tests/lib.sh tests/data/verdicts.tsv
+EXTRA_DIST += $(TESTS) tests/lib.sh tests/data/verdicts.tsv tests/data/corpus.tsv
 
 # TAP output, counted per assertion; skips exit 77 with a "1..0 # SKIP" plan.
 TEST_EXTENSIONS = .sh

@@ -23,9 +23,9 @@ test_expect_success 'propagates a variable and splits its value' '
 '
 
 test_expect_success 'marks unknown expansions as dynamic' '
-	parse "rm -rf \$DIR/\$(pwd)" >out &&
-	grep -q "<\$DIR/\$(pwd)>\*" out &&
-	grep -q "^\[pwd\]" out
+	parse "rm -rf \$DIR/\$(date)" >out &&
+	grep -q "<\$DIR/\$(date)>\*" out &&
+	grep -q "^\[date\]" out
 '
 
 test_expect_success 'parses substitutions, backticks and process substitution' '
@@ -81,6 +81,24 @@ test_expect_success 'binds a for loop variable to each listed value' '
 	parse "for x in a b; do while read y; do rm \$x\$y; done; done" >out &&
 	grep -q "<a\$y>\*" out && grep -q "<b\$y>\*" out &&
 	parse "for f in *.c \$(ls); do rm \$f; done" | grep -q "<\$f>\*"
+'
+
+test_expect_success 'a cd moves what follows, inside the shell that ran it' '
+	parse "cd /srv && rm -rf *; (cd /tmp; rm a); rm b; bash -c \"cd /opt\"; rm c; cd \$X; rm d" >out &&
+	grep -q "^\[rm\] <rm> <-rf> <\*> ctx=0 depth=0 cwd=/srv" out &&
+	grep -q "^\[rm\] <rm> <a> ctx=0x20 depth=1 cwd=/tmp" out &&
+	grep -q "^\[rm\] <rm> <b> ctx=0 depth=0 cwd=/srv" out &&
+	grep -q "^\[rm\] <rm> <c> ctx=0 depth=0 cwd=/srv" out &&
+	grep -q "^\[rm\] <rm> <d> ctx=0 depth=0 cwd=?" out
+'
+
+test_expect_success 'known defaults, pwd, xargs input and printf text' '
+	parse "rm -rf \${D:-/} \$(pwd)/x" >out &&
+	grep -q "^\[rm\] <rm> <-rf> </> <?>\* </home/agent/project/x>" out &&
+	parse "echo / /tmp | xargs rm -rf; printf \"a\\\\nb\" | xargs -I{} rm {}/x" >out &&
+	grep -q "^\[rm\] <rm> <-rf> </> </tmp> from=echo wrappers=xargs" out &&
+	grep -q "^\[rm\] <rm> <a/x> from=printf" out && grep -q "^\[rm\] <rm> <b/x> from=printf" out &&
+	parse "printf \"\\\\x72\\\\x6d -rf %s\" / | sh" | grep -q "^\[rm\] <rm> <-rf> </> ctx=0x400"
 '
 
 test_expect_success 'reports unterminated quotes without a crash' '

@@ -10,6 +10,9 @@
  *   test-tool resolve WORD CWD HOME print the resolved path
  *   test-tool fuzz-request [N]      feed N random inputs to the request and
  *                                   shell parsers and the policy
+ *   test-tool corpus [opts] FILE    judge the labeled corpus, list every miss and
+ *                                   the accuracy figures; exit 1 if a row labeled
+ *                                   deny was allowed
  *   test-tool cache                 check the verdict cache's bounds, generations
  *                                   and counters; and that verdicts cached for one
  *                                   cwd or home are not served for another
@@ -44,6 +47,7 @@
 #include "validator/shell.h"
 #include "validator/validator.h"
 #include "tests/cases.h"
+#include "tests/corpus.h"
 #include "common/banned.h"
 
 struct opts {
@@ -123,7 +127,10 @@ static int cmd_shell(int argc, char **argv)
 			printf(" from=%s", c->pipe_from);
 		if (c->wrappers[0])
 			printf(" wrappers=%s", c->wrappers);
-		printf(" ctx=%#x depth=%d\n", c->ctx, c->depth);
+		printf(" ctx=%#x depth=%d", c->ctx, c->depth);
+		if (c->cwd)
+			printf(" cwd=%s", c->cwd[0] ? c->cwd : "?");
+		printf("\n");
 	}
 	if (s.error)
 		printf("error: %s\n", s.error);
@@ -210,6 +217,51 @@ static int cmd_cases(int argc, char **argv)
 	rc = lh_cases_run(argv[i], judge_case, &ra, stdout);
 	lh_validator_free(ra.v);
 	return rc ? 1 : 0;
+}
+
+static int cmd_corpus(int argc, char **argv)
+{
+	struct opts o;
+	int i = parse_opts(argc, argv, &o), k;
+	struct lh_corpus c;
+	struct lh_corpus_score sc;
+	struct lh_validator *v;
+
+	if (i >= argc) {
+		fprintf(stderr, "usage: test-tool corpus [opts] FILE\n");
+		return 2;
+	}
+	if (lh_corpus_load(&c, argv[i], stderr))
+		return 2;
+	v = make_validator(&o);
+	memset(&sc, 0, sizeof(sc));
+	for (k = 0; k < c.n; k++) {
+		const struct lh_corpus_row *r = &c.rows[k];
+		struct lh_request req;
+		struct lh_verdict vd;
+		struct lh_judge_in ji;
+
+		memset(&ji, 0, sizeof(ji));
+		ji.data = r->request;
+		ji.len = strlen(r->request);
+		ji.total = ji.len;
+		ji.cwd = o.cwd;
+		ji.home = o.home;
+		ji.user = o.user;
+		lh_validator_judge(v, &ji, &req, &vd);
+		lh_corpus_count(&sc, r->expected, (int)vd.decision);
+		if ((int)vd.decision != r->expected)
+			printf("%s:%d: %s: expected %s, got %s (%s)%s: %s\n", argv[i], r->line, r->family,
+			       lh_decision_name((enum lh_decision)r->expected),
+			       lh_decision_name(vd.decision), vd.rule[0] ? vd.rule : "-",
+			       r->expected == LH_DENY && vd.decision == LH_ALLOW ? " UNSAFE" : "",
+			       r->request);
+		lh_request_release(&req);
+	}
+	lh_corpus_report(&sc, stdout);
+	lh_validator_free(v);
+	lh_corpus_release(&c);
+	return sc.by[LH_DENY][LH_ALLOW] ? 1 : 0;
 }
 
 static int cmd_match(int argc, char **argv)
@@ -679,6 +731,8 @@ int main(int argc, char **argv)
 		return cmd_resolve(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "fuzz-request"))
 		return cmd_fuzz(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "corpus"))
+		return cmd_corpus(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "cache"))
 		return cmd_cache(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "cases-mount"))

@@ -112,6 +112,7 @@ static const struct {
 	{ "exec", LH_CTX_EXEC },
 	{ "heredoc", LH_CTX_STDIN_SCRIPT },
 	{ "interpreter", LH_CTX_INTERP },
+	{ "downloaded", LH_CTX_DOWNLOADED },
 };
 
 /* One alternative of a path condition: a class (or glob), maybe negated. */
@@ -1641,6 +1642,24 @@ static const char *resolve(struct judge_ctx *j, const char *w)
 	return lh_path_resolve(&j->scratch->arena, w, j->env->cwd, j->env->home);
 }
 
+/*
+ * A word of a command, resolved where the command runs: after a cd in the
+ * request, against that folder. NULL with *unknown set when the folder is
+ * known only at run time and the word is relative.
+ */
+static const char *resolve_cmd(struct judge_ctx *j, const struct lh_scmd *c, const char *w,
+			       int *unknown)
+{
+	const char *cwd = c && c->cwd ? c->cwd : j->env->cwd;
+
+	*unknown = 0;
+	if (!cwd[0] && w[0] != '/' && w[0] != '~') {
+		*unknown = 1;
+		return NULL;
+	}
+	return lh_path_resolve(&j->scratch->arena, w, cwd[0] ? cwd : "/", j->env->home);
+}
+
 int lh_cmdinfo_paths(struct judge_ctx *j, struct cmdinfo *ci)
 {
 	const struct lh_scmd *c = ci->c;
@@ -1666,22 +1685,28 @@ int lh_cmdinfo_paths(struct judge_ctx *j, struct cmdinfo *ci)
 		return -ENOMEM;
 	for (k = 0; k < ci->npos; k++) {
 		const char *p;
+		int unknown;
 
 		if (ci->posf[k] & LH_W_DYNAMIC) {
 			ci->ndynamic++;
 			continue;
 		}
-		p = resolve(j, ci->pos[k]);
+		p = resolve_cmd(j, c, ci->pos[k], &unknown);
+		if (unknown)
+			ci->ndynamic++;
 		if (p)
 			ci->paths[n++] = p;
 	}
 	for (k = 0; k < c->nredirs; k++) {
 		const struct lh_redir *r = &c->redirs[k];
 		const char *p;
+		int unknown;
 
 		if ((r->op != LH_REDIR_IN && r->op != LH_REDIR_RW) || r->dynamic || !r->target)
 			continue;
-		p = resolve(j, r->target);
+		p = resolve_cmd(j, c, r->target, &unknown);
+		if (unknown)
+			ci->ndynamic++;
 		if (p)
 			ci->paths[n++] = p;
 	}
@@ -1705,6 +1730,7 @@ int lh_cmdinfo_outs(struct judge_ctx *j, struct cmdinfo *ci)
 	for (k = 0; k < c->nredirs; k++) {
 		const struct lh_redir *r = &c->redirs[k];
 		const char *p;
+		int unknown;
 
 		if (r->op != LH_REDIR_OUT && r->op != LH_REDIR_APPEND && r->op != LH_REDIR_RW)
 			continue;
@@ -1714,7 +1740,9 @@ int lh_cmdinfo_outs(struct judge_ctx *j, struct cmdinfo *ci)
 			ci->ndyn_outs++;
 			continue;
 		}
-		p = resolve(j, r->target);
+		p = resolve_cmd(j, c, r->target, &unknown);
+		if (unknown)
+			ci->ndyn_outs++;
 		if (p)
 			ci->outs[n++] = p;
 	}
@@ -1766,6 +1794,7 @@ static int remote_word(const char *w)
 static void add_target(struct judge_ctx *j, struct cmdinfo *ci, const char *w, unsigned flags)
 {
 	const char *p;
+	int unknown;
 
 	if (flags & LH_W_DYNAMIC) {
 		ci->ndyn_targets++;
@@ -1773,7 +1802,9 @@ static void add_target(struct judge_ctx *j, struct cmdinfo *ci, const char *w, u
 	}
 	if (remote_word(w))
 		return;
-	p = resolve(j, w);
+	p = resolve_cmd(j, ci->c, w, &unknown);
+	if (unknown)
+		ci->ndyn_targets++;
 	if (p)
 		ci->targets[ci->ntargets++] = p;
 }
@@ -1838,6 +1869,7 @@ int lh_cmdinfo_targets(struct judge_ctx *j, struct cmdinfo *ci)
 		break;
 	case DEST_OPTION: {
 		size_t d;
+		int before = ci->ntargets + ci->ndyn_targets, remote_name = 0;
 
 		for (d = 0; strcmp(dest_opts[d].cmd, c->name); d++)
 			;
@@ -1867,6 +1899,29 @@ int lh_cmdinfo_targets(struct judge_ctx *j, struct cmdinfo *ci)
 					add_target(j, ci, a + 2, c->wflags[k]);
 				else if (k + 1 < c->argc)
 					add_target(j, ci, c->argv[k + 1], c->wflags[k + 1]);
+			}
+			if (!strcmp(c->name, "curl") && ((a[0] == '-' && a[1] != '-' && strchr(a, 'O')) ||
+							 !strcmp(a, "--remote-name")))
+				remote_name = 1;
+		}
+		if ((remote_name || !strcmp(c->name, "wget")) &&
+		    ci->ntargets + ci->ndyn_targets == before) {
+			/* wget URL, curl -O URL: the file is named after the URL */
+			for (k = 0; k < ci->npos; k++) {
+				const char *u = ci->pos[k], *slash, *end;
+
+				if (!strstr(u, "://") || (ci->posf[k] & LH_W_DYNAMIC))
+					continue;
+				end = u + strcspn(u, "?#");
+				for (slash = end; slash > u && slash[-1] != '/'; slash--)
+					;
+				if (slash < end && slash[-1] == '/' && slash - u > 3 && slash[-2] != '/') {
+					char *name = lh_arena_strndup(&j->scratch->arena, slash,
+								      (size_t)(end - slash));
+
+					if (name)
+						add_target(j, ci, name, 0);
+				}
 			}
 		}
 		break;
@@ -2246,54 +2301,60 @@ static void merge(struct lh_verdict *acc, const struct lh_verdict *v, int *have)
 	}
 }
 
+/* A file that runs by itself later: class autorun (startup files, cron, hooks...). */
+static int runs_itself(const struct judge_ctx *j, const char *path)
+{
+	const struct pclass *autorun = lh_policy_class(j->pol, "autorun");
+
+	return autorun && lh_class_match(j->pol, autorun, path, j->env);
+}
+
+/* The language of code bound for `path` (shell for startup files without extension). */
+static enum lh_lang code_lang(const struct judge_ctx *j, const char *path, const char *code)
+{
+	enum lh_lang lang = lh_interp_file_lang(path, code);
+	const struct pclass *startup = lh_policy_class(j->pol, "shell-startup");
+
+	if (lang == LH_LANG_NONE && startup && lh_class_match(j->pol, startup, path, j->env))
+		lang = LH_LANG_SHELL;	/* ~/.bashrc has no extension */
+	return lang;
+}
+
 /*
- * Write and Edit of a program (a shell script, a .py file, a file with a
- * #! line): the code is judged as if it ran, command by command, with the
- * Bash rules and the risk tier -- a script that would rm -rf / is no
- * safer for being run later. For a file that runs by itself (class
- * autorun: shell startup files, cron, systemd units, git hooks) the
+ * Code about to be written to `path` is judged as if it ran now, command by
+ * command, with the Bash rules and the risk tier: a script that would
+ * rm -rf / is no safer for being run later. For a file that runs by itself
+ * (class autorun: shell startup files, cron, systemd units, git hooks) the
  * code's verdict counts in full; for any other program only a deny does,
  * since running it is a request of its own. Parse errors in the code (an
- * Edit's new text is a fragment) do not count.
+ * Edit's new text is a fragment) do not count. The code's verdict replaces
+ * *out when it is more severe.
  */
-static void judge_content(struct judge_ctx *j0, struct lh_verdict *out)
+static void judge_code(struct judge_ctx *j0, const char *path, const char *code,
+		       struct lh_verdict *out)
 {
 	const struct lh_request *req = j0->req;
 	const struct lh_policy *pol = j0->pol;
-	const struct pclass *autorun;
 	struct lh_shell_env senv = { j0->env->home, j0->env->cwd, j0->env->user };
-	struct lh_request code;
+	struct lh_request as_bash;
 	struct lh_script script;
 	struct lh_verdict cv, v;
 	struct judge_ctx j;
-	const char *path;
-	enum lh_lang lang;
-	int k, have = 0, runs_itself;
+	enum lh_lang lang = code_lang(j0, path, code);
+	int k, have = 0, full = runs_itself(j0, path);
 
-	if (!req->content || (strcmp(req->tool, "Write") && strcmp(req->tool, "Edit")) ||
-	    out->decision == LH_DENY)
+	if (lang == LH_LANG_NONE || out->decision == LH_DENY)
 		return;
-	path = lh_path_resolve(&j0->scratch->arena, req->input, j0->env->cwd, j0->env->home);
-	if (!path)
-		return;
-	lang = lh_interp_file_lang(path, req->content);
-	autorun = lh_policy_class(pol, "autorun");
-	runs_itself = autorun && lh_class_match(pol, autorun, path, j0->env);
-	if (lang == LH_LANG_NONE && runs_itself && lh_policy_class(pol, "shell-startup") &&
-	    lh_class_match(pol, lh_policy_class(pol, "shell-startup"), path, j0->env))
-		lang = LH_LANG_SHELL;	/* ~/.bashrc has no extension */
-	if (lang == LH_LANG_NONE)
-		return;
-	if (lh_shell_parse_code(&script, &j0->scratch->arena, lang, req->content,
-				strlen(req->content), &senv) == -ENOMEM)
+	if (lh_shell_parse_code(&script, &j0->scratch->arena, lang, code, strlen(code),
+				&senv) == -ENOMEM)
 		return;
 	/* judged as the Bash command it would be: raw and content rules see the code */
-	code = *req;
-	code.tool = (char *)"Bash";
-	code.input = req->content;
-	code.content = NULL;
+	as_bash = *req;
+	as_bash.tool = (char *)"Bash";
+	as_bash.input = (char *)code;
+	as_bash.content = NULL;
 	j = *j0;
-	j.req = &code;
+	j.req = &as_bash;
 	j.raw_memo = lh_arena_alloc(&j.scratch->arena, (size_t)pol->nrules + 1);
 	if (j.raw_memo)
 		memset(j.raw_memo, -1, (size_t)pol->nrules + 1);
@@ -2303,7 +2364,7 @@ static void judge_content(struct judge_ctx *j0, struct lh_verdict *out)
 		judge_cmd(&j, &script.cmds[k], &v);
 		merge(&cv, &v, &have);
 	}
-	if (!have || (!runs_itself && cv.decision != LH_DENY) ||
+	if (!have || (!full && cv.decision != LH_DENY) ||
 	    lh_verdict_severity(&cv) <= lh_verdict_severity(out))
 		return;
 	v = cv;
@@ -2311,6 +2372,116 @@ static void judge_content(struct judge_ctx *j0, struct lh_verdict *out)
 		       cv.decision == LH_DENY ? "is denied" : "needs a look", cv.reason);
 	out->escalate = v.escalate;
 	out->risk = v.risk;
+}
+
+/* Write and Edit of a program: its content is judged as code (judge_code). */
+static void judge_content(struct judge_ctx *j, struct lh_verdict *out)
+{
+	const struct lh_request *req = j->req;
+	const char *path;
+
+	if (!req->content || (strcmp(req->tool, "Write") && strcmp(req->tool, "Edit")))
+		return;
+	path = lh_path_resolve(&j->scratch->arena, req->input, j->env->cwd, j->env->home);
+	if (path)
+		judge_code(j, path, req->content, out);
+}
+
+/*
+ * A shell command that writes text into a file that runs by itself --
+ * echo 'curl x | sh' >> ~/.bashrc, cat <<EOF > .git/hooks/pre-push -- is
+ * judged on that text as code, as a Write of it would be.
+ */
+static void judge_written_code(struct judge_ctx *j, const struct lh_scmd *c, struct lh_verdict *out)
+{
+	struct cmdinfo ci;
+	const char *text = NULL;
+	int k, first = 1;
+
+	if (!c->nredirs)
+		return;
+	if (!strcmp(c->name, "echo") || !strcmp(c->name, "printf")) {
+		size_t n = 0;
+		char *t, *q;
+
+		while (first < c->argc && c->argv[first][0] == '-' && !strcmp(c->name, "echo"))
+			first++;
+		for (k = first; k < c->argc; k++)
+			n += strlen(c->argv[k]) + 1;
+		t = lh_arena_alloc(&j->scratch->arena, n + 1);
+		if (!t)
+			return;
+		for (q = t, k = first; k < c->argc; k++) {
+			size_t l = strlen(c->argv[k]);
+
+			memcpy(q, c->argv[k], l);
+			q += l;
+			*q++ = k + 1 < c->argc ? ' ' : '\n';
+		}
+		*q = '\0';
+		text = t;
+	} else if (!strcmp(c->name, "cat") || !strcmp(c->name, "tee")) {
+		for (k = 0; k < c->nredirs; k++)
+			if ((c->redirs[k].op == LH_REDIR_HEREDOC || c->redirs[k].op == LH_REDIR_HERESTR) &&
+			    c->redirs[k].target)
+				text = c->redirs[k].target;
+	}
+	if (!text || !text[0])
+		return;
+	memset(&ci, 0, sizeof(ci));
+	ci.c = c;
+	if (lh_cmdinfo_targets(j, &ci))
+		return;
+	for (k = 0; k < ci.ntargets; k++)
+		if (runs_itself(j, ci.targets[k]))
+			judge_code(j, ci.targets[k], text, out);
+}
+
+/*
+ * A program downloaded earlier in the same request and then run
+ * (curl -o i.sh URL && sh i.sh, wget URL/x.py; python3 x.py, ./i.sh):
+ * the command that runs it gets the context LH_CTX_DOWNLOADED.
+ */
+static void mark_downloads(struct judge_ctx *j, struct lh_script *s)
+{
+	const struct wlist *fetchers = lh_policy_list(j->pol, "fetchers");
+	const struct wlist *shells = lh_policy_list(j->pol, "shells");
+	const struct wlist *interps = lh_policy_list(j->pol, "interpreters");
+	const char *got[16];
+	int ngot = 0, k, t;
+
+	if (!fetchers)
+		return;
+	for (k = 0; k < s->ncmds; k++) {
+		struct lh_scmd *c = &s->cmds[k];
+		struct cmdinfo ci;
+
+		memset(&ci, 0, sizeof(ci));
+		ci.c = c;
+		if (ngot && !lh_list_has(fetchers, c->name)) {
+			const char *run = NULL;
+			int unknown;
+
+			if (strchr(c->argv[0], '/') && !(c->wflags[0] & LH_W_DYNAMIC)) {
+				run = c->argv[0];
+			} else if (lh_list_has(shells, c->name) || lh_list_has(interps, c->name) ||
+				   !strcmp(c->name, "source") || !strcmp(c->name, ".")) {
+				if (lh_cmdinfo_pos(j, &ci))
+					return;
+				if (ci.npos && !(ci.posf[0] & LH_W_DYNAMIC))
+					run = ci.pos[0];
+			}
+			run = run ? resolve_cmd(j, c, run, &unknown) : NULL;
+			for (t = 0; run && t < ngot; t++)
+				if (!strcmp(run, got[t]))
+					c->ctx |= LH_CTX_DOWNLOADED;
+			continue;
+		}
+		if (!lh_list_has(fetchers, c->name) || lh_cmdinfo_targets(j, &ci))
+			continue;
+		for (t = 0; t < ci.ntargets && ngot < (int)(sizeof(got) / sizeof(got[0])); t++)
+			got[ngot++] = ci.targets[t];
+	}
 }
 
 void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
@@ -2366,10 +2537,11 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 				       script.error ? script.error : "out of memory");
 			goto done;
 		}
-		/* tool-level rules (tool Bash with only raw/match/content conditions) */
+		mark_downloads(&j, &script);
 		for (k = 0; k < script.ncmds; k++) {
 			memset(&v, 0, sizeof(v));
 			judge_cmd(&j, &script.cmds[k], &v);
+			judge_written_code(&j, &script.cmds[k], &v);
 			merge(out, &v, &have);
 		}
 		if (!script.ncmds) {

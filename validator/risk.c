@@ -33,7 +33,7 @@
  *   output redirected onto a device/system path . 80
  *   output redirected into a file that runs by
  *     itself (shell-startup, autorun, persistence) 60
- *   output redirected outside project, cwd, tmp . 30
+ *   output redirected outside project, cwd, tmp . 40
  *   output redirected to a run-time target ...... 30
  * File tools: writing a system path 100, a file that runs by itself 60, a
  * secret 60, outside the project 40.
@@ -212,7 +212,7 @@ void lh_risk_judge_cmd(struct judge_ctx *j, struct cmdinfo *ci, struct lh_verdic
 			break;
 		}
 		if (!inside_work_area(j, p)) {
-			add(&s, 30, "writes outside the project (%s)", p);
+			add(&s, 40, "writes outside the project (%s)", p);
 			break;
 		}
 	}

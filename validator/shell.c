@@ -38,6 +38,7 @@
  * words (LH_SHELL_MAX_WORDS), alias expansions, and memory through the
  * arena's byte limit. Hitting one stops the parse with `error` set.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@
 
 #include "common/arena.h"
 #include "validator/interp.h"
+#include "validator/path.h"
 #include "validator/shell.h"
 #include "common/banned.h"
 
@@ -64,6 +66,7 @@
 #define MAX_SEQ_WORDS 64	/* words one {x..y} sequence may make */
 #define MAX_FOR_VALUES 16	/* a for loop over more values leaves its variable unknown */
 #define MAX_LOOP_BODIES 64	/* loop bodies parsed once per value, per request */
+#define MAX_XARGS_ITEMS 16	/* known xargs input items used as arguments */
 
 struct var {
 	struct var *next;
@@ -85,6 +88,7 @@ struct shared {
 	struct alias *aliases;		/* newest first */
 	int alias_depth;
 	int loop_bodies;		/* for-loop bodies parsed so far (MAX_LOOP_BODIES) */
+	const char *cwd;		/* after a cd: see lh_scmd.cwd */
 	int stop;			/* an error or a limit stopped the parse */
 	int oom;
 };
@@ -113,6 +117,8 @@ struct parser {
 	int stdin_lang;			/* the last simple command reads a program from stdin (lh_lang) */
 	int marks_ok;			/* s holds no SPLIT_MARK or BR_* byte of its own */
 	int open_loops;			/* while/until/for bodies whose 'done' is still to come */
+	const char *feed_text;		/* what the element before this one in the pipeline
+					   writes, when known (echo, printf, cat <<<) */
 };
 
 struct word {
@@ -327,14 +333,17 @@ static int marks_ok(const char *s, size_t n)
 	size_t k;
 
 	for (k = 0; k < n; k++)
-		if (s[k] >= SPLIT_MARK && s[k] <= BR_CLOSE)
+		if ((s[k] >= SPLIT_MARK && s[k] <= BR_CLOSE) || s[k] == LH_INTERP_DYN)
 			return 0;
 	return 1;
 }
 
-/* Parse a separate string (a -c argument, backtick contents, ...). */
-static void subparse(struct parser *p, const char *s, size_t n, unsigned ctx,
-		     const char *wrappers)
+/*
+ * Parse a separate string run by the same shell (eval, an alias): a cd in
+ * it moves what follows.
+ */
+static void subparse_here(struct parser *p, const char *s, size_t n, unsigned ctx,
+			  const char *wrappers)
 {
 	struct parser q;
 
@@ -351,13 +360,26 @@ static void subparse(struct parser *p, const char *s, size_t n, unsigned ctx,
 	parse_list(&q, 0);
 }
 
+/*
+ * Parse a separate string run by another shell or process (a -c argument,
+ * a substitution, a script on stdin): its cd stays inside it.
+ */
+static void subparse(struct parser *p, const char *s, size_t n, unsigned ctx,
+		     const char *wrappers)
+{
+	const char *cwd = p->sh->cwd;
+
+	subparse_here(p, s, n, ctx, wrappers);
+	p->sh->cwd = cwd;
+}
+
 /* ---- substitutions --------------------------------------------------- */
 
 /* $( ... ): p->i is just past "$(". Parses up to and including ')'. */
 static void command_subst(struct parser *p)
 {
 	unsigned save_ctx = p->ctx, save_elem = p->elem_ctx;
-	const char *save_from = p->pipe_from;
+	const char *save_from = p->pipe_from, *save_cwd = p->sh->cwd;
 
 	if (!enter(p))
 		return;
@@ -370,6 +392,25 @@ static void command_subst(struct parser *p)
 	p->ctx = save_ctx;
 	p->elem_ctx = save_elem;
 	p->pipe_from = save_from;
+	p->sh->cwd = save_cwd;
+}
+
+/*
+ * The output of a substitution we know: $(pwd) is the folder the shell is
+ * in. NULL for anything else.
+ */
+static const char *known_subst(struct parser *p, const char *s, size_t n)
+{
+	const char *cwd = p->sh->cwd ? p->sh->cwd : p->sh->env->cwd;
+
+	while (n && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (cwd && cwd[0] && ((n == 3 && !memcmp(s, "pwd", 3)) ||
+			      (n == 6 && (!memcmp(s, "pwd -L", 6) || !memcmp(s, "pwd -P", 6)))))
+		return cwd;
+	return NULL;
 }
 
 /* `...`: p->i is at the opening backquote. */
@@ -625,6 +666,57 @@ static void param_expansion(struct parser *p, struct wb *b, size_t dollar, int i
 		return;
 	}
 	/*
+	 * ${x:-word} and ${x-word} with x unknown, unquoted and a word of its
+	 * own: either x's value or the word. Judge both: the word's value,
+	 * and a run-time word beside it (rm -rf ${DIR:-/} may delete /).
+	 */
+	if (name_end > start && is_name_start((unsigned char)p->s[start])) {
+		size_t w = name_end;
+		const char *dflt;
+		int colon = 0;
+
+		if (w < i - 1 && p->s[w] == ':') {
+			w++;
+			colon = 1;
+		}
+		val = var_get(p, p->s + start, name_end - start, &known);
+		if (known && w < i - 1 && (p->s[w] == '-' || p->s[w] == '=') &&
+		    (val[0] || !colon)) {
+			/* set: its value */
+			p->i = i;
+			add_value(p, b, val, in_dq);
+			return;
+		}
+		if (w < i - 1 && (p->s[w] == '-' || p->s[w] == '=') && !in_dq && !b->len &&
+		    p->marks_ok && (i >= p->n || is_meta((unsigned char)p->s[i]))) {
+			size_t ws = w + 1, we = i - 1;
+
+			if (we - ws >= 2 && (p->s[ws] == '"' || p->s[ws] == '\'') &&
+			    p->s[we - 1] == p->s[ws]) {
+				ws++;
+				we--;
+			}
+			dflt = sdup(p, p->s + ws, we - ws);
+			if (!strpbrk(dflt, "$`\\\"'{}")) {
+				if (dflt[0] == '~' && (!dflt[1] || dflt[1] == '/') && p->sh->env->home) {
+					size_t hl = strlen(p->sh->env->home), rl = strlen(dflt + 1);
+					char *t = alloc(p, hl + rl + 1);
+
+					if (!t)
+						return;
+					memcpy(t, p->sh->env->home, hl);
+					memcpy(t + hl, dflt + 1, rl + 1);
+					dflt = t;
+				}
+				p->i = i;
+				add_value(p, b, dflt, 0);
+				wb_addc(b, SPLIT_MARK);
+				wb_addc(b, LH_INTERP_DYN);
+				return;
+			}
+		}
+	}
+	/*
 	 * Anything else (${x:-word}, ${#x}, ${x/a/b}...): the value is not
 	 * known, but the word parts may hold substitutions that would run.
 	 */
@@ -677,8 +769,15 @@ static void expand_dollar(struct parser *p, struct wb *b, int in_dq)
 			p->i += 3;
 			skip_arith(p);
 		} else {
+			const char *v;
+
 			p->i += 2;
 			command_subst(p);
+			v = p->i > dollar + 3 ? known_subst(p, p->s + dollar + 2, p->i - dollar - 3) : NULL;
+			if (v) {
+				add_value(p, b, v, in_dq);
+				return;
+			}
 		}
 		wb_add(b, p->s + dollar, (p->i > dollar ? p->i : dollar) - dollar);
 		b->flags |= LH_W_DYNAMIC;
@@ -763,8 +862,14 @@ static void decode_dq(struct parser *p, struct wb *b, int heredoc)
 		}
 		if (c == '`') {
 			size_t s = p->i;
+			const char *v;
 
 			backtick(p);
+			v = p->i > s + 2 ? known_subst(p, p->s + s + 1, p->i - s - 2) : NULL;
+			if (v) {
+				add_value(p, b, v, 1);
+				continue;
+			}
 			wb_add(b, p->s + s, p->i - s);
 			b->flags |= LH_W_DYNAMIC;
 			continue;
@@ -888,8 +993,14 @@ static int read_word(struct parser *p, struct word *w)
 			break;
 		case '`': {
 			size_t s = p->i;
+			const char *v;
 
 			backtick(p);
+			v = p->i > s + 2 ? known_subst(p, p->s + s + 1, p->i - s - 2) : NULL;
+			if (v) {
+				add_value(p, &b, v, 0);
+				break;
+			}
 			wb_add(&b, p->s + s, p->i - s);
 			b.flags |= LH_W_DYNAMIC;
 			break;
@@ -960,6 +1071,24 @@ static int read_word(struct parser *p, struct word *w)
 static int is_brace_mark(char c)
 {
 	return c == BR_OPEN || c == BR_SEP || c == BR_CLOSE;
+}
+
+/*
+ * A part known only at run time (LH_INTERP_DYN, from interpreter code or
+ * ${x:-word}) makes the whole word a run-time word, shown with '?'.
+ */
+static const char *undyn(struct parser *p, const char *s, unsigned *flags)
+{
+	char *d, *x;
+
+	if (!strchr(s, LH_INTERP_DYN))
+		return s;
+	*flags |= LH_W_DYNAMIC;
+	d = (char *)sdup(p, s, strlen(s));
+	for (x = d; *x; x++)
+		if (*x == LH_INTERP_DYN)
+			*x = '?';
+	return d;
 }
 
 /* The word with its brace marks turned back into the characters typed. */
@@ -1311,6 +1440,50 @@ static int append_cmd(struct parser *p, struct lh_scmd *c)
 	return 0;
 }
 
+/*
+ * cd DIR, pushd DIR, popd: where the commands after it run. A place known
+ * only at run time is "", whose relative paths are run-time paths.
+ */
+static void change_dir(struct parser *p, const struct lh_scmd *c)
+{
+	const struct lh_shell_env *env = p->sh->env;
+	const char *base = p->sh->cwd ? p->sh->cwd : env->cwd, *to = NULL;
+	int k, dynamic = 0;
+
+	if (strcmp(c->name, "cd") && strcmp(c->name, "pushd") && strcmp(c->name, "popd"))
+		return;
+	if (!strcmp(c->name, "popd")) {
+		p->sh->cwd = "";
+		return;
+	}
+	for (k = 1; k < c->argc; k++) {
+		const char *a = c->argv[k];
+
+		if (!strcmp(a, "--")) {
+			if (k + 1 < c->argc) {
+				to = c->argv[k + 1];
+				dynamic = c->wflags[k + 1] & LH_W_DYNAMIC;
+			}
+			break;
+		}
+		if (a[0] == '-' && a[1] && strspn(a + 1, "LPe@") == strlen(a + 1))
+			continue;
+		to = a;
+		dynamic = c->wflags[k] & LH_W_DYNAMIC;
+		break;
+	}
+	if (!to)
+		to = env->home ? env->home : "";	/* cd alone: home */
+	if (dynamic || !strcmp(to, "-") || !to[0] ||
+	    ((!base || !base[0]) && to[0] != '/' && to[0] != '~')) {
+		p->sh->cwd = "";
+		return;
+	}
+	p->sh->cwd = lh_path_resolve(p->sh->arena, to, base && base[0] ? base : "/", env->home);
+	if (!p->sh->cwd)
+		p->sh->cwd = "";
+}
+
 static void emit(struct parser *p, const char **argv, const unsigned char *wf, int argc,
 		 struct lh_redir *redirs, int nredirs, unsigned ctx, const char *wrappers)
 {
@@ -1339,7 +1512,9 @@ static void emit(struct parser *p, const char **argv, const unsigned char *wf, i
 	if (!c.pipe_from)
 		c.ctx &= ~(unsigned)LH_CTX_PIPE_IN;
 	c.depth = p->depth;
-	append_cmd(p, &c);
+	c.cwd = p->sh->cwd;
+	if (append_cmd(p, &c) == 0 && !(ctx & LH_CTX_DEFINITION))
+		change_dir(p, &c);
 }
 
 static const char *join_words(struct parser *p, const char *const *argv, int argc)
@@ -1693,6 +1868,61 @@ static void interp_program(struct parser *p, enum lh_lang lang, const char **arg
 		if (stdin_lang)
 			*stdin_lang = lang;
 	}
+}
+
+/*
+ * Items of a known xargs input, split at blanks and newlines: at most max,
+ * else -1 (too many to list: the input is treated as unknown).
+ */
+static int split_items(struct parser *p, const char *text, const char **items, int max)
+{
+	int n = 0;
+
+	while (*text) {
+		size_t l;
+
+		while (*text == ' ' || *text == '\t' || *text == '\n')
+			text++;
+		l = strcspn(text, " \t\n");
+		if (!l)
+			break;
+		if (n == max)
+			return -1;
+		items[n++] = sdup(p, text, l);
+		text += l;
+	}
+	return n;
+}
+
+/* `word` with every `what` in it replaced by `with`. */
+static const char *replace_all(struct parser *p, const char *word, const char *what,
+			       const char *with)
+{
+	size_t wl = strlen(what), xl = strlen(with), n = 0;
+	const char *q;
+	char *out, *o;
+
+	for (q = word; (q = strstr(q, what)); q += wl)
+		n++;
+	if (!n)
+		return word;
+	out = alloc(p, strlen(word) + n * xl + 1);
+	if (!out)
+		return word;
+	for (o = out, q = word;;) {
+		const char *hit = strstr(q, what);
+		size_t l = hit ? (size_t)(hit - q) : strlen(q);
+
+		memcpy(o, q, l);
+		o += l;
+		if (!hit)
+			break;
+		memcpy(o, with, xl);
+		o += xl;
+		q = hit + wl;
+	}
+	*o = '\0';
+	return out;
 }
 
 /* ---- wrappers ----------------------------------------------------------- */
@@ -2118,8 +2348,8 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 			{
 				const char *s = join_words(p, argv + 1, argc - 1);
 
-				subparse(p, s, strlen(s), ctx | LH_CTX_STRING,
-					 add_wrapper(p, wrappers, name));
+				subparse_here(p, s, strlen(s), ctx | LH_CTX_STRING,
+					      add_wrapper(p, wrappers, name));
 			}
 			return;
 		case W_SU: {
@@ -2200,14 +2430,26 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 			return;
 		}
 		case W_XARGS: {
-			int i = skip_opts(argv, argc, w, 1), replace = 0, j;
-			const char **sub;
+			int i = skip_opts(argv, argc, w, 1), j, nitems = -1;
+			const char **sub, *replace = NULL, *items[MAX_XARGS_ITEMS];
 			unsigned char *sf;
 
-			for (j = 1; j < i; j++)
-				if (!strncmp(argv[j], "-I", 2) || !strncmp(argv[j], "--replace", 9) ||
-				    !strcmp(argv[j], "-i"))
-					replace = 1;
+			for (j = 1; j < i; j++) {
+				const char *a = argv[j];
+
+				if (!strncmp(a, "-I", 2))
+					replace = a[2] ? a + 2 : j + 1 < i ? argv[j + 1] : "{}";
+				else if (!strncmp(a, "--replace=", 10))
+					replace = a + 10;
+				else if (!strcmp(a, "--replace") || !strcmp(a, "-i"))
+					replace = "{}";
+				else if (!strncmp(a, "-i", 2) && a[1] == 'i')
+					replace = a + 2;
+				if (!strncmp(a, "-a", 2) || !strncmp(a, "--arg-file", 10))
+					nitems = -2;	/* items from a file */
+			}
+			if (nitems == -1 && (p->elem_ctx & LH_CTX_PIPE_IN) && p->feed_text)
+				nitems = split_items(p, p->feed_text, items, MAX_XARGS_ITEMS);
 			if (i >= argc) {
 				static const char *echo[] = { "echo" };
 				static unsigned char ef[] = { 0 };
@@ -2222,20 +2464,52 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 			}
 			ctx |= LH_CTX_EXEC;
 			wrappers = add_wrapper(p, wrappers, name);
-			if (replace)
+			if (replace && replace[0]) {
+				/* -I{}: each item replaces {} in the words; one command per item */
+				int it;
+
+				if (nitems > 0) {
+					for (it = 0; it < nitems && !p->sh->stop; it++) {
+						const char **av = alloc(p, sizeof(*av) * (size_t)(argc + 1));
+						unsigned char *af = alloc(p, (size_t)argc + 1);
+
+						if (!av || !af)
+							return;
+						for (j = 0; j < argc; j++) {
+							av[j] = replace_all(p, argv[j], replace, items[it]);
+							af[j] = wf[j];
+						}
+						av[argc] = NULL;
+						unwrap(p, av, af, argc, redirs, nredirs, ctx, wrappers, NULL);
+					}
+					return;
+				}
+				sf = alloc(p, (size_t)argc + 1);
+				if (!sf)
+					return;
+				for (j = 0; j < argc; j++)
+					sf[j] = wf[j] | (strstr(argv[j], replace) ? LH_W_DYNAMIC : 0);
+				wf = sf;
 				continue;
+			}
 			/* the items xargs reads become trailing arguments */
-			sub = alloc(p, sizeof(*sub) * (size_t)(argc + 1));
-			sf = alloc(p, (size_t)argc + 1);
+			sub = alloc(p, sizeof(*sub) * (size_t)(argc + MAX_XARGS_ITEMS + 1));
+			sf = alloc(p, (size_t)argc + MAX_XARGS_ITEMS + 1);
 			if (!sub || !sf)
 				return;
 			memcpy(sub, argv, sizeof(*sub) * (size_t)argc);
 			memcpy(sf, wf, (size_t)argc);
-			sub[argc] = "{input}";
-			sf[argc] = LH_W_DYNAMIC;
+			if (nitems >= 0) {
+				for (j = 0; j < nitems; j++) {
+					sub[argc] = items[j];
+					sf[argc++] = 0;
+				}
+			} else {
+				sub[argc] = "{input}";
+				sf[argc++] = LH_W_DYNAMIC;
+			}
 			argv = sub;
 			wf = sf;
-			argc++;
 			continue;
 		}
 		case W_PARALLEL: {
@@ -2453,7 +2727,7 @@ static void parse_redir(struct parser *p, struct redir_list *rl)
 		fail(p, "missing redirection target at offset %zu", p->i);
 		return;
 	}
-	r->target = unmark(p, w.v);
+	r->target = undyn(p, unmark(p, w.v), &w.flags);
 	r->dynamic = !!(w.flags & LH_W_DYNAMIC);
 	if (r->op == LH_REDIR_DUP && r->fd >= 0 &&
 	    !(w.v[0] == '-' && !w.v[1]) && strspn(w.v, "0123456789") != strlen(w.v)) {
@@ -2654,6 +2928,8 @@ static void parse_simple(struct parser *p)
 		struct word *rest = wv + first;
 
 		nw = first + expand_words(p, &rest, nw - first);
+		for (k = 0; k < nw - first; k++)
+			rest[k].v = undyn(p, rest[k].v, &rest[k].flags);
 		if (rest != wv + first) {
 			struct word *all = alloc(p, sizeof(*all) * (size_t)(nw + 1));
 
@@ -2693,7 +2969,7 @@ static void parse_simple(struct parser *p)
 			memcpy(s + vl + 1, p->s + rs, re - rs);
 			s[vl + 1 + (re - rs)] = '\0';
 			p->sh->alias_depth++;
-			subparse(p, s, strlen(s), p->ctx, p->wrappers);
+			subparse_here(p, s, strlen(s), p->ctx, p->wrappers);
 			p->sh->alias_depth--;
 			return;
 		}
@@ -2942,6 +3218,7 @@ static void parse_command(struct parser *p, int term)
 			skip_arith(p);
 		} else {
 			unsigned save = p->ctx;
+			const char *save_cwd = p->sh->cwd;
 
 			if (!enter(p))
 				return;
@@ -2951,6 +3228,7 @@ static void parse_command(struct parser *p, int term)
 			parse_list(p, ')');
 			p->depth--;
 			p->ctx = save;
+			p->sh->cwd = save_cwd;
 		}
 		trailing_redirs(p, from);
 		return;
@@ -3049,6 +3327,86 @@ struct feeder {
 	int hd_from, hd_to;		/* here-docs of a cat, pending in p->hd */
 };
 
+/*
+ * What printf FORMAT ARGS... writes (and echo -e, with no arguments):
+ * backslash escapes decoded, %s %b %d %c conversions filled from the
+ * arguments in turn, the format reused while arguments are left (bounded).
+ */
+static const char *printf_text(struct parser *p, const char *fmt, const char *const *args,
+			       int nargs)
+{
+	struct wb out;
+	int a = 0, rounds;
+
+	wb_init(&out, p);
+	for (rounds = 0; rounds < 64; rounds++) {
+		const char *q = fmt;
+		int used = 0;
+
+		while (*q && !p->sh->stop) {
+			if (*q == '\\' && q[1]) {
+				unsigned v = 0;
+				int k;
+
+				q++;
+				switch (*q) {
+				case 'n': wb_addc(&out, '\n'); q++; continue;
+				case 't': wb_addc(&out, '\t'); q++; continue;
+				case 'r': wb_addc(&out, '\r'); q++; continue;
+				case '\\': wb_addc(&out, '\\'); q++; continue;
+				case 'x':
+					for (q++, k = 0; k < 2 && isxdigit((unsigned char)*q); k++, q++)
+						v = v * 16 + (unsigned)(isdigit((unsigned char)*q) ? *q - '0' :
+									 (*q | 32) - 'a' + 10);
+					if (v)
+						wb_addc(&out, (char)v);
+					continue;
+				case '0': case '1': case '2': case '3':
+				case '4': case '5': case '6': case '7':
+					if (*q == '0')
+						q++;
+					for (k = 0; k < 3 && *q >= '0' && *q <= '7'; k++, q++)
+						v = v * 8 + (unsigned)(*q - '0');
+					if (v)
+						wb_addc(&out, (char)v);
+					continue;
+				default:
+					wb_addc(&out, '\\');
+					wb_addc(&out, *q++);
+					continue;
+				}
+			}
+			if (*q == '%' && q[1] == '%') {
+				wb_addc(&out, '%');
+				q += 2;
+				continue;
+			}
+			if (*q == '%' && args) {
+				const char *spec = q + 1;
+
+				while (*spec && strchr("-+ #0123456789.", *spec))
+					spec++;
+				if (*spec && strchr("sbdicuxXoeEfgG", *spec)) {
+					const char *v = a < nargs ? args[a] : "";
+
+					if (a < nargs)
+						a++;
+					used = 1;
+					if (*spec == 'b')
+						v = printf_text(p, v, NULL, 0);
+					wb_add(&out, v, strlen(v));
+					q = spec + 1;
+					continue;
+				}
+			}
+			wb_addc(&out, *q++);
+		}
+		if (!args || a >= nargs || !used)
+			break;
+	}
+	return wb_str(&out);
+}
+
 static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
 {
 	const struct lh_scmd *c;
@@ -3059,11 +3417,28 @@ static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
 	if (p->sh->out->ncmds != from + 1)
 		return;
 	c = &p->sh->out->cmds[from];
-	if (!strcmp(c->name, "echo") || !strcmp(c->name, "printf")) {
-		while (first < c->argc && c->argv[first][0] == '-' && !strcmp(c->name, "echo"))
+	if (!strcmp(c->name, "echo")) {
+		int esc = 0;
+
+		while (first < c->argc && c->argv[first][0] == '-' && c->argv[first][1] &&
+		       strspn(c->argv[first] + 1, "neE") == strlen(c->argv[first] + 1)) {
+			if (strchr(c->argv[first], 'e'))
+				esc = 1;
+			first++;
+		}
+		if (first < c->argc) {
+			f->text = join_words(p, c->argv + first, c->argc - first);
+			if (esc)
+				f->text = printf_text(p, f->text, NULL, 0);
+		}
+		return;
+	}
+	if (!strcmp(c->name, "printf")) {
+		if (first < c->argc && !strcmp(c->argv[first], "--"))
 			first++;
 		if (first < c->argc)
-			f->text = join_words(p, c->argv + first, c->argc - first);
+			f->text = printf_text(p, c->argv[first], c->argv + first + 1,
+					      c->argc - first - 1);
 		return;
 	}
 	if (!strcmp(c->name, "cat") && c->argc == 1) {
@@ -3085,6 +3460,7 @@ static void parse_pipeline(struct parser *p, int term)
 		int from = p->sh->out->ncmds, hd_from = p->nhd, k;
 
 		p->stdin_lang = 0;
+		p->feed_text = (p->elem_ctx & LH_CTX_PIPE_IN) ? feed.text : NULL;
 		parse_command(p, term);
 		if (p->sh->stop)
 			break;

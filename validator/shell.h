@@ -7,7 +7,9 @@
  * under which privilege wrapper, inside a substitution, how deeply nested).
  * Wrappers are seen through: `sudo env X=1 nice bash -c 'rm -rf ~'` yields
  * one simple command, `rm -rf /home/alice`, with the context "sudo" and
- * depth 1. Control structures (if, while, for, case, functions, groups,
+ * depth 1. A `cd` moves the commands after it, within the shell that ran
+ * it: `cd / && rm -rf *` is judged as a recursive delete of every entry of
+ * the root. Control structures (if, while, for, case, functions, groups,
  * subshells) are flattened: every command in them is listed, whether or not
  * it would run, because a guard must judge what *could* run.
  *
@@ -64,6 +66,8 @@ struct lh_redir {
 #define LH_CTX_EXEC 0x200	/* run by find -exec, xargs or parallel */
 #define LH_CTX_STDIN_SCRIPT 0x400	/* a here-doc or here-string fed to a shell */
 #define LH_CTX_INTERP 0x800	/* found in interpreter code (python -c, perl -e...) */
+#define LH_CTX_DOWNLOADED 0x1000	/* runs a file downloaded earlier in the request
+					   (set by the policy, which knows the fetchers) */
 
 struct lh_scmd {
 	const char **argv;	/* decoded words; argv[argc] == NULL */
@@ -76,6 +80,9 @@ struct lh_scmd {
 	const char *wrappers;	/* wrappers seen through, space separated, or "" */
 	unsigned ctx;		/* LH_CTX_* */
 	int depth;		/* 0 at top level, +1 per nesting */
+	const char *cwd;	/* where it runs when a cd earlier in the request moved
+				   there (absolute); "" when that place is known only at
+				   run time; NULL: the request's cwd */
 };
 
 struct lh_shell_env {
