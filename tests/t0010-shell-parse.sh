@@ -56,7 +56,7 @@ test_expect_success 'flattens if, for, while, case and functions' '
 
 test_expect_success 'find -exec and xargs run their commands' '
 	parse "find /srv -exec rm -f {} \\; ; ls | xargs rm -rf" >out &&
-	grep -q "^\[rm\] <rm> <-f> </srv> wrappers=find" out &&
+	grep -q "^\[rm\] <rm> <-f> </srv/\*> wrappers=find" out &&
 	grep -q "^\[rm\] <rm> <-rf> <{input}>\* from=ls wrappers=xargs" out
 '
 

@@ -173,6 +173,7 @@ struct scan {
 	int nacts;
 	int oom;
 	int nest;			/* lists being read */
+	size_t print_expr;		/* awk: where the current print's expression starts */
 	size_t budget;			/* WORK_BUDGET, spent by argument reading */
 	int exhausted;			/* the budget ran out: the rest is unread */
 	struct var vars[MAX_VARS];
@@ -1207,6 +1208,8 @@ static void handle(struct scan *sc, const struct entry *e, const struct recv *r,
 	case H_CODE:
 		if (a0 && a0->kind == A_STR)
 			act(sc, LH_INTERP_CODE, e->name, a0->text, NULL, 0);
+		else if (nargs > 0 && args[0].kind == A_OTHER)
+			act(sc, LH_INTERP_SHELL, e->name, "\x05", NULL, 0);	/* code known at run time */
 		return;
 	}
 }
@@ -1261,7 +1264,27 @@ static void awk_pipes(struct scan *sc, size_t i, int *in_print)
 		j = skip_space(sc, i + 1);
 		sb_init(&b, sc);
 		if (at(sc, j) == '"' && literal(sc, j, &b, &end) == LIT_STR) {
-			act(sc, LH_INTERP_SHELL, "|", sb_str(&b), NULL, 0);
+			const char *cmd = sb_str(&b);
+			size_t w = strcspn(cmd, " \t"), x;
+			struct sb printed;
+
+			act(sc, LH_INTERP_SHELL, "|", cmd, NULL, 0);
+			/* print "rm -rf /" | "sh": what is printed is the shell's script */
+			for (x = w; x > 0 && cmd[x - 1] != '/'; x--)
+				;
+			if (*in_print &&
+			    ((w - x == 2 && !memcmp(cmd + x, "sh", 2)) ||
+			     (w - x == 4 && !memcmp(cmd + x, "bash", 4)) ||
+			     (w - x == 4 && !memcmp(cmd + x, "dash", 4)) ||
+			     (w - x == 3 && !memcmp(cmd + x, "zsh", 3)))) {
+				size_t k = skip_space(sc, sc->print_expr);
+
+				sb_init(&printed, sc);
+				if (literal(sc, k, &printed, &end) == LIT_STR && skip_space(sc, end) == i)
+					act(sc, LH_INTERP_SHELL, "print", sb_str(&printed), NULL, 0);
+				else if (skip_space(sc, sc->print_expr) != i)
+					act(sc, LH_INTERP_SHELL, "print", "\x05", NULL, 0);
+			}
 			return;
 		}
 		/* "cmd" | getline: the string before the bar */
@@ -1340,11 +1363,38 @@ int lh_interp_scan(struct lh_arena *a, enum lh_lang lang, const char *code, size
 
 			while (e < n && is_ident((unsigned char)code[e]))
 				e++;
-			if (lang == LH_LANG_AWK && e - i == 5 && !memcmp(code + i, "print", 5))
+			if (lang == LH_LANG_AWK && ((e - i == 5 && !memcmp(code + i, "print", 5)) ||
+						    (e - i == 6 && !memcmp(code + i, "printf", 6)))) {
 				in_print = 1;
-			if (lang == LH_LANG_AWK && e - i == 6 && !memcmp(code + i, "printf", 6))
-				in_print = 1;
+				sc->print_expr = e;
+			}
 			ent = lookup(lang, code + i, e - i);
+			if (!ent && lang == LH_LANG_PYTHON && e - i == 7 && !memcmp(code + i, "getattr", 7) &&
+			    at(sc, skip_space(sc, e)) == '(') {
+				/* getattr(os, 'sys' + 'tem')('rm -rf /'): the attribute is the call */
+				struct arg ga[LH_INTERP_MAX_ARGS], args[LH_INTERP_MAX_ARGS];
+				int nga = 0, nargs = 0;
+				size_t after = parse_args(sc, skip_space(sc, e) + 1, ')', ga, &nga);
+				struct recv r;
+
+				memset(&r, 0, sizeof(r));
+				if (nga >= 2 && at(sc, skip_space(sc, after)) == '(') {
+					parse_args(sc, skip_space(sc, after) + 1, ')', args, &nargs);
+					if (ga[1].kind == A_STR && !strchr(ga[1].text, LH_INTERP_DYN))
+						ent = lookup(lang, ga[1].text, strlen(ga[1].text));
+					if (ent) {
+						r.name = ga[0].kind == A_OTHER ? sc->s + ga[0].start : NULL;
+						r.len = r.name ? ga[0].end - ga[0].start : 0;
+						while (r.len && is_space((unsigned char)r.name[r.len - 1]))
+							r.len--;
+						handle(sc, ent, &r, args, nargs);
+					} else if (ga[1].kind != A_STR || strchr(ga[1].text, LH_INTERP_DYN)) {
+						act(sc, LH_INTERP_SHELL, "getattr", "\x05", NULL, 0);
+					}
+				}
+				i = e;
+				continue;
+			}
 			if (ent) {
 				struct recv r;
 				struct arg args[LH_INTERP_MAX_ARGS];

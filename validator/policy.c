@@ -113,6 +113,7 @@ static const struct {
 	{ "heredoc", LH_CTX_STDIN_SCRIPT },
 	{ "interpreter", LH_CTX_INTERP },
 	{ "downloaded", LH_CTX_DOWNLOADED },
+	{ "runtime-code", LH_CTX_RUNTIME_CODE },
 };
 
 /* One alternative of a path condition: a class (or glob), maybe negated. */

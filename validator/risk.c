@@ -162,7 +162,15 @@ void lh_risk_judge_cmd(struct judge_ctx *j, struct cmdinfo *ci, struct lh_verdic
 		for (k = 0; k < npaths; k++) {
 			const char *p = paths[k];
 
-			if (!broad && (in_class(j, "broad", p) || in_class(j, "system", p))) {
+			/*
+			 * cp, ln, install...: a copy into a system folder adds a file
+			 * there (outside the project); onto the folder itself, or onto
+			 * a system file, it replaces what the machine runs on
+			 */
+			int into = ci->dest_kind != DEST_NONE && strcmp(c->name, "mv") &&
+				   !in_class(j, "broad", p) && !in_class(j, "system-files", p);
+
+			if (!broad && !into && (in_class(j, "broad", p) || in_class(j, "system", p))) {
 				char what[160];
 
 				snprintf(what, sizeof(what), "%s on %s", c->name, p);
@@ -171,7 +179,8 @@ void lh_risk_judge_cmd(struct judge_ctx *j, struct cmdinfo *ci, struct lh_verdic
 			} else if (!autorun && runs_itself(j, p)) {
 				add(&s, 60, "changes %s, which runs by itself", p);
 				autorun = 1;
-			} else if (!secret && in_class(j, "secrets", p)) {
+			} else if (!secret && !lh_path_has_glob(p) && in_class(j, "secrets", p)) {
+				/* a wildcard may take a secret with it; naming one is the signal */
 				add(&s, 60, "touches a secret (%s)", p);
 				secret = 1;
 			} else if (!outside && !inside_work_area(j, p)) {

@@ -395,11 +395,15 @@ static void command_subst(struct parser *p)
 	p->sh->cwd = save_cwd;
 }
 
+static const char *echo_output(struct parser *p, int from);
+
 /*
  * The output of a substitution we know: $(pwd) is the folder the shell is
- * in. NULL for anything else.
+ * in; $(echo WORDS) and $(printf ...) of known words are what they print
+ * (`from` is the first command the substitution emitted). NULL for
+ * anything else.
  */
-static const char *known_subst(struct parser *p, const char *s, size_t n)
+static const char *known_subst(struct parser *p, const char *s, size_t n, int from)
 {
 	const char *cwd = p->sh->cwd ? p->sh->cwd : p->sh->env->cwd;
 
@@ -410,7 +414,7 @@ static const char *known_subst(struct parser *p, const char *s, size_t n)
 	if (cwd && cwd[0] && ((n == 3 && !memcmp(s, "pwd", 3)) ||
 			      (n == 6 && (!memcmp(s, "pwd -L", 6) || !memcmp(s, "pwd -P", 6)))))
 		return cwd;
-	return NULL;
+	return echo_output(p, from);
 }
 
 /* `...`: p->i is at the opening backquote. */
@@ -770,10 +774,12 @@ static void expand_dollar(struct parser *p, struct wb *b, int in_dq)
 			skip_arith(p);
 		} else {
 			const char *v;
+			int from = p->sh->out->ncmds;
 
 			p->i += 2;
 			command_subst(p);
-			v = p->i > dollar + 3 ? known_subst(p, p->s + dollar + 2, p->i - dollar - 3) : NULL;
+			v = p->i > dollar + 3 ? known_subst(p, p->s + dollar + 2, p->i - dollar - 3, from) :
+				NULL;
 			if (v) {
 				add_value(p, b, v, in_dq);
 				return;
@@ -863,9 +869,10 @@ static void decode_dq(struct parser *p, struct wb *b, int heredoc)
 		if (c == '`') {
 			size_t s = p->i;
 			const char *v;
+			int from = p->sh->out->ncmds;
 
 			backtick(p);
-			v = p->i > s + 2 ? known_subst(p, p->s + s + 1, p->i - s - 2) : NULL;
+			v = p->i > s + 2 ? known_subst(p, p->s + s + 1, p->i - s - 2, from) : NULL;
 			if (v) {
 				add_value(p, b, v, 1);
 				continue;
@@ -955,6 +962,55 @@ static int read_word(struct parser *p, struct word *w)
 				any = 1;
 				continue;
 			}
+			if (c == '(' && eq_seen && b.len && b.p[b.len - 1] == '=' && !(b.flags & LH_W_QUOTED)) {
+				/* name=(a b c): an array; its elements are read, its value not kept */
+				size_t open = p->i;
+				int depth = 0;
+
+				while (p->i < p->n && !p->sh->stop) {
+					int d = p->s[p->i];
+
+					if (d == '\\') {
+						p->i += 2;
+						continue;
+					}
+					if (d == '\'' || d == '"') {
+						struct wb skip;
+
+						wb_init(&skip, p);
+						if (d == '"') {
+							decode_dq(p, &skip, 0);
+						} else {
+							const char *q = memchr(p->s + p->i + 1, '\'', p->n - p->i - 1);
+
+							p->i = q ? (size_t)(q - p->s) + 1 : p->n;
+						}
+						continue;
+					}
+					if (d == '$') {
+						struct wb skip;
+
+						wb_init(&skip, p);
+						expand_dollar(p, &skip, 0);
+						continue;
+					}
+					if (d == '(')
+						depth++;
+					else if (d == ')' && --depth == 0) {
+						p->i++;
+						break;
+					}
+					p->i++;
+				}
+				if (depth > 0 && !p->sh->stop) {
+					fail(p, "unterminated array at offset %zu", open);
+					break;
+				}
+				wb_add(&b, p->s + open, p->i - open);
+				b.flags |= LH_W_DYNAMIC;
+				any = 1;
+				continue;
+			}
 			break;
 		}
 		switch (c) {
@@ -994,9 +1050,10 @@ static int read_word(struct parser *p, struct word *w)
 		case '`': {
 			size_t s = p->i;
 			const char *v;
+			int from = p->sh->out->ncmds;
 
 			backtick(p);
-			v = p->i > s + 2 ? known_subst(p, p->s + s + 1, p->i - s - 2) : NULL;
+			v = p->i > s + 2 ? known_subst(p, p->s + s + 1, p->i - s - 2, from) : NULL;
 			if (v) {
 				add_value(p, &b, v, 0);
 				break;
@@ -1737,15 +1794,17 @@ static int interp_opt_value(enum lh_lang lang, const char *a)
 }
 
 /*
+ * Returns 1 when the inline code is known only at run time.
+ *
  * Find an interpreter's program among its arguments: inline code
  * (-c, -e, -E, --eval, -p, -r, the first awk argument), a script file, or
  * stdin. Inline code is scanned now; a program read from stdin is
  * reported through *stdin_lang so that here-documents and pipes feeding
  * it are scanned when they are read.
  */
-static void interp_program(struct parser *p, enum lh_lang lang, const char **argv,
-			   const unsigned char *wf, int argc, unsigned ctx, const char *wrappers,
-			   int *stdin_lang)
+static int interp_program(struct parser *p, enum lh_lang lang, const char **argv,
+			  const unsigned char *wf, int argc, unsigned ctx, const char *wrappers,
+			  int *stdin_lang)
 {
 	struct wb code;
 	int i, have_code = 0, script = 0, dynamic = 0;
@@ -1860,14 +1919,15 @@ static void interp_program(struct parser *p, enum lh_lang lang, const char **arg
 	}
 	if (have_code > 0 && !dynamic) {
 		run_code(p, lang, wb_str(&code), code.len, ctx, wrappers);
-		return;
+		return 0;
 	}
 	if (have_code || script || dynamic || lang == LH_LANG_AWK)
-		return;
+		return dynamic;
 	if (i >= argc || !strcmp(argv[i], "-")) {
 		if (stdin_lang)
 			*stdin_lang = lang;
 	}
+	return 0;
 }
 
 /*
@@ -2121,7 +2181,7 @@ static int unwrap_shell(struct parser *p, const char **argv, const unsigned char
 			*handled = 1;
 			if (wf[i] & LH_W_DYNAMIC) {
 				/* the string is not known: judge the shell itself */
-				*handled = 0;
+				*handled = -1;
 				return 0;
 			}
 			subparse(p, argv[i], strlen(argv[i]), ctx | LH_CTX_STRING, wrappers);
@@ -2135,7 +2195,7 @@ static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, 
 			struct lh_redir *redirs, int nredirs, unsigned ctx,
 			const char *wrappers)
 {
-	const char *root = ".";
+	const char *root = ".", *entries;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -2145,6 +2205,22 @@ static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, 
 			break;
 		if (i == 1)
 			root = a;
+	}
+	/*
+	 * {} is each file found under the root: ROOT/ followed by a wildcard
+	 * (`find / -exec rm -rf {}` deletes everything under /).
+	 */
+	{
+		size_t rl = strlen(root);
+		char *e = alloc(p, rl + 3);
+
+		if (!e)
+			return;
+		memcpy(e, root, rl);
+		if (rl && root[rl - 1] == '/')
+			rl--;
+		memcpy(e + rl, "/*", 3);
+		entries = e;
 	}
 	/* find itself, without the commands it runs (judged on their own below) */
 	{
@@ -2194,7 +2270,7 @@ static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, 
 			if (!sub || !sf)
 				return;
 			for (k = 0; k < n; k++) {
-				sub[k] = strcmp(argv[i + 1 + k], "{}") ? argv[i + 1 + k] : root;
+				sub[k] = strcmp(argv[i + 1 + k], "{}") ? argv[i + 1 + k] : entries;
 				sf[k] = wf[i + 1 + k];
 			}
 			unwrap(p, sub, sf, n, NULL, 0, ctx | LH_CTX_EXEC,
@@ -2224,9 +2300,10 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 		if (!w) {
 			enum lh_lang lang = lh_interp_lang(name);
 
-			if (lang != LH_LANG_NONE)
-				interp_program(p, lang, argv, wf, argc, ctx,
-					       add_wrapper(p, wrappers, name), stdin_lang);
+			if (lang != LH_LANG_NONE &&
+			    interp_program(p, lang, argv, wf, argc, ctx, add_wrapper(p, wrappers, name),
+					   stdin_lang))
+				ctx |= LH_CTX_RUNTIME_CODE;
 			break;
 		}
 		switch (w->kind) {
@@ -2241,8 +2318,19 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 					    strchr(argv[j], 'e'))
 						goto done;
 			}
-			if (k >= argc)
+			if (k >= argc) {
+				int j;
+
+				/* sudo -s, sudo -i: a root shell, reading its commands from stdin */
+				for (j = 1; j < argc && stdin_lang; j++)
+					if ((!strcmp(name, "sudo") || !strcmp(name, "doas")) &&
+					    argv[j][0] == '-' && argv[j][1] != '-' &&
+					    (strchr(argv[j], 's') || strchr(argv[j], 'i'))) {
+						*stdin_lang = LH_LANG_SHELL;
+						ctx |= w->ctx;
+					}
 				goto done;
+			}
 			ctx |= w->ctx;
 			wrappers = add_wrapper(p, wrappers, name);
 			argv += k;
@@ -2288,9 +2376,15 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 					break;
 				}
 				if (a[0] == '-' && a[1]) {
-					int j = skip_opts(argv, i + 1, w, i);
-
-					i = j > i ? j : i + 1;
+					/* -u NAME, -C DIR take the next word; -uNAME, --unset=NAME do not */
+					if (a[1] != '-' && strchr(w->short_arg, a[strlen(a) - 1]) &&
+					    strspn(a + 1, "i0v") == strlen(a) - 2)
+						i += 2;
+					else if (a[1] == '-' && !strchr(a, '=') &&
+						 in_list(w->long_arg, a, strlen(a)))
+						i += 2;
+					else
+						i++;
 					continue;
 				}
 				if (is_assignment(a)) {
@@ -2336,10 +2430,12 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 			int from_stdin = unwrap_shell(p, argv, wf, argc, ctx,
 						      add_wrapper(p, wrappers, name), &handled);
 
-			if (handled)
+			if (handled > 0)
 				return;
 			if (from_stdin && stdin_lang)
 				*stdin_lang = LH_LANG_SHELL;
+			if (handled < 0)
+				ctx |= LH_CTX_RUNTIME_CODE;
 			goto done;
 		}
 		case W_EVAL:
@@ -2347,6 +2443,11 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 				goto done;
 			{
 				const char *s = join_words(p, argv + 1, argc - 1);
+				int j;
+
+				for (j = 1; j < argc; j++)
+					if (wf[j] & LH_W_DYNAMIC)
+						ctx |= LH_CTX_RUNTIME_CODE;
 
 				subparse_here(p, s, strlen(s), ctx | LH_CTX_STRING,
 					      add_wrapper(p, wrappers, name));
@@ -2383,6 +2484,8 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 				return;
 			}
 			ctx |= LH_CTX_PRIV;
+			if (stdin_lang)
+				*stdin_lang = LH_LANG_SHELL;	/* su: a root shell reading stdin */
 			goto done;
 		}
 		case W_SSH: {
@@ -2852,6 +2955,7 @@ static void parse_simple(struct parser *p)
 {
 	struct word *wv = NULL;
 	int nw = 0, cap = 0, k, first, stdin_lang = 0;
+	unsigned sctx = p->ctx;
 	struct redir_list rl;
 	const char **argv;
 	unsigned char *wf;
@@ -3002,19 +3106,25 @@ static void parse_simple(struct parser *p)
 	}
 	unwrap(p, argv, wf, nw - first, rl.v, rl.n, p->ctx, p->wrappers, &stdin_lang);
 	p->stdin_lang = stdin_lang;
+	if (stdin_lang && p->sh->out->ncmds) {
+		/* what the shell reads runs with its privilege (sudo bash <<EOF) */
+		const struct lh_scmd *last = &p->sh->out->cmds[p->sh->out->ncmds - 1];
+
+		sctx = p->ctx | (last->ctx & LH_CTX_PRIV);
+	}
 	/* here-docs are filled in when their bodies are read */
 	for (k = rl.hd_first; k < p->nhd; k++) {
 		p->hd[k].r = &rl.v[rl.hd_index[k - rl.hd_first]];
 		if (stdin_lang) {
 			p->hd[k].lang = stdin_lang;
-			p->hd[k].ctx = p->ctx;
+			p->hd[k].ctx = sctx;
 			p->hd[k].wrappers = p->wrappers;
 		}
 	}
 	if (stdin_lang)
 		for (k = 0; k < rl.n; k++)
 			if (rl.v[k].op == LH_REDIR_HERESTR && rl.v[k].target)
-				run_stdin(p, stdin_lang, rl.v[k].target, p->ctx, p->wrappers);
+				run_stdin(p, stdin_lang, rl.v[k].target, sctx, p->wrappers);
 }
 
 /* Redirections after a compound command apply to every command in it. */
@@ -3407,6 +3517,32 @@ static const char *printf_text(struct parser *p, const char *fmt, const char *co
 	return wb_str(&out);
 }
 
+/*
+ * What the one command a substitution ran prints, when it is echo or
+ * printf of known words (without its final newline, which a substitution
+ * drops). NULL otherwise.
+ */
+static const char *echo_output(struct parser *p, int from)
+{
+	const struct lh_scmd *c;
+	int k, first = 1;
+
+	if (p->sh->stop || p->sh->out->ncmds != from + 1)
+		return NULL;
+	c = &p->sh->out->cmds[from];
+	if (c->nredirs || (strcmp(c->name, "echo") && strcmp(c->name, "printf")))
+		return NULL;
+	for (k = 0; k < c->argc; k++)
+		if (c->wflags[k] & LH_W_DYNAMIC)
+			return NULL;
+	if (!strcmp(c->name, "printf"))
+		return c->argc > 1 ? printf_text(p, c->argv[1], c->argv + 2, c->argc - 2) : "";
+	while (first < c->argc && c->argv[first][0] == '-' && c->argv[first][1] &&
+	       strspn(c->argv[first] + 1, "neE") == strlen(c->argv[first] + 1))
+		first++;
+	return first < c->argc ? join_words(p, c->argv + first, c->argc - first) : "";
+}
+
 static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
 {
 	const struct lh_scmd *c;
@@ -3450,6 +3586,18 @@ static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
 	}
 }
 
+static int passthrough(const char *name)
+{
+	static const char *const v[] = { "tee", "cat", "head", "tail", "grep", "egrep", "fgrep",
+		"sed", "tr", "sort", "uniq", "cut", "dos2unix", "iconv", "pv", "buffer", NULL };
+	int k;
+
+	for (k = 0; v[k]; k++)
+		if (!strcmp(v[k], name))
+			return 1;
+	return 0;
+}
+
 static void parse_pipeline(struct parser *p, int term)
 {
 	const char *save_from = p->pipe_from;
@@ -3489,7 +3637,9 @@ static void parse_pipeline(struct parser *p, int term)
 				if ((c->ctx & LH_CTX_SUBST) && !(p->ctx & LH_CTX_SUBST))
 					continue;
 				c->ctx |= LH_CTX_PIPE_OUT;
-				last = c->name;
+				/* tee, cat, grep, sed...: what feeds them passes through */
+				last = passthrough(c->name) && c->pipe_from && c->pipe_from[0] ?
+					c->pipe_from : c->name;
 			}
 			p->pipe_from = last ? last : "";
 			p->elem_ctx = LH_CTX_PIPE_IN;
@@ -3601,6 +3751,11 @@ static void parse_list(struct parser *p, int term)
 			}
 			p->i++;
 			continue;
+		}
+		if (c == '(') {
+			/* echo :() ...: bash refuses a '(' after a command's words */
+			fail(p, "syntax error near unexpected '(' at offset %zu", p->i);
+			return;
 		}
 		/* newline, ')' , '}' or a keyword: handled at the top */
 		if (c >= 0 && c != '\n' && c != ')' && !is_meta(c) && p->i == p->n)

@@ -68,6 +68,8 @@ struct lh_redir {
 #define LH_CTX_INTERP 0x800	/* found in interpreter code (python -c, perl -e...) */
 #define LH_CTX_DOWNLOADED 0x1000	/* runs a file downloaded earlier in the request
 					   (set by the policy, which knows the fetchers) */
+#define LH_CTX_RUNTIME_CODE 0x2000	/* a shell, interpreter or eval given code that is
+					   known only at run time (sh -c "$X", eval "$X") */
 
 struct lh_scmd {
 	const char **argv;	/* decoded words; argv[argc] == NULL */
