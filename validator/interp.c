@@ -717,6 +717,49 @@ static size_t skip_space(const struct scan *sc, size_t i)
 static size_t parse_args(struct scan *sc, size_t i, int close, struct arg *args, int *nargs);
 
 /*
+ * Expressions whose value we know: the home folder (as ~, which the shell
+ * side expands) and the current folder. Matched as written.
+ */
+static const struct {
+	const char *expr;
+	unsigned langs;
+	const char *value;
+} known_exprs[] = {
+	{ "Dir.home", L_RB, "~" }, { "ENV['HOME']", L_RB, "~" }, { "ENV[\"HOME\"]", L_RB, "~" },
+	{ "File.expand_path('~')", L_RB, "~" }, { "File.expand_path(\"~\")", L_RB, "~" },
+	{ "Dir.pwd", L_RB, "." },
+	{ "os.path.expanduser('~')", L_PY, "~" }, { "os.path.expanduser(\"~\")", L_PY, "~" },
+	{ "Path.home()", L_PY, "~" }, { "pathlib.Path.home()", L_PY, "~" },
+	{ "os.environ['HOME']", L_PY, "~" }, { "os.environ[\"HOME\"]", L_PY, "~" },
+	{ "os.getenv('HOME')", L_PY, "~" }, { "os.getenv(\"HOME\")", L_PY, "~" },
+	{ "os.environ.get('HOME')", L_PY, "~" }, { "os.environ.get(\"HOME\")", L_PY, "~" },
+	{ "os.getcwd()", L_PY, "." }, { "Path.cwd()", L_PY, "." },
+	{ "require('os').homedir()", L_JS, "~" }, { "require(\"os\").homedir()", L_JS, "~" },
+	{ "os.homedir()", L_JS, "~" }, { "process.env.HOME", L_JS, "~" }, { "process.cwd()", L_JS, "." },
+	{ "$ENV{HOME}", L_PL, "~" }, { "$ENV{'HOME'}", L_PL, "~" }, { "$ENV{\"HOME\"}", L_PL, "~" },
+	{ "getenv('HOME')", L_PHP, "~" }, { "getenv(\"HOME\")", L_PHP, "~" }, { "getcwd()", L_PHP | L_PL, "." },
+	{ "ENVIRON[\"HOME\"]", L_AWK, "~" },
+};
+
+/* A known expression at s[i]: its value, and *len its length. */
+static const char *known_expr(const struct scan *sc, size_t i, size_t *len)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(known_exprs) / sizeof(known_exprs[0]); k++) {
+		size_t l = strlen(known_exprs[k].expr);
+
+		if ((known_exprs[k].langs & (1u << sc->lang)) && i + l <= sc->n &&
+		    !memcmp(sc->s + i, known_exprs[k].expr, l) &&
+		    (i + l == sc->n || !is_ident((unsigned char)sc->s[i + l]))) {
+			*len = l;
+			return known_exprs[k].value;
+		}
+	}
+	return NULL;
+}
+
+/*
  * One argument from s[i], up to a comma or a closer at depth 0 (or, with
  * close == 0, the end of the statement). Returns the index where it ended.
  */
@@ -799,6 +842,18 @@ static size_t parse_expr(struct scan *sc, size_t i, int close, struct arg *a)
 				any_lit = 1;
 				tokens++;
 				i = end;
+				continue;
+			}
+		}
+		{
+			size_t kl;
+			const char *kv = known_expr(sc, i, &kl);
+
+			if (kv) {
+				sb_add(&b, kv, strlen(kv));
+				any_lit = 1;
+				tokens++;
+				i += kl;
 				continue;
 			}
 		}
@@ -1407,7 +1462,8 @@ int lh_interp_scan(struct lh_arena *a, enum lh_lang lang, const char *code, size
 				else if (at(sc, j) == '(')
 					parse_args(sc, j + 1, ')', args, &nargs);
 				else if ((lang == LH_LANG_PERL || lang == LH_LANG_RUBY) && j > e &&
-					 at(sc, j) > 0 && strchr("'\"`$@[%q", at(sc, j)))
+					 at(sc, j) > 0 && (strchr("'\"`$@[%q", at(sc, j)) ||
+							   (lang == LH_LANG_RUBY && is_ident_start(at(sc, j)))))
 					parse_args(sc, j, 0, args, &nargs);
 				if (nargs >= 0)
 					handle(sc, ent, &r, args, nargs);

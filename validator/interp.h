@@ -42,6 +42,7 @@ enum lh_lang {
 	LH_LANG_NODE,
 	LH_LANG_PHP,
 	LH_LANG_AWK,
+	LH_LANG_CRON,		/* a crontab: schedule fields, then a shell command (shell.c) */
 };
 
 enum lh_interp_kind {

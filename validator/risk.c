@@ -99,6 +99,33 @@ static int inside_work_area(struct judge_ctx *j, const char *path)
 	       !strcmp(path, "/dev/stderr") || !strcmp(path, "/dev/tty");
 }
 
+/*
+ * chmod 600 FILE, chmod go-rwx FILE: taking permissions away harms no one.
+ * A numeric mode without group/other write or special bits, or a
+ * symbolic one that only removes.
+ */
+static int chmod_restricts(const struct lh_scmd *c)
+{
+	const char *m = NULL;
+	int k;
+
+	if (strcmp(c->name, "chmod"))
+		return 0;
+	for (k = 1; k < c->argc; k++)
+		if (c->argv[k][0] != '-' || strspn(c->argv[k] + 1, "rwxXst") == strlen(c->argv[k] + 1)) {
+			m = c->argv[k];
+			break;
+		}
+	if (!m || (c->wflags[k] & LH_W_DYNAMIC))
+		return 0;
+	if (strspn(m, "01234567") == strlen(m) && strlen(m) >= 3 && strlen(m) <= 4) {
+		size_t l = strlen(m);
+
+		return (l == 3 || m[0] == '0') && !((m[l - 2] - '0') & 2) && !((m[l - 1] - '0') & 2);
+	}
+	return strchr(m, '-') && !strchr(m, '+') && !strchr(m, '=');
+}
+
 /* A file that runs by itself later: startup files, cron, units, hooks. */
 static int runs_itself(struct judge_ctx *j, const char *path)
 {
@@ -138,7 +165,7 @@ void lh_risk_judge_cmd(struct judge_ctx *j, struct cmdinfo *ci, struct lh_verdic
 		add(&s, 40, "the command name %s is spelled in escapes", c->name);
 	if (c->ctx & LH_CTX_PRIV)
 		add(&s, 40, "runs with root privileges (%s)", c->wrappers[0] ? c->wrappers : "su");
-	if (in_list(j, "risk-destructive", c->name)) {
+	if (in_list(j, "risk-destructive", c->name) && !chmod_restricts(c)) {
 		int broad = 0, secret = 0, outside = 0, autorun = 0;
 
 		const char **paths;

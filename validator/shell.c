@@ -119,6 +119,7 @@ struct parser {
 	int open_loops;			/* while/until/for bodies whose 'done' is still to come */
 	const char *feed_text;		/* what the element before this one in the pipeline
 					   writes, when known (echo, printf, cat <<<) */
+	const char *feed_items;		/* or the files it lists (find ROOT: ROOT/<star>) */
 };
 
 struct word {
@@ -1767,11 +1768,43 @@ static void run_code(struct parser *p, enum lh_lang lang, const char *code, size
 	p->depth--;
 }
 
+/* A crontab read from stdin: each line's command runs later, unattended. */
+static void run_crontab(struct parser *p, const char *text, unsigned ctx, const char *wrappers)
+{
+	while (*text && !p->sh->stop) {
+		const char *e = strchr(text, '\n'), *q = text;
+		size_t len = e ? (size_t)(e - text) : strlen(text);
+		int fields = 5, k;
+
+		while (q < text + len && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q < text + len && *q != '#' && !(is_name_start((unsigned char)*q) &&
+						     memchr(q, '=', (size_t)(text + len - q)) &&
+						     strcspn(q, "= \t") < strcspn(q, " \t"))) {
+			if (*q == '@')
+				fields = 1;	/* @reboot, @daily... */
+			for (k = 0; k < fields && q < text + len; k++) {
+				while (q < text + len && *q != ' ' && *q != '\t')
+					q++;
+				while (q < text + len && (*q == ' ' || *q == '\t'))
+					q++;
+			}
+			if (q < text + len)
+				subparse(p, q, (size_t)(text + len - q), ctx, wrappers);
+		}
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+}
+
 /* A program read from stdin (a here-document, a here-string, a pipe). */
 static void run_stdin(struct parser *p, int lang, const char *text, unsigned ctx,
 		      const char *wrappers)
 {
-	if (lang == LH_LANG_SHELL)
+	if (lang == LH_LANG_CRON)
+		run_crontab(p, text, ctx, wrappers);
+	else if (lang == LH_LANG_SHELL)
 		subparse(p, text, strlen(text), ctx | LH_CTX_STDIN_SCRIPT, wrappers);
 	else if (lang != LH_LANG_NONE)
 		run_code(p, (enum lh_lang)lang, text, strlen(text), ctx | LH_CTX_STDIN_SCRIPT,
@@ -2148,6 +2181,11 @@ static int is_assignment(const char *w)
 	return *q == '=' || (q[0] == '+' && q[1] == '=');
 }
 
+static int is_stdin_path(const char *w)
+{
+	return !strcmp(w, "/dev/stdin") || !strcmp(w, "/proc/self/fd/0") || !strcmp(w, "/dev/fd/0");
+}
+
 /* sh -c: returns 1 if the shell reads its commands from stdin. */
 static int unwrap_shell(struct parser *p, const char **argv, const unsigned char *wf, int argc,
 			unsigned ctx, const char *wrappers, int *handled)
@@ -2188,7 +2226,8 @@ static int unwrap_shell(struct parser *p, const char **argv, const unsigned char
 		}
 		return 0;
 	}
-	return i >= argc;	/* no script file: commands come from stdin */
+	/* no script file, or /dev/stdin: commands come from stdin */
+	return i >= argc || is_stdin_path(argv[i]);
 }
 
 static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, int argc,
@@ -2278,6 +2317,39 @@ static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, 
 		}
 		i = j;
 	}
+}
+
+/*
+ * Commands that read a program from stdin besides shells and interpreters:
+ * source /dev/stdin, and crontab with no file (its table, each line's
+ * command run later). Returns the language, or `lang` unchanged.
+ */
+static int reads_program(const char **argv, int argc, int lang)
+{
+	const char *name = lh_shell_basename(argv[0]);
+	int k;
+
+	if ((!strcmp(name, "source") || !strcmp(name, ".")) && argc > 1 && is_stdin_path(argv[1]))
+		return LH_LANG_SHELL;
+	if (!strcmp(name, "crontab")) {
+		const char *file = NULL;
+
+		for (k = 1; k < argc; k++) {
+			const char *a = argv[k];
+
+			if (!strcmp(a, "-u") || !strcmp(a, "-s")) {
+				k++;
+				continue;
+			}
+			if (!strcmp(a, "-"))
+				return LH_LANG_CRON;
+			if (a[0] == '-')
+				return lang;	/* -l -r -e -i: no table read */
+			file = a;
+		}
+		return file ? lang : LH_LANG_CRON;
+	}
+	return lang;
 }
 
 static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int argc,
@@ -2553,6 +2625,10 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 			}
 			if (nitems == -1 && (p->elem_ctx & LH_CTX_PIPE_IN) && p->feed_text)
 				nitems = split_items(p, p->feed_text, items, MAX_XARGS_ITEMS);
+			else if (nitems == -1 && (p->elem_ctx & LH_CTX_PIPE_IN) && p->feed_items) {
+				items[0] = p->feed_items;	/* find ROOT | xargs: files under ROOT */
+				nitems = 1;
+			}
 			if (i >= argc) {
 				static const char *echo[] = { "echo" };
 				static unsigned char ef[] = { 0 };
@@ -2698,6 +2774,8 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 		}
 	}
 done:
+	if (stdin_lang && argc > 0 && !(wf[0] & LH_W_DYNAMIC))
+		*stdin_lang = reads_program(argv, argc, *stdin_lang);
 	emit(p, argv, wf, argc, redirs, nredirs, ctx, wrappers);
 }
 
@@ -3434,6 +3512,7 @@ static void parse_command(struct parser *p, int term)
  */
 struct feeder {
 	const char *text;		/* echo/printf arguments, or a here-string */
+	const char *items;		/* for xargs only: find ROOT lists ROOT/<star> */
 	int hd_from, hd_to;		/* here-docs of a cat, pending in p->hd */
 };
 
@@ -3543,16 +3622,11 @@ static const char *echo_output(struct parser *p, int from)
 	return first < c->argc ? join_words(p, c->argv + first, c->argc - first) : "";
 }
 
-static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
+/* What echo or printf writes (decoded as they decode it), or NULL. */
+static const char *written_text(struct parser *p, const struct lh_scmd *c)
 {
-	const struct lh_scmd *c;
-	int k, first = 1;
+	int first = 1;
 
-	f->text = NULL;
-	f->hd_from = f->hd_to = 0;
-	if (p->sh->out->ncmds != from + 1)
-		return;
-	c = &p->sh->out->cmds[from];
 	if (!strcmp(c->name, "echo")) {
 		int esc = 0;
 
@@ -3563,18 +3637,75 @@ static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
 			first++;
 		}
 		if (first < c->argc) {
-			f->text = join_words(p, c->argv + first, c->argc - first);
-			if (esc)
-				f->text = printf_text(p, f->text, NULL, 0);
+			const char *t = join_words(p, c->argv + first, c->argc - first);
+
+			return esc ? printf_text(p, t, NULL, 0) : t;
 		}
-		return;
+		return NULL;
 	}
 	if (!strcmp(c->name, "printf")) {
 		if (first < c->argc && !strcmp(c->argv[first], "--"))
 			first++;
 		if (first < c->argc)
-			f->text = printf_text(p, c->argv[first], c->argv + first + 1,
-					      c->argc - first - 1);
+			return printf_text(p, c->argv[first], c->argv + first + 1,
+					   c->argc - first - 1);
+		return NULL;
+	}
+	return NULL;
+}
+
+static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
+{
+	const struct lh_scmd *c;
+	int k;
+
+	f->text = NULL;
+	f->items = NULL;
+	f->hd_from = f->hd_to = 0;
+	if (p->sh->out->ncmds > from + 1) {
+		/*
+		 * (crontab -l; echo LINE) | crontab -: what the echo and printf of
+		 * a group or subshell write is known; the rest (crontab -l's
+		 * output) is not, and is not ours to judge
+		 */
+		struct wb all;
+
+		wb_init(&all, p);
+		for (k = from; k < p->sh->out->ncmds; k++) {
+			const struct lh_scmd *x = &p->sh->out->cmds[k];
+			const char *t;
+
+			if ((x->ctx & LH_CTX_SUBST) || x->nredirs)
+				continue;
+			t = written_text(p, x);
+			if (t) {
+				wb_add(&all, t, strlen(t));
+				wb_addc(&all, '\n');
+			}
+		}
+		if (all.len)
+			f->text = wb_str(&all);
+		return;
+	}
+	if (p->sh->out->ncmds != from + 1)
+		return;
+	c = &p->sh->out->cmds[from];
+	if (!strcmp(c->name, "find") && c->argc > 1 && c->argv[1][0] != '-' &&
+	    !(c->wflags[1] & LH_W_DYNAMIC)) {
+		size_t l = strlen(c->argv[1]);
+		char *e = alloc(p, l + 3);
+
+		if (e) {
+			memcpy(e, c->argv[1], l);
+			if (l && e[l - 1] == '/')
+				l--;
+			memcpy(e + l, "/*", 3);
+			f->items = e;
+		}
+		return;
+	}
+	if (!strcmp(c->name, "echo") || !strcmp(c->name, "printf")) {
+		f->text = written_text(p, c);
 		return;
 	}
 	if (!strcmp(c->name, "cat") && c->argc == 1) {
@@ -3602,13 +3733,14 @@ static void parse_pipeline(struct parser *p, int term)
 {
 	const char *save_from = p->pipe_from;
 	unsigned save_elem = p->elem_ctx;
-	struct feeder feed = { NULL, 0, 0 };
+	struct feeder feed = { NULL, NULL, 0, 0 };
 
 	for (;;) {
 		int from = p->sh->out->ncmds, hd_from = p->nhd, k;
 
 		p->stdin_lang = 0;
 		p->feed_text = (p->elem_ctx & LH_CTX_PIPE_IN) ? feed.text : NULL;
+		p->feed_items = (p->elem_ctx & LH_CTX_PIPE_IN) ? feed.items : NULL;
 		parse_command(p, term);
 		if (p->sh->stop)
 			break;
