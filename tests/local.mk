@@ -17,6 +17,7 @@ TESTS += \
 	tests/t0013-fuzz.sh \
 	tests/t0014-interpreters.sh \
 	tests/t0015-cache.sh \
+	tests/t0016-corpus.sh \
 	tests/t0020-store.sh \
 	tests/t0100-mount.sh \
 	tests/t0200-requests.sh \
