@@ -127,6 +127,27 @@ test_expect_success 'the risk tier explains its score and sees obfuscation' '
 	"$TEST_TOOL" shell "rm\${IFS}-rf\${IFS}/" | grep -q "^\[rm\] <rm> <-rf> </>"
 '
 
+test_expect_success 'generic match rules are gated by their literal, never wrongly' '
+	cat >g.policy <<-\EOP &&
+	version 1
+	rule g.one deny
+	  match abc[d-f]ef
+	rule g.two ask
+	  match ab(xyz|qq)
+	rule g.three ask
+	  match ^(echo|printf) only-regex$
+	rule g.four deny
+	  not match zz
+	  command touch
+	EOP
+	"$TEST_TOOL" judge --policy g.policy "echo abcdef" | grep -qx "rule: g.one" &&
+	"$TEST_TOOL" judge --policy g.policy "ls; echo xabceefy" | grep -qx "rule: g.one" &&
+	"$TEST_TOOL" judge --policy g.policy "echo abqq" | grep -qx "rule: g.two" &&
+	"$TEST_TOOL" judge --policy g.policy "echo only-regex" | grep -qx "rule: g.three" &&
+	"$TEST_TOOL" judge --policy g.policy "touch x" | grep -qx "rule: g.four" &&
+	"$TEST_TOOL" judge --policy g.policy "echo ab; echo cdef" | grep -qx "rule: -"
+'
+
 test_expect_success 'a pathological regex is bounded, not hung' '
 	cat >re.policy <<-\EOP &&
 	version 1

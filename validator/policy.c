@@ -56,6 +56,7 @@
 #define MATCH_LIMIT 100000
 #define DEPTH_LIMIT 1000
 #define SCRATCH_LIMIT (32 * 1024 * 1024)	/* arena bytes for one judgment */
+#define SCRATCH_FIRST_BLOCK (256 * 1024)	/* kept between judgments */
 
 enum ckind {
 	/* cheap: word tests on the parsed command */
@@ -138,6 +139,9 @@ struct cond {
 	char *lit;			/* literal every match contains, or NULL */
 	size_t litlen;
 	char *src;			/* the expression as written */
+	struct wlist wset;		/* items without wildcards, as a hash set (words only) */
+	int *globs;			/* indexes of the items with wildcards */
+	int nglobs;
 };
 
 struct rule {
@@ -157,6 +161,9 @@ struct rule {
 	int line;
 	int order;
 	int has_raw;
+	int index_cond;			/* the command condition the index used, or -1 */
+	const struct cond *gate;	/* generic rule: a match condition whose literal must
+					   be in the command's text for the rule to hold */
 };
 
 /* name -> sorted rule index list */
@@ -194,6 +201,17 @@ struct lh_policy {
 	struct index by_cmd;		/* Bash: command name -> rules */
 	int *bash_generic;		/* Bash rules without an exact command list */
 	int nbash_generic;
+	/*
+	 * Gated generic rules by the first two bytes of their gate's literal:
+	 * an open-addressing table of (bigram, rule) pairs, so that the
+	 * generic rules a command can match are found by one pass over its
+	 * text, however many there are.
+	 */
+	struct gate_slot {
+		uint16_t bigram;
+		int rule;		/* -1: empty */
+	} *gates;
+	size_t ngates_cap;		/* power of two, 0 when no rule is gated */
 	pcre2_match_context *mctx;
 	int version;
 };
@@ -466,14 +484,54 @@ const struct wlist *lh_policy_list(const struct lh_policy *pol, const char *name
 
 int lh_list_has(const struct wlist *l, const char *word)
 {
+	size_t i;
 	int k;
 
 	if (!l)
 		return 0;
-	for (k = 0; k < l->nwords; k++)
-		if (!strcmp(l->words[k], word))
+	if (!l->nslots) {
+		for (k = 0; k < l->nwords; k++)
+			if (!strcmp(l->words[k], word))
+				return 1;
+		return 0;
+	}
+	for (i = hash_str(word) & (l->nslots - 1); l->slots[i]; i = (i + 1) & (l->nslots - 1))
+		if (!strcmp(l->words[l->slots[i] - 1], word))
 			return 1;
 	return 0;
+}
+
+static void cond_prepare(struct cond *c);
+
+/* Prepare a class's patterns for matching (lh_pathpat). */
+static void class_prepare(struct pclass *cl)
+{
+	int k;
+
+	if (!cl->npats)
+		return;
+	cl->pp = xcalloc((size_t)cl->npats, sizeof(*cl->pp));
+	for (k = 0; k < cl->npats; k++)
+		lh_pathpat_init(&cl->pp[k], cl->pats[k][0] == '!' ? cl->pats[k] + 1 : cl->pats[k]);
+}
+
+/* The hash set of a list's words (the risk tier asks lists for every command). */
+static void list_index(struct wlist *l)
+{
+	size_t n = 8, i;
+	int k;
+
+	while (n < (size_t)l->nwords * 2)
+		n *= 2;
+	l->slots = xcalloc(n, sizeof(*l->slots));
+	l->nslots = n;
+	for (k = 0; k < l->nwords; k++) {
+		for (i = hash_str(l->words[k]) & (n - 1); l->slots[i]; i = (i + 1) & (n - 1))
+			if (!strcmp(l->words[l->slots[i] - 1], l->words[k]))
+				break;
+		if (!l->slots[i])
+			l->slots[i] = k + 1;
+	}
 }
 
 static int valid_name(const char *s)
@@ -1226,6 +1284,56 @@ static int rule_is_bash(const struct rule *r)
 	return 0;
 }
 
+static uint16_t bigram(const char *s)
+{
+	return (uint16_t)((unsigned char)s[0] << 8 | (unsigned char)s[1]);
+}
+
+static size_t gate_hash(uint16_t b, size_t cap)
+{
+	return ((size_t)b * 0x9E37u) & (cap - 1);
+}
+
+/* Index the generic Bash rules that have a gate (see struct lh_policy). */
+static void gates_build(struct lh_policy *pol)
+{
+	int k, j, n = 0;
+
+	for (k = 0; k < pol->nbash_generic; k++) {
+		struct rule *r = &pol->rules[pol->bash_generic[k]];
+
+		r->gate = NULL;
+		for (j = 0; j < r->nconds; j++)
+			if (r->conds[j].kind == C_MATCH && !r->conds[j].negate && r->conds[j].lit &&
+			    r->conds[j].litlen >= 2) {
+				r->gate = &r->conds[j];
+				n++;
+				break;
+			}
+	}
+	if (!n)
+		return;
+	pol->ngates_cap = 16;
+	while (pol->ngates_cap < (size_t)n * 2)
+		pol->ngates_cap *= 2;
+	pol->gates = xcalloc(pol->ngates_cap, sizeof(*pol->gates));
+	for (k = 0; k < (int)pol->ngates_cap; k++)
+		pol->gates[k].rule = -1;
+	for (k = 0; k < pol->nbash_generic; k++) {
+		int ri = pol->bash_generic[k];
+		const struct rule *r = &pol->rules[ri];
+		size_t i;
+
+		if (!r->gate)
+			continue;
+		for (i = gate_hash(bigram(r->gate->lit), pol->ngates_cap); pol->gates[i].rule >= 0;
+		     i = (i + 1) & (pol->ngates_cap - 1))
+			;
+		pol->gates[i].bigram = bigram(r->gate->lit);
+		pol->gates[i].rule = ri;
+	}
+}
+
 static int finish(struct pstate *ps)
 {
 	struct lh_policy *pol = ps->pol;
@@ -1274,6 +1382,7 @@ static int finish(struct pstate *ps)
 			ientry_push(index_add(&pol->by_tool, r->tools[j]), k);
 		if (!rule_is_bash(r))
 			continue;
+		r->index_cond = -1;
 		for (j = 0; j < r->nconds; j++)
 			if (r->conds[j].kind == C_COMMAND && !r->conds[j].negate) {
 				cmd = &r->conds[j];
@@ -1291,6 +1400,7 @@ static int finish(struct pstate *ps)
 		}
 		for (j = 0; j < cmd->nitems; j++)
 			ientry_push(index_add(&pol->by_cmd, cmd->items[j]), k);
+		r->index_cond = (int)(cmd - r->conds);
 	}
 	/* tool * rules apply to every named tool too */
 	for (k = 0; k < (int)pol->by_tool.cap; k++) {
@@ -1308,8 +1418,21 @@ static int finish(struct pstate *ps)
 		if (pol->by_cmd.v[k].key)
 			sort_rules(pol, pol->by_cmd.v[k].rules, pol->by_cmd.v[k].n);
 	sort_rules(pol, pol->bash_generic, pol->nbash_generic);
+	gates_build(pol);
 	sort_rules(pol, pol->any_tool, pol->nany_tool);
 
+	for (k = 0; k < pol->nlists; k++)
+		list_index(&pol->lists[k]);
+	for (k = 0; k < pol->nclasses; k++)
+		class_prepare(&pol->classes[k]);
+	for (k = 0; k < pol->nrules; k++)
+		for (j = 0; j < pol->rules[k].nconds; j++) {
+			int x;
+
+			for (x = 0; x < pol->rules[k].conds[j].npitems; x++)
+				class_prepare(&pol->rules[k].conds[j].pitems[x].own);
+			cond_prepare(&pol->rules[k].conds[j]);
+		}
 	pol->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(pol->mctx, MATCH_LIMIT);
 	pcre2_set_depth_limit(pol->mctx, DEPTH_LIMIT);
@@ -1399,8 +1522,12 @@ void lh_policy_free(struct lh_policy *pol)
 			for (x = 0; x < c->npitems; x++) {
 				free(c->pitems[x].own.name);
 				free_strv(c->pitems[x].own.pats, c->pitems[x].own.npats);
+				free(c->pitems[x].own.pp);
 			}
 			free(c->pitems);
+			free(c->wset.words);	/* the words are the items' */
+			free(c->wset.slots);
+			free(c->globs);
 			free(c->shorts);
 			free_strv(c->longs, c->nlongs);
 			if (c->re)
@@ -1419,17 +1546,20 @@ void lh_policy_free(struct lh_policy *pol)
 	for (k = 0; k < pol->nclasses; k++) {
 		free(pol->classes[k].name);
 		free_strv(pol->classes[k].pats, pol->classes[k].npats);
+		free(pol->classes[k].pp);
 	}
 	free(pol->classes);
 	for (k = 0; k < pol->nlists; k++) {
 		free(pol->lists[k].name);
 		free_strv(pol->lists[k].words, pol->lists[k].nwords);
+		free(pol->lists[k].slots);
 	}
 	free(pol->lists);
 	index_free(&pol->by_tool);
 	index_free(&pol->by_cmd);
 	free(pol->any_tool);
 	free(pol->bash_generic);
+	free(pol->gates);
 	if (pol->mctx)
 		pcre2_match_context_free(pol->mctx);
 	lh_buf_release(&pol->text);
@@ -1474,6 +1604,13 @@ int lh_policy_risk_escalate(const struct lh_policy *pol)
 void lh_scratch_init(struct lh_scratch *s)
 {
 	lh_arena_init(&s->arena, SCRATCH_LIMIT);
+	/*
+	 * The arena keeps its first block when cleared: make it big enough
+	 * for most requests, so that judging one does not malloc and free
+	 * (and fault in) fresh blocks every time.
+	 */
+	if (lh_arena_alloc(&s->arena, SCRATCH_FIRST_BLOCK))
+		lh_arena_clear(&s->arena);
 	s->match_data = pcre2_match_data_create(1, NULL);
 	if (!s->match_data) {
 		fprintf(stderr, "lighthouse: out of memory creating PCRE2 match data\n");
@@ -1492,7 +1629,8 @@ void lh_scratch_release(struct lh_scratch *s)
 int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const char *path,
 		   const struct lh_judge_env *env)
 {
-	int k, hit = 0;
+	struct lh_pathtext pt;
+	int k, hit = 0, prepared = 0;
 
 	(void)pol;
 	if (cl->builtin) {
@@ -1513,12 +1651,17 @@ int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const c
 	for (k = 0; k < cl->npats; k++) {
 		const char *p = cl->pats[k];
 
+		if (!prepared) {
+			lh_pathtext_init(&pt, path, env->home);
+			prepared = 1;
+		}
 		if (p[0] == '!') {
 			/*
 			 * An exclusion removes a path only when it is certainly
 			 * excluded: a wildcard (.env*) may name both kinds.
 			 */
-			if (!lh_path_has_glob(path) && lh_path_match(p + 1, path, env->home))
+			if (!pt.glob && (cl->pp ? lh_path_match_pp(&cl->pp[k], &pt) :
+					 lh_path_match(p + 1, path, env->home)))
 				return 0;
 			continue;
 		}
@@ -1531,7 +1674,8 @@ int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const c
 			b.name = (char *)p + 1;
 			b.builtin = builtin_class(p + 1);
 			hit = lh_class_match(pol, &b, path, env);
-		} else if (lh_path_match(p, path, env->home)) {
+		} else if (cl->pp ? (p[0] != '~' || env->home) && lh_path_match_pp(&cl->pp[k], &pt) :
+			   lh_path_match(p, path, env->home)) {
 			hit = 1;
 		}
 	}
@@ -1968,14 +2112,36 @@ static int word_glob(const char *p, const char *s)
 	return !*p;
 }
 
-static int word_any(char *const *items, int n, const char *w)
+/* Is w one of a word condition's items: its literal set, then its globs? */
+static int word_any(const struct cond *c, const char *w)
 {
 	int k;
 
-	for (k = 0; k < n; k++)
-		if (word_glob(items[k], w))
+	if (lh_list_has(&c->wset, w))
+		return 1;
+	for (k = 0; k < c->nglobs; k++)
+		if (word_glob(c->items[c->globs[k]], w))
 			return 1;
 	return 0;
+}
+
+/* Split a word condition's items into a literal hash set and its globs. */
+static void cond_prepare(struct cond *c)
+{
+	int k;
+
+	if (c->kind != C_COMMAND && c->kind != C_SUBCOMMAND && c->kind != C_ARG &&
+	    c->kind != C_STDIN_FROM)
+		return;
+	c->wset.words = xcalloc((size_t)c->nitems + 1, sizeof(*c->wset.words));
+	c->globs = xcalloc((size_t)c->nitems + 1, sizeof(*c->globs));
+	for (k = 0; k < c->nitems; k++) {
+		if (strpbrk(c->items[k], "*?\\"))
+			c->globs[c->nglobs++] = k;
+		else
+			c->wset.words[c->wset.nwords++] = c->items[k];
+	}
+	list_index(&c->wset);
 }
 
 static int pitems_match(struct judge_ctx *j, const struct cond *c, const char *path)
@@ -1993,6 +2159,37 @@ static int pitems_match(struct judge_ctx *j, const struct cond *c, const char *p
 	return 0;
 }
 
+/* The command's words joined by blanks, for match conditions (computed once). */
+static int cmd_text(struct judge_ctx *j, struct cmdinfo *ci)
+{
+	const struct lh_scmd *sc = ci->c;
+	size_t n = 0;
+	char *t, *q;
+	int k;
+
+	if (ci->text)
+		return 0;
+	ci->text = "";
+	for (k = 0; k < sc->argc; k++)
+		n += strlen(sc->argv[k]) + 1;
+	t = lh_arena_alloc(&j->scratch->arena, n + 1);
+	if (!t)
+		return -ENOMEM;
+	q = t;
+	for (k = 0; k < sc->argc; k++) {
+		size_t l = strlen(sc->argv[k]);
+
+		memcpy(q, sc->argv[k], l);
+		q += l;
+		*q++ = ' ';
+	}
+	if (q > t)
+		q--;
+	*q = '\0';
+	ci->text = t;
+	return 0;
+}
+
 static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *ci)
 {
 	const struct lh_scmd *sc = ci->c;
@@ -2000,11 +2197,11 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 
 	switch (c->kind) {
 	case C_COMMAND:
-		return sc && sc->name[0] && word_any(c->items, c->nitems, sc->name);
+		return sc && sc->name[0] && word_any(c, sc->name);
 	case C_SUBCOMMAND: {
 		const char *s = subcommand(ci);
 
-		return s && word_any(c->items, c->nitems, s);
+		return s && word_any(c, s);
 	}
 	case C_FLAG:
 		if (!sc)
@@ -2032,16 +2229,16 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 		return 0;
 	case C_ARG:
 		if (!sc)
-			return word_any(c->items, c->nitems, j->req->input);
+			return word_any(c, j->req->input);
 		for (k = 1; k < sc->argc; k++)
-			if (word_any(c->items, c->nitems, sc->argv[k])) {
+			if (word_any(c, sc->argv[k])) {
 				ci->hit = sc->argv[k];
 				return 1;
 			}
 		return 0;
 	case C_STDIN_FROM:
 		return sc && sc->pipe_from && sc->pipe_from[0] &&
-		       word_any(c->items, c->nitems, sc->pipe_from);
+		       word_any(c, sc->pipe_from);
 	case C_WRAPPER: {
 		const char *w;
 
@@ -2119,31 +2316,8 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 	case C_MATCH:
 		if (!sc)
 			return re_test(j, c, j->req->input, strlen(j->req->input));
-		if (!ci->text) {
-			ci->text = "";
-			{
-				size_t n = 0;
-				char *t, *q;
-
-				for (k = 0; k < sc->argc; k++)
-					n += strlen(sc->argv[k]) + 1;
-				t = lh_arena_alloc(&j->scratch->arena, n + 1);
-				if (!t)
-					return 1;
-				q = t;
-				for (k = 0; k < sc->argc; k++) {
-					size_t l = strlen(sc->argv[k]);
-
-					memcpy(q, sc->argv[k], l);
-					q += l;
-					*q++ = ' ';
-				}
-				if (q > t)
-					q--;
-				*q = '\0';
-				ci->text = t;
-			}
-		}
+		if (cmd_text(j, ci))
+			return 1;
 		return re_test(j, c, ci->text, strlen(ci->text));
 	case C_CONTENT: {
 		const char *s = j->req->content;
@@ -2170,7 +2344,7 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
  * decided (a regex limit) makes a deny or ask rule apply and an allow rule
  * not: a guard errs on the side of asking.
  */
-static int rule_test(struct judge_ctx *j, const struct rule *r, struct cmdinfo *ci)
+static int rule_test(struct judge_ctx *j, const struct rule *r, struct cmdinfo *ci, int indexed)
 {
 	int k;
 
@@ -2179,6 +2353,9 @@ static int rule_test(struct judge_ctx *j, const struct rule *r, struct cmdinfo *
 		const struct cond *c = &r->conds[k];
 		int hit;
 
+		/* found through the command index: its exact command list holds */
+		if (indexed && k == r->index_cond)
+			continue;
 		if (c->kind == C_RAW && j->raw_memo) {
 			signed char *m = &j->raw_memo[r->order];
 
@@ -2251,26 +2428,68 @@ static void render_reason(struct judge_ctx *j, const struct rule *r, struct cmdi
 	v->escalate = (unsigned)r->escalate;
 }
 
-/* Judge with the rules in two rank-sorted lists; 1 if a rule decided. */
-static int judge_lists(struct judge_ctx *j, const int *a, int na, const int *b, int nb,
-		       struct cmdinfo *ci, struct lh_verdict *v)
+/*
+ * Judge with the rules in two rank-sorted lists; 1 if a rule decided.
+ * a_indexed: the rules of `a` came from the command index for this name.
+ */
+static int judge_lists(struct judge_ctx *j, const int *a, int na, int a_indexed, const int *b,
+		       int nb, struct cmdinfo *ci, struct lh_verdict *v)
 {
 	const struct lh_policy *pol = j->pol;
 	int ia = 0, ib = 0;
 
 	while (ia < na || ib < nb) {
-		int pick;
+		int pick, indexed;
 
-		if (ib >= nb || (ia < na && severity_rank(&pol->rules[a[ia]], &pol->rules[b[ib]]) <= 0))
+		if (ib >= nb || (ia < na && severity_rank(&pol->rules[a[ia]], &pol->rules[b[ib]]) <= 0)) {
 			pick = a[ia++];
-		else
+			indexed = a_indexed;
+		} else {
 			pick = b[ib++];
-		if (rule_test(j, &pol->rules[pick], ci)) {
+			indexed = 0;
+			/* a gated generic rule whose literal is not in the text cannot hold */
+			if (pol->rules[pick].gate && ci->c && j->gate_open &&
+			    j->gate_open[pick] != j->gate_gen)
+				continue;
+		}
+		if (rule_test(j, &pol->rules[pick], ci, indexed)) {
 			render_reason(j, &pol->rules[pick], ci, v);
 			return 1;
 		}
 	}
 	return 0;
+}
+
+/*
+ * Open the gates of the generic rules whose literal is in the command's
+ * text: one pass over the text's bigrams, one table probe each; a gate
+ * opens only when its whole literal is there. Gated rules stay shut for
+ * this command otherwise, and are skipped without being tested.
+ */
+static void open_gates(struct judge_ctx *j, struct cmdinfo *ci)
+{
+	const struct lh_policy *pol = j->pol;
+	size_t n, i;
+
+	j->gate_gen++;
+	if (!pol->ngates_cap || !j->gate_open || cmd_text(j, ci))
+		return;
+	n = strlen(ci->text);
+	for (i = 0; i + 1 < n; i++) {
+		uint16_t b = bigram(ci->text + i);
+		size_t s;
+
+		for (s = gate_hash(b, pol->ngates_cap); pol->gates[s].rule >= 0;
+		     s = (s + 1) & (pol->ngates_cap - 1)) {
+			const struct rule *r = &pol->rules[pol->gates[s].rule];
+
+			if (pol->gates[s].bigram != b || j->gate_open[pol->gates[s].rule] == j->gate_gen)
+				continue;
+			if (r->gate->litlen <= n - i &&
+			    !memcmp(ci->text + i, r->gate->lit, r->gate->litlen))
+				j->gate_open[pol->gates[s].rule] = j->gate_gen;
+		}
+	}
 }
 
 static void judge_cmd(struct judge_ctx *j, const struct lh_scmd *c, struct lh_verdict *v)
@@ -2281,7 +2500,8 @@ static void judge_cmd(struct judge_ctx *j, const struct lh_scmd *c, struct lh_ve
 
 	memset(&ci, 0, sizeof(ci));
 	ci.c = c;
-	if (judge_lists(j, e ? e->rules : NULL, e ? e->n : 0, pol->bash_generic,
+	open_gates(j, &ci);
+	if (judge_lists(j, e ? e->rules : NULL, e ? e->n : 0, 1, pol->bash_generic,
 			pol->nbash_generic, &ci, v))
 		return;
 	lh_risk_judge_cmd(j, &ci, v);
@@ -2504,6 +2724,12 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 	j.raw_memo = lh_arena_alloc(&scratch->arena, (size_t)pol->nrules + 1);
 	if (j.raw_memo)
 		memset(j.raw_memo, -1, (size_t)pol->nrules + 1);
+	if (pol->ngates_cap) {
+		/* without it every gate is open: slower, never wrong */
+		j.gate_open = lh_arena_alloc(&scratch->arena, sizeof(*j.gate_open) * (size_t)(pol->nrules + 1));
+		if (j.gate_open)
+			memset(j.gate_open, 0, sizeof(*j.gate_open) * (size_t)(pol->nrules + 1));
+	}
 
 	if (strcmp(req->tool, "Bash")) {
 		struct cmdinfo ci;
@@ -2511,7 +2737,7 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 		memset(&ci, 0, sizeof(ci));
 		if (!te) {
 			/* a tool no rule names */
-			if (judge_lists(&j, pol->any_tool, pol->nany_tool, NULL, 0, &ci, out))
+			if (judge_lists(&j, pol->any_tool, pol->nany_tool, 0, NULL, 0, &ci, out))
 				goto done;
 			lh_verdict_set(out, pol->unknown_tool, LH_TIER_DEFAULT, "",
 				       "%sthe policy has no rules for tool '%s'",
@@ -2519,7 +2745,7 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 			out->escalate = (unsigned)pol->unknown_tool_esc;
 			goto done;
 		}
-		if (!judge_lists(&j, te->rules, te->n, NULL, 0, &ci, out))
+		if (!judge_lists(&j, te->rules, te->n, 0, NULL, 0, &ci, out))
 			lh_risk_judge_file(&j, &ci, out);
 		judge_content(&j, out);
 		goto done;
@@ -2561,7 +2787,7 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 			memset(&ci, 0, sizeof(ci));
 			ci.c = &none;
 			memset(&v, 0, sizeof(v));
-			if (!judge_lists(&j, NULL, 0, pol->bash_generic, pol->nbash_generic, &ci, &v))
+			if (!judge_lists(&j, NULL, 0, 0, pol->bash_generic, pol->nbash_generic, &ci, &v))
 				lh_verdict_set(&v, LH_ALLOW, LH_TIER_RISK, "",
 					       "nothing to run");
 			merge(out, &v, &have);

@@ -6,10 +6,14 @@
 #ifndef LH_POLICY_INT_H
 #define LH_POLICY_INT_H
 
+#include <stdint.h>
+
 #include "validator/policy.h"
 #include "validator/shell.h"
 
 struct lh_request;
+
+#include "validator/path.h"
 
 /* A named class of path patterns; "!pattern" entries exclude. */
 struct pclass {
@@ -17,6 +21,7 @@ struct pclass {
 	char **pats;
 	int npats;
 	int builtin;		/* BUILTIN_* for the dynamic classes, else 0 */
+	struct lh_pathpat *pp;	/* pats prepared (after the ! of an exclusion), when compiled */
 };
 
 enum {
@@ -31,6 +36,8 @@ struct wlist {
 	char *name;
 	char **words;
 	int nwords;
+	int *slots;			/* open-addressing set of word indexes + 1 (0: empty) */
+	size_t nslots;			/* power of two, built when the policy is finished */
 };
 
 /* What the tiers know about one simple command, computed on demand. */
@@ -65,6 +72,8 @@ struct judge_ctx {
 	const struct lh_judge_env *env;
 	struct lh_scratch *scratch;
 	signed char *raw_memo;		/* per rule: -1 not run, 0/1 result of raw conditions */
+	uint32_t *gate_open;		/* per rule: == gate_gen when its gate is open */
+	uint32_t gate_gen;		/* bumped for every command judged */
 };
 
 /* How a command names the files it writes (besides redirections). */

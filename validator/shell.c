@@ -2121,7 +2121,7 @@ static const struct wrapper *find_wrapper(const char *name)
 	size_t k;
 
 	for (k = 0; k < sizeof(wrapper_table) / sizeof(wrapper_table[0]); k++)
-		if (!strcmp(wrapper_table[k].name, name))
+		if (wrapper_table[k].name[0] == name[0] && !strcmp(wrapper_table[k].name, name))
 			return &wrapper_table[k];
 	return NULL;
 }
