@@ -1514,6 +1514,8 @@ enum lh_lang lh_interp_lang(const char *name)
 	};
 	size_t k;
 
+	if (!name[0] || !strchr("pjrngma", name[0]))
+		return LH_LANG_NONE;
 	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
 		size_t l = strlen(names[k].prefix);
 		const char *rest = name + l;

@@ -214,6 +214,12 @@ struct lh_policy {
 	size_t ngates_cap;		/* power of two, 0 when no rule is gated */
 	pcre2_match_context *mctx;
 	int version;
+	/*
+	 * Class and list names -> { class index or -1, list index or -1 },
+	 * built when the policy is finished (the risk tier looks them up by
+	 * name for every command)
+	 */
+	struct index names;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -456,6 +462,11 @@ static struct pclass *find_class(struct lh_policy *pol, const char *name)
 {
 	int k;
 
+	if (pol->names.cap) {
+		const struct ientry *e = index_find(&pol->names, name);
+
+		return e && e->n >= 1 && e->rules[0] >= 0 ? &pol->classes[e->rules[0]] : NULL;
+	}
 	for (k = 0; k < pol->nclasses; k++)
 		if (!strcmp(pol->classes[k].name, name))
 			return &pol->classes[k];
@@ -466,6 +477,11 @@ static struct wlist *find_list(struct lh_policy *pol, const char *name)
 {
 	int k;
 
+	if (pol->names.cap) {
+		const struct ientry *e = index_find(&pol->names, name);
+
+		return e && e->n >= 2 && e->rules[1] >= 0 ? &pol->lists[e->rules[1]] : NULL;
+	}
 	for (k = 0; k < pol->nlists; k++)
 		if (!strcmp(pol->lists[k].name, name))
 			return &pol->lists[k];
@@ -1423,6 +1439,27 @@ static int finish(struct pstate *ps)
 
 	for (k = 0; k < pol->nlists; k++)
 		list_index(&pol->lists[k]);
+	{
+		struct index names = { NULL, 0, 0 };
+
+		for (k = 0; k < pol->nclasses; k++) {
+			struct ientry *e = index_add(&names, pol->classes[k].name);
+
+			ientry_push(e, k);
+			ientry_push(e, -1);
+		}
+		for (k = 0; k < pol->nlists; k++) {
+			struct ientry *e = index_add(&names, pol->lists[k].name);
+
+			if (!e->n)
+				ientry_push(e, -1);
+			if (e->n < 2)
+				ientry_push(e, k);
+			else
+				e->rules[1] = k;
+		}
+		pol->names = names;
+	}
 	for (k = 0; k < pol->nclasses; k++)
 		class_prepare(&pol->classes[k]);
 	for (k = 0; k < pol->nrules; k++)
@@ -1557,6 +1594,7 @@ void lh_policy_free(struct lh_policy *pol)
 	free(pol->lists);
 	index_free(&pol->by_tool);
 	index_free(&pol->by_cmd);
+	index_free(&pol->names);
 	free(pol->any_tool);
 	free(pol->bash_generic);
 	free(pol->gates);
@@ -2423,8 +2461,8 @@ static void render_reason(struct judge_ctx *j, const struct rule *r, struct cmdi
 		out[o++] = *s++;
 	}
 	out[o] = '\0';
-	lh_verdict_set(v, r->action, LH_TIER_POLICY, r->id, "%s%s",
-		       r->escalate ? ESCALATE_PREFIX : "", out);
+	lh_verdict_set_text(v, r->action, LH_TIER_POLICY, r->id,
+			    r->escalate ? ESCALATE_PREFIX : NULL, out);
 	v->escalate = (unsigned)r->escalate;
 }
 

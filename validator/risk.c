@@ -142,7 +142,8 @@ static void decide(struct judge_ctx *j, struct score *s, struct lh_verdict *v)
 	else if (s->total >= lh_policy_risk_ask(j->pol))
 		d = LH_ASK;
 	if (!s->total)
-		lh_verdict_set(v, d, LH_TIER_RISK, "", "no rule matched and nothing risky was found");
+		lh_verdict_set_text(v, d, LH_TIER_RISK, "", NULL,
+				    "no rule matched and nothing risky was found");
 	else if (d == LH_ASK && lh_policy_risk_escalate(j->pol))
 		lh_verdict_set(v, d, LH_TIER_RISK, "", "risk score %d needs review by a person: %s",
 			       s->total, s->why);

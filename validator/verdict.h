@@ -53,6 +53,10 @@ int lh_decision_parse(const char *word);
 /* Severity for merging: allow < ask < escalated ask < deny. */
 int lh_verdict_severity(const struct lh_verdict *v);
 
+/* Set rule and reason (prefix then text), without printf: the hot path's form. */
+void lh_verdict_set_text(struct lh_verdict *v, enum lh_decision d, enum lh_tier t,
+			 const char *rule, const char *prefix, const char *text);
+
 /* Set rule and reason, truncating on a UTF-8 boundary. */
 void lh_verdict_set(struct lh_verdict *v, enum lh_decision d, enum lh_tier t,
 		    const char *rule, const char *fmt, ...)
