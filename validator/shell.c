@@ -3117,8 +3117,10 @@ static void parse_simple(struct parser *p)
 
 			if (!all)
 				return;
-			memcpy(all, wv, sizeof(*all) * (size_t)first);
-			memcpy(all + first, rest, sizeof(*all) * (size_t)(nw - first));
+			if (first)
+				memcpy(all, wv, sizeof(*all) * (size_t)first);
+			if (nw > first)
+				memcpy(all + first, rest, sizeof(*all) * (size_t)(nw - first));
 			wv = all;
 		}
 	}
