@@ -1937,7 +1937,7 @@ int lh_cmdinfo_outs(struct judge_ctx *j, struct cmdinfo *ci)
 static const struct {
 	const char *cmd;
 	const char *shorts;		/* option letters whose value is a destination */
-	const char *const longs[3];	/* long options, --x=VALUE or --x VALUE */
+	const char *const longs[3];	/* long options, --x=VALUE or --x VALUE (openssl: -out) */
 	const char *prefix;		/* a word prefix: dd's of= */
 } dest_opts[] = {
 	{ "dd", "", { NULL }, "of=" },
@@ -1946,6 +1946,7 @@ static const struct {
 	{ "tar", "C", { "--directory", NULL }, NULL },
 	{ "bsdtar", "C", { "--directory", NULL }, NULL },
 	{ "unzip", "d", { NULL }, NULL },
+	{ "openssl", "", { "-out", "-keyout", NULL }, NULL },
 };
 
 static int dest_kind(const char *name)
