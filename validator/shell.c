@@ -43,6 +43,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/arena.h"
 #include "validator/interp.h"
@@ -603,18 +604,29 @@ static void ansi_c(struct parser *p, struct wb *b)
 }
 
 /* Add a known expansion value; unquoted blanks become split points. */
+static const char *var_get(struct parser *p, const char *name, size_t n, int *known);
+
 static void add_value(struct parser *p, struct wb *b, const char *v, int in_dq)
 {
+	const char *ifs;
 	size_t k;
+	int known;
 
 	if (in_dq || !p->marks_ok) {
 		wb_add(b, v, strlen(v));
 		return;
 	}
+	/* split at the characters of IFS, as set in the request (IFS=,; $x) */
+	ifs = var_get(p, "IFS", 3, &known);
+	if (!known) {
+		wb_add(b, v, strlen(v));
+		b->flags |= LH_W_DYNAMIC;	/* split where, we cannot know */
+		return;
+	}
 	for (k = 0; v[k]; k++) {
 		char c = v[k];
 
-		if (c == ' ' || c == '\t' || c == '\n')
+		if (c && strchr(ifs, c))
 			wb_addc(b, SPLIT_MARK);
 		else {
 			if (c == '*' || c == '?' || c == '[')
@@ -2034,6 +2046,7 @@ enum wkind {
 	W_FIND,		/* find ROOTS EXPR with -exec/-execdir/-ok/-okdir */
 	W_BUSYBOX,	/* busybox APPLET ARGS */
 	W_FLOCK,	/* flock [opts] FILE (CMD | -c STRING) */
+	W_CSTRING,	/* script -c STRING, sg GROUP (-c STRING | STRING) */
 };
 
 struct wrapper {
@@ -2114,6 +2127,23 @@ static const struct wrapper wrapper_table[] = {
 	{ "find", W_FIND, "", none_long, 0, 0 },
 	{ "busybox", W_BUSYBOX, "", none_long, 0, 0 },
 	{ "flock", W_FLOCK, "wEc", flock_long, 0, 0 },
+	/* programs that run a program: tracers, sandboxes, session and package runners */
+	{ "strace", W_OPTS, "oepsuEabIOPSX", none_long, 0, 0 },
+	{ "ltrace", W_OPTS, "oepsunaADFlxw", none_long, 0, 0 },
+	{ "valgrind", W_OPTS, "", none_long, 0, 0 },
+	{ "unshare", W_OPTS, "", none_long, 0, 0 },
+	{ "setpriv", W_OPTS, "", none_long, 0, 0 },
+	{ "systemd-run", W_OPTS, "pEMu", none_long, 0, 0 },
+	{ "firejail", W_OPTS, "", none_long, 0, 0 },
+	{ "catchsegv", W_OPTS, "", none_long, 0, 0 },
+	{ "xvfb-run", W_OPTS, "sfenp", none_long, 0, 0 },
+	{ "dbus-run-session", W_OPTS, "", none_long, 0, 0 },
+	{ "faketime", W_OPTS, "", none_long, 1, 0 },
+	{ "npx", W_OPTS, "pc", none_long, 0, 0 },
+	{ "pnpx", W_OPTS, "pc", none_long, 0, 0 },
+	{ "bunx", W_OPTS, "pc", none_long, 0, 0 },
+	{ "script", W_CSTRING, "", none_long, 0, 0 },
+	{ "sg", W_CSTRING, "", none_long, 0, 0 },
 };
 
 static const struct wrapper *find_wrapper(const char *name)
@@ -2350,6 +2380,137 @@ static int reads_program(const char **argv, int argc, int lang)
 		return file ? lang : LH_LANG_CRON;
 	}
 	return lang;
+}
+
+/*
+ * git settings whose value is a command git runs through sh: 1; 2 for
+ * those that are one only after a '!' (alias.*, credential.helper).
+ */
+static int git_command_key(const char *k, size_t n)
+{
+	static const char *const keys[] = { "core.pager", "core.sshcommand", "core.editor",
+		"core.fsmonitor", "sequence.editor", "diff.external", "gpg.program",
+		"core.askpass", NULL };
+	char low[64];
+	size_t i;
+	int x;
+
+	if (n >= sizeof(low))
+		return 0;
+	for (i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)k[i]);
+	low[n] = '\0';
+	for (x = 0; keys[x]; x++)
+		if (!strcmp(low, keys[x]))
+			return 1;
+	if (!strncmp(low, "alias.", 6) || !strcmp(low, "credential.helper"))
+		return 2;
+	return !strncmp(low, "pager.", 6) || (n > 9 && !strcmp(low + n - 9, ".textconv"));
+}
+
+/*
+ * Options whose value is a command the program runs through a shell:
+ * git -c core.pager=CMD (and git config KEY CMD), tar
+ * --checkpoint-action=exec=CMD / --to-command / -I, rsync -e, ssh -o
+ * ProxyCommand=CMD, vim -c '!CMD', zip -TT CMD, npx -c CMD. The value is
+ * parsed as shell, in context string, with the program as wrapper.
+ */
+static void exec_options(struct parser *p, const char **argv, const unsigned char *wf, int argc,
+			 unsigned ctx, const char *wrappers)
+{
+	const char *name = lh_shell_basename(argv[0]);
+	const char *w;
+	int k, x, git_sub = 0;
+
+	if (!name[0] || !strchr("gtrsvnzpbe", name[0]))
+		return;
+	w = add_wrapper(p, wrappers, name);
+	for (k = 1; k < argc; k++) {
+		const char *a = argv[k], *v = NULL, *next = k + 1 < argc ? argv[k + 1] : NULL;
+		int vk = k;
+
+		if (!strcmp(name, "git")) {
+			if (!strcmp(a, "-c") && next) {
+				const char *eq = strchr(next, '=');
+
+				vk = ++k;
+				if (eq && (x = git_command_key(next, (size_t)(eq - next))) &&
+				    (x == 1 || eq[1] == '!'))
+					v = eq + 1;
+			} else if (!strcmp(a, "-C") && next) {
+				k++;
+			} else if (!strncmp(a, "--upload-pack=", 14) || !strncmp(a, "--receive-pack=", 15) ||
+				   !strncmp(a, "--exec=", 7)) {
+				v = strchr(a, '=') + 1;
+			} else if (a[0] != '-' && !git_sub++ && !strcmp(a, "config")) {
+				/* git config [opts] KEY VALUE */
+				int j = k + 1;
+
+				while (j < argc && argv[j][0] == '-')
+					j++;
+				if (j + 1 < argc && (x = git_command_key(argv[j], strlen(argv[j]))) &&
+				    (x == 1 || argv[j + 1][0] == '!')) {
+					v = argv[j + 1];
+					vk = j + 1;
+				}
+				k = argc;
+			}
+			if (v && v[0] == '!')
+				v++;
+		} else if (!strcmp(name, "tar")) {
+			if (!strncmp(a, "--checkpoint-action=exec=", 25))
+				v = a + 25;
+			else if (!strncmp(a, "--to-command=", 13) || !strncmp(a, "--use-compress-program=", 23))
+				v = strchr(a, '=') + 1;
+			else if ((!strcmp(a, "--to-command") || !strcmp(a, "--use-compress-program") ||
+				  !strcmp(a, "-I")) && next)
+				v = next, vk = ++k;
+			else if (!strncmp(a, "-I", 2) && a[2])
+				v = a + 2;
+		} else if (!strcmp(name, "rsync")) {
+			if (!strncmp(a, "--rsh=", 6))
+				v = a + 6;
+			else if ((!strcmp(a, "-e") || !strcmp(a, "--rsh")) && next)
+				v = next, vk = ++k;
+		} else if (!strcmp(name, "ssh") || !strcmp(name, "scp") || !strcmp(name, "sftp")) {
+			const char *o = NULL;
+
+			if (!strcmp(a, "-o") && next)
+				o = next, vk = ++k;
+			else if (!strncmp(a, "-o", 2) && a[2])
+				o = a + 2;
+			if (o && (!strncasecmp(o, "ProxyCommand", 12) || !strncasecmp(o, "LocalCommand", 12))) {
+				o += 12;
+				while (*o == ' ' || *o == '=')
+					o++;
+				v = o;
+			}
+		} else if (!strcmp(name, "vim") || !strcmp(name, "vi") || !strcmp(name, "nvim") ||
+			   !strcmp(name, "view") || !strcmp(name, "ex") || !strcmp(name, "rvim")) {
+			const char *c = NULL;
+
+			if ((!strcmp(a, "-c") || !strcmp(a, "--cmd")) && next)
+				c = next, vk = ++k;
+			else if (a[0] == '+' && a[1])
+				c = a + 1;
+			while (c && (*c == ':' || *c == ' '))
+				c++;
+			if (c && *c == '!')
+				v = c + 1;
+		} else if (!strcmp(name, "zip")) {
+			if ((!strcmp(a, "-TT") || !strcmp(a, "--unzip-command")) && next)
+				v = next, vk = ++k;
+			else if (!strncmp(a, "--unzip-command=", 16))
+				v = a + 16;
+		} else if (!strcmp(name, "npx") || !strcmp(name, "pnpx") || !strcmp(name, "bunx")) {
+			if ((!strcmp(a, "-c") || !strcmp(a, "--call")) && next)
+				v = next, vk = ++k;
+			else if (!strncmp(a, "--call=", 7))
+				v = a + 7;
+		}
+		if (v && *v && !(wf[vk] & LH_W_DYNAMIC))
+			subparse(p, v, strlen(v), ctx | LH_CTX_STRING, w);
+	}
 }
 
 static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int argc,
@@ -2734,6 +2895,35 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 		case W_FIND:
 			unwrap_find(p, argv, wf, argc, redirs, nredirs, ctx, wrappers);
 			return;
+		case W_CSTRING: {
+			/* script -c CMD [FILE], sg GROUP -c CMD, sg GROUP CMD */
+			int i, npos = 0;
+			const char *cmd = NULL;
+
+			for (i = 1; i < argc; i++) {
+				const char *a = argv[i];
+
+				if (!strcmp(a, "-c") || !strcmp(a, "--command")) {
+					if (i + 1 < argc)
+						cmd = argv[++i];
+					continue;
+				}
+				if (!strncmp(a, "--command=", 10)) {
+					cmd = a + 10;
+					continue;
+				}
+				if (a[0] == '-')
+					continue;
+				if (++npos == 2 && !strcmp(name, "sg") && !cmd)
+					cmd = a;
+			}
+			if (cmd) {
+				subparse(p, cmd, strlen(cmd), ctx | LH_CTX_STRING,
+					 add_wrapper(p, wrappers, name));
+				return;
+			}
+			goto done;
+		}
 		case W_FLOCK: {
 			int i = 1;
 			const char *cmd = NULL;
@@ -2776,6 +2966,8 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 done:
 	if (stdin_lang && argc > 0 && !(wf[0] & LH_W_DYNAMIC))
 		*stdin_lang = reads_program(argv, argc, *stdin_lang);
+	if (argc > 1 && !(wf[0] & LH_W_DYNAMIC))
+		exec_options(p, argv, wf, argc, ctx, wrappers);
 	emit(p, argv, wf, argc, redirs, nredirs, ctx, wrappers);
 }
 
