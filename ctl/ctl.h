@@ -10,6 +10,7 @@
 #define LH_CTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct lh_buf;
 
@@ -52,5 +53,12 @@ int cmd_events(struct ctl_env *env, int argc, char **argv);
 int cmd_policy(struct ctl_env *env, int argc, char **argv);
 int cmd_reload(struct ctl_env *env, int argc, char **argv);
 int cmd_config(struct ctl_env *env, int argc, char **argv);
+int cmd_verify(struct ctl_env *env, int argc, char **argv);
+int cmd_export(struct ctl_env *env, int argc, char **argv);
+int cmd_import(struct ctl_env *env, int argc, char **argv);
+int cmd_vacuum(struct ctl_env *env, int argc, char **argv);
+
+/* An ISO 8601 time (2026-11-22, 2026-11-22T10:30:00.5Z, ...+02:00) in ns since 1970. */
+int ctl_parse_time(const char *s, int64_t *ns);
 
 #endif
