@@ -10,6 +10,7 @@
  *   requests/NAME        FS_KIND_REQ  | slot id
  *   results/NAME         FS_KIND_RES  | request id
  *   results/NAME.json    FS_KIND_JSON | request id
+ *   streams/NAME[?since=SEQ]  FS_KIND_STREAM | (SEQ+1 or 0) << 4 | stream
  *
  * A result inode belongs to one request and never changes once judged, so
  * the kernel may cache it (attributes and pages); writing requests/NAME
@@ -31,6 +32,7 @@ struct lh_store;
 struct lh_validator;
 struct lh_buf;
 struct reqtab;
+struct streams;
 
 enum {
 	FS_INO_ROOT = 1,
@@ -53,6 +55,7 @@ enum {
 #define FS_KIND_REQ 1ULL
 #define FS_KIND_RES 2ULL
 #define FS_KIND_JSON 3ULL
+#define FS_KIND_STREAM 4ULL
 #define FS_INO(kind, id) (((kind) << FS_KIND_SHIFT) | (id))
 #define FS_INO_KIND(ino) ((uint64_t)(ino) >> FS_KIND_SHIFT)
 #define FS_INO_ID(ino) ((uint64_t)(ino) & ((1ULL << FS_KIND_SHIFT) - 1))
@@ -102,6 +105,7 @@ struct lh_fs {
 	struct lh_validator *validator;
 	struct lh_store *store;
 	struct reqtab *reqs;
+	struct streams *streams;	/* streams/ (streams.c) */
 	struct fs_config cfg;
 	struct fs_stats stats;
 	char *project;			/* absolute project directory */
@@ -158,6 +162,18 @@ void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino
 /* Expire old names; run by the maintenance thread. */
 void reqtab_expire(struct lh_fs *fs);
 void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked);
+
+/* streams.c: streams/ */
+struct streams *streams_new(struct lh_fs *fs);
+/* End every stream: parked reads get end of file. After the store is closed. */
+void streams_stop(struct lh_fs *fs);
+void streams_free(struct lh_fs *fs);
+void streams_lookup(struct lh_fs *fs, fuse_req_t req, const char *name);
+void streams_getattr(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino);
+void streams_dirsnap(struct lh_fs *fs, struct dirsnap *d);
+void streams_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void streams_read(struct lh_fs *fs, fuse_req_t req, size_t size, struct fuse_file_info *fi);
+void streams_release(struct lh_fs *fs, fuse_req_t req, struct fuse_file_info *fi);
 
 /* stats.c */
 void fs_stats_verdict(struct lh_fs *fs, int decision, int tier, int cached, uint64_t us);
