@@ -444,6 +444,31 @@ static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 	return batch;
 }
 
+/*
+ * A commit failed with a bare I/O error. SQLite does not always keep the
+ * system's errno (it may be overwritten before it is read), and the
+ * person reading the deny wants the reason: ask the state directory by
+ * writing a byte to a probe file there. -EROFS, -ENOSPC, ... or rc.
+ */
+static int explain(struct lh_store *s, int rc)
+{
+	struct lh_buf p = LH_BUF_INIT;
+	int fd, why = 0;
+
+	if (rc != -EIO)
+		return rc;
+	lh_buf_addf(&p, "%s/.probe", s->dir);
+	fd = open(p.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, "", 1) != 1 || fsync(fd))
+		why = -errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(p.data);
+	}
+	lh_buf_release(&p);
+	return why ? why : rc;
+}
+
 static void *writer_main(void *arg)
 {
 	struct lh_store *s = arg;
@@ -496,7 +521,7 @@ static void *writer_main(void *arg)
 			status = xrealloc(status, sizeof(*status) * (size_t)cap);
 		}
 		t0 = lh_mono_ns();
-		rc = commit_batch(s, batch, firsts, status);
+		rc = explain(s, commit_batch(s, batch, firsts, status));
 		us = (lh_mono_ns() - t0) / 1000;
 		for (it = batch, i = 0; it; i++) {
 			struct item *next = it->next;
@@ -702,9 +727,13 @@ int lh_store_open(struct lh_store **out, const struct lh_store_opts *o, struct l
 	 * secondary indexes are written at scattered places.
 	 */
 	rc = store_exec(s->db, o->sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", err);
-	if (!rc)
-		rc = store_exec(s->db, "PRAGMA wal_autocheckpoint=0; PRAGMA temp_store=MEMORY;"
-				       " PRAGMA cache_size=-65536", err);
+	if (!rc) {
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint=0; PRAGMA temp_store=MEMORY;"
+					   " PRAGMA cache_size=-%d", (o->cache_mib > 0 ? o->cache_mib : 64) * 1024);
+		rc = store_exec(s->db, sql, err);
+	}
 	if (rc)
 		goto fail;
 	if ((rc = prepare(s, &s->ins_event,

@@ -60,6 +60,7 @@ struct lh_store_opts {
 	int batch_usec;		/* wait this long to fill a batch (0: never wait) */
 	int queue_max;		/* submissions queued at most before callers wait (0: 65536) */
 	size_t queue_bytes;	/* bytes queued at most before callers wait (0: 64 MiB) */
+	int cache_mib;		/* the writer's page cache (0: 64 MiB) */
 };
 
 /*

@@ -4,7 +4,7 @@
 #   t07xx crash             t08xx security
 noinst_PROGRAMS += tests/test-tool
 tests_test_tool_SOURCES = tests/test-tool.c tests/cases.c tests/cases.h
-tests_test_tool_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_tool_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
 tests_test_tool_LDADD = $(VALIDATOR_LIBS) $(STORE_LIBS)
 
 TESTS += \
@@ -15,6 +15,7 @@ TESTS += \
 	tests/t0012-policy-language.sh \
 	tests/t0013-fuzz.sh \
 	tests/t0020-store.sh \
+	tests/t0021-blobs.sh \
 	tests/t0100-mount.sh \
 	tests/t0200-requests.sh \
 	tests/t0210-bad-input.sh \
