@@ -4,7 +4,8 @@
  * then waits for new ones, like tail -f.
  *
  * --since and --until take a sequence number or a time (ISO 8601, UTC
- * unless it says otherwise). --follow reads the store directly: it sleeps
+ * unless it says otherwise; a time covers its last field, so --until a
+ * date takes the whole day). --follow reads the store directly: it sleeps
  * on inotify events of the state directory (every commit writes the WAL
  * file there) with a one-second poll as a fallback, and asks only for
  * events after the last one printed, so it costs nothing while nothing
@@ -54,11 +55,11 @@ static int digits(const char *s, int n, int *out)
 	return 0;
 }
 
-int ctl_parse_time(const char *s, int64_t *ns)
+int ctl_parse_time(const char *s, int64_t *ns, int64_t *unit)
 {
 	struct tm tm;
 	int y, mo, d, h = 0, mi = 0, sec = 0, off = 0;
-	int64_t frac = 0, scale = 1000000000;
+	int64_t frac = 0, scale = 1000000000, u = 86400LL * 1000000000;
 	const char *p = s;
 	time_t t;
 
@@ -71,16 +72,19 @@ int ctl_parse_time(const char *s, int64_t *ns)
 		if (digits(p + 1, 2, &h) || p[3] != ':' || digits(p + 4, 2, &mi))
 			return -1;
 		p += 6;
+		u = 60LL * 1000000000;
 		if (*p == ':') {
 			if (digits(p + 1, 2, &sec))
 				return -1;
 			p += 3;
+			u = 1000000000;
 			if (*p == '.') {
 				for (p++; *p >= '0' && *p <= '9'; p++)
 					if (scale > 1) {
 						scale /= 10;
 						frac += (*p - '0') * scale;
 					}
+				u = scale;
 			}
 		}
 	}
@@ -106,14 +110,27 @@ int ctl_parse_time(const char *s, int64_t *ns)
 	if (t == (time_t)-1)
 		return -1;
 	*ns = ((int64_t)t - off) * 1000000000 + frac;
+	if (unit)
+		*unit = u;
 	return 0;
 }
 
-/* SEQ or TIME: which one fills which bound. */
-static int parse_bound(const char *s, int64_t *seq, int64_t *ns)
+/*
+ * SEQ or TIME: which one fills which bound. A time covers the whole of
+ * its last field, so --until 2026-11-22 takes that day and --until with a
+ * time as events print it (microseconds) takes the events printed so.
+ */
+static int parse_bound(const char *s, int64_t *seq, int64_t *ns, int until)
 {
-	if (strchr(s, '-') || strchr(s, ':'))
-		return ctl_parse_time(s, ns);
+	int64_t unit;
+
+	if (strchr(s, '-') || strchr(s, ':')) {
+		if (ctl_parse_time(s, ns, &unit))
+			return -1;
+		if (until)
+			*ns += unit - 1;
+		return 0;
+	}
 	return parse_i64(s, seq);
 }
 
@@ -273,8 +290,8 @@ int cmd_events(struct ctl_env *env, int argc, char **argv)
 		}
 		if (!v)
 			return ctl_usage("events");
-		if ((!strcmp(a, "--since") && !parse_bound(v, &f.since_seq, &f.since_ns)) ||
-		    (!strcmp(a, "--until") && !parse_bound(v, &f.until_seq, &f.until_ns)) ||
+		if ((!strcmp(a, "--since") && !parse_bound(v, &f.since_seq, &f.since_ns, 0)) ||
+		    (!strcmp(a, "--until") && !parse_bound(v, &f.until_seq, &f.until_ns, 1)) ||
 		    (!strcmp(a, "--request") && !parse_i64(v, &f.request_id)) ||
 		    (!strcmp(a, "--limit") && !parse_i64(v, &f.limit))) {
 			i++;

@@ -58,7 +58,10 @@ int cmd_export(struct ctl_env *env, int argc, char **argv);
 int cmd_import(struct ctl_env *env, int argc, char **argv);
 int cmd_vacuum(struct ctl_env *env, int argc, char **argv);
 
-/* An ISO 8601 time (2026-11-22, 2026-11-22T10:30:00.5Z, ...+02:00) in ns since 1970. */
-int ctl_parse_time(const char *s, int64_t *ns);
+/*
+ * An ISO 8601 time (2026-11-22, 2026-11-22T10:30:00.5Z, ...+02:00) in ns
+ * since 1970, and the span of its last field (a day, a minute, 1e5 ns...).
+ */
+int ctl_parse_time(const char *s, int64_t *ns, int64_t *unit);
 
 #endif

@@ -36,12 +36,11 @@ test_expect_success 'the schema is version 2, with every table and index of sche
 '
 
 test_expect_success 'a second writer on the same state directory is refused, naming the holder' '
-	"$TEST_TOOL" store-open "$TMP/s1" --hold 2 >hold.out &
-	holder=$!
-	n=0; while ! grep -q ok hold.out 2>/dev/null; do n=$((n + 1)); [ $n -lt 100 ]; sleep 0.05; done
+	{ "$TEST_TOOL" store-open "$TMP/s1" --hold 2 >hold.out & } &&
+	holder=$! &&
+	n=0 && while ! grep -q ok hold.out 2>/dev/null; do n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.05; done &&
 	! "$TEST_TOOL" store-open "$TMP/s1" >out &&
-	grep -q "is in use by another process (pid $holder)" out &&
-	wait $holder
+	wait $holder && grep -q "is in use by another process (pid $holder)" out
 '
 
 test_expect_success 'a version 1 store is migrated: rows kept, chain computed, migration recorded' '

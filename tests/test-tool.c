@@ -631,11 +631,11 @@ static int cmd_store_v1(int argc, char **argv)
 static int cmd_store_query(int argc, char **argv)
 {
 	struct lh_buf path = LH_BUF_INIT;
+	const char *sql, *tail = NULL;
 	sqlite3_stmt *st;
 	sqlite3 *db;
-	int rc, k;
+	int rc, k, flags = SQLITE_OPEN_READONLY;
 
-	int flags = SQLITE_OPEN_READONLY;
 
 	if (argc > 0 && !strcmp(argv[0], "-w")) {
 		/* tests that damage a copy on purpose */
@@ -648,22 +648,37 @@ static int cmd_store_query(int argc, char **argv)
 	lh_buf_addf(&path, "%s/events.db", argv[0]);
 	rc = sqlite3_open_v2(path.data, &db, flags, NULL);
 	lh_buf_release(&path);
-	if (rc != SQLITE_OK || sqlite3_prepare_v2(db, argv[1], -1, &st, NULL) != SQLITE_OK) {
+	if (rc != SQLITE_OK) {
 		fprintf(stderr, "test-tool: %s\n", sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return 1;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (k = 0; k < sqlite3_column_count(st); k++) {
-			const char *t = (const char *)sqlite3_column_text(st, k);
-
-			printf("%s%s", k ? "|" : "", t ? t : "");
+	/* every statement of the SQL, one after the other */
+	for (sql = argv[1]; sql && *sql; sql = tail) {
+		rc = sqlite3_prepare_v2(db, sql, -1, &st, &tail);
+		if (rc != SQLITE_OK) {
+			fprintf(stderr, "test-tool: %s\n", sqlite3_errmsg(db));
+			break;
 		}
-		putchar('\n');
+		if (!st)
+			continue;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			for (k = 0; k < sqlite3_column_count(st); k++) {
+				const char *t = (const char *)sqlite3_column_text(st, k);
+
+				printf("%s%s", k ? "|" : "", t ? t : "");
+			}
+			putchar('\n');
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			fprintf(stderr, "test-tool: %s\n", sqlite3_errmsg(db));
+			break;
+		}
+		rc = SQLITE_OK;
 	}
-	sqlite3_finalize(st);
 	sqlite3_close(db);
-	return rc == SQLITE_DONE ? 0 : 1;
+	return rc == SQLITE_OK ? 0 : 1;
 }
 
 static int put_string(struct lh_store *s, const char *text, struct lh_blob_id *id)
