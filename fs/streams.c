@@ -34,8 +34,10 @@
  * lines as the read can take), answers, and parks it again when no event
  * in between matched. A read the thread has taken is not in the list, so
  * an interrupt finds nothing and the answer goes out anyway; one waiting
- * in the list is answered EINTR. At shutdown every parked read gets end
- * of file.
+ * in the list is answered EINTR. Whether a read was interrupted before
+ * it could be found is asked under st->mu just before it is parked, never
+ * after: once parked, another thread may answer it and libfuse free it.
+ * At shutdown every parked read gets end of file.
  *
  * Inodes: FS_KIND_STREAM, the stream's index in the low 4 bits and
  * since+1 above them (0: from the open), so a name always has the same
@@ -339,6 +341,17 @@ void streams_read(struct lh_fs *fs, fuse_req_t req, size_t size, struct fuse_fil
 		fuse_reply_err(req, EAGAIN);
 		return;
 	}
+	/*
+	 * Interrupted before on_interrupt was registered? Then it ran at
+	 * registration and found nothing. Asked under mu, the one lock
+	 * on_interrupt needs: once parked, the read belongs to whoever
+	 * answers it, and req must not be touched here again.
+	 */
+	if (fuse_req_interrupted(req)) {
+		pthread_mutex_unlock(&st->mu);
+		fuse_reply_err(req, EINTR);
+		return;
+	}
 	r = xcalloc(1, sizeof(*r));
 	r->req = req;
 	r->h = h;
@@ -347,8 +360,6 @@ void streams_read(struct lh_fs *fs, fuse_req_t req, size_t size, struct fuse_fil
 	park(st, r);
 	pthread_cond_signal(&st->cv);
 	pthread_mutex_unlock(&st->mu);
-	if (fuse_req_interrupted(req))
-		on_interrupt(req, st);
 }
 
 struct collect {
@@ -454,16 +465,13 @@ static void *streams_main(void *arg)
 		} else {
 			/* nothing of this stream up to newest */
 			r->h->cursor = newest;
-			if (!r->h->nonblock) {
+			if (!r->h->nonblock && !fuse_req_interrupted(r->req)) {
+				/* under mu: an interrupt from now on finds it */
 				park(st, r);
-				pthread_mutex_unlock(&st->mu);
-				if (fuse_req_interrupted(r->req))
-					on_interrupt(r->req, st);
-				pthread_mutex_lock(&st->mu);
 				continue;
 			}
 			pthread_mutex_unlock(&st->mu);
-			fuse_reply_err(r->req, EAGAIN);
+			fuse_reply_err(r->req, r->h->nonblock ? EAGAIN : EINTR);
 		}
 		handle_put(st, r->h);
 		free(r);

@@ -17,6 +17,7 @@ TESTS += \
 	tests/t0020-store.sh \
 	tests/t0021-blobs.sh \
 	tests/t0100-mount.sh \
+	tests/t0150-streams.sh \
 	tests/t0200-requests.sh \
 	tests/t0210-bad-input.sh \
 	tests/t0220-verdict-cases-mount.sh \
