@@ -51,6 +51,10 @@
  * fuse_reply_buf. Every reply is sent from memory we hold a reference to
  * (a record) or own (a copy), never from a handle RELEASE may free.
  *
+ * Interrupts: a read registers on_interrupt before taking t->mu; whether
+ * it was interrupted already is asked under t->mu before it is parked,
+ * never after: once parked, on_commit may answer it and libfuse free it.
+ *
  * Locking: one mutex, t->mu, guards every table, list and counter here.
  * No FUSE reply, validator call or store call is made while holding it.
  * (An interrupted parked read is answered from the interrupt callback,
@@ -1175,11 +1179,13 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 			pthread_mutex_unlock(&t->mu);
 			atomic_fetch_add(&fs->stats.nonblock_again, 1);
 			fuse_reply_err(req, EAGAIN);
+		} else if (fuse_req_interrupted(req)) {
+			/* asked before parking: once parked, on_commit may answer and free req */
+			pthread_mutex_unlock(&t->mu);
+			fuse_reply_err(req, EINTR);
 		} else {
 			park(fs, req, r, W_CHANNEL, 0, size, h);
 			pthread_mutex_unlock(&t->mu);
-			if (fuse_req_interrupted(req))
-				on_interrupt(req, fs);
 		}
 		if (do_judge)
 			judge(fs, r);
@@ -1209,10 +1215,13 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 			fuse_reply_err(req, EAGAIN);
 			return;
 		}
+		if (fuse_req_interrupted(req)) {
+			pthread_mutex_unlock(&t->mu);
+			fuse_reply_err(req, EINTR);
+			return;
+		}
 		park(fs, req, r, rh->json ? W_JSON : W_TEXT, off, size, NULL);
 		pthread_mutex_unlock(&t->mu);
-		if (fuse_req_interrupted(req))
-			on_interrupt(req, fs);
 	}
 }
 
