@@ -24,6 +24,7 @@ TESTS += \
 	tests/t0230-expiry.sh \
 	tests/t0600-ctl.sh \
 	tests/t0610-ctl-store.sh \
+	tests/t0700-crash.sh \
 	tests/t0800-security.sh
 
 EXTRA_DIST += $(TESTS) tests/lib.sh tests/data/verdicts.tsv
