@@ -38,10 +38,45 @@ const char *store_reader_path(struct lh_store_reader *r)
 	return r->path;
 }
 
+/* "file:" URI of a path, for immutable opens: %, ? and # escaped. */
+static char *file_uri(const char *path)
+{
+	struct lh_buf b = LH_BUF_INIT;
+	const char *p;
+
+	lh_buf_adds(&b, "file:");
+	for (p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			lh_buf_addf(&b, "%%%02X", (unsigned)(unsigned char)*p);
+		else
+			lh_buf_addc(&b, *p);
+	}
+	lh_buf_adds(&b, "?immutable=1");
+	return lh_buf_detach(&b, NULL);
+}
+
+static int open_db(struct lh_store_reader *r, int immutable, struct lh_buf *err)
+{
+	char *uri = immutable ? file_uri(r->path) : NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(immutable ? uri : r->path, &r->db,
+			     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0), NULL);
+	free(uri);
+	if (rc != SQLITE_OK) {
+		lh_buf_addf(err, "cannot open '%s': %s", r->path,
+			    r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+		return store_errno(r->db, rc) ? store_errno(r->db, rc) : -EIO;
+	}
+	sqlite3_extended_result_codes(r->db, 1);
+	sqlite3_busy_timeout(r->db, 5000);
+	return store_schema_check_reader(r->db, r->path, err);
+}
+
 int lh_store_reader_open(struct lh_store_reader **out, const char *dir, struct lh_buf *err)
 {
 	struct lh_store_reader *r = xcalloc(1, sizeof(*r));
-	struct lh_buf p = LH_BUF_INIT;
+	struct lh_buf p = LH_BUF_INIT, first = LH_BUF_INIT;
 	int rc;
 
 	*out = NULL;
@@ -52,21 +87,28 @@ int lh_store_reader_open(struct lh_store_reader **out, const char *dir, struct l
 		rc = -ENOENT;
 		goto fail;
 	}
-	rc = sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		lh_buf_addf(err, "cannot open '%s': %s", r->path,
-			    r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
-		rc = store_errno(r->db, rc) ? store_errno(r->db, rc) : -EIO;
+	rc = open_db(r, 0, &first);
+	if (rc && access(dir, W_OK)) {
+		/*
+		 * A WAL database whose -shm file is gone cannot be opened read-only
+		 * where that file cannot be created (a read-only file system,
+		 * another user's state directory). Nobody can be writing it there
+		 * either: read it as an immutable file.
+		 */
+		sqlite3_close(r->db);
+		r->db = NULL;
+		lh_buf_release(&first);
+		rc = open_db(r, 1, &first);
+	}
+	if (rc) {
+		lh_buf_add(err, first.data, first.len);
 		goto fail;
 	}
-	sqlite3_extended_result_codes(r->db, 1);
-	sqlite3_busy_timeout(r->db, 5000);
-	rc = store_schema_check_reader(r->db, r->path, err);
-	if (rc)
-		goto fail;
+	lh_buf_release(&first);
 	*out = r;
 	return 0;
 fail:
+	lh_buf_release(&first);
 	if (r->db)
 		sqlite3_close(r->db);
 	free(r->path);

@@ -25,6 +25,7 @@ TESTS += \
 	tests/t0600-ctl.sh \
 	tests/t0610-ctl-store.sh \
 	tests/t0700-crash.sh \
+	tests/t0710-store-faults.sh \
 	tests/t0800-security.sh
 
 EXTRA_DIST += $(TESTS) tests/lib.sh tests/data/verdicts.tsv
