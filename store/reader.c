@@ -261,18 +261,24 @@ int lh_store_reader_each(struct lh_store_reader *r, const struct lh_event_filter
 	}
 	if (f->path) {
 		size_t n = strlen(f->path);
+		const char *cond = "path = ?";
+		char *hi = NULL;
+		int twice;
 
 		if (n > 1 && f->path[n - 1] == '/') {
 			/* everything under a folder: a range of the path index */
-			char *hi = xstrdup(f->path);
-
+			hi = xstrdup(f->path);
 			hi[n - 1] = '/' + 1;
-			lh_buf_adds(&sql, " AND path >= ? AND path < ?");
+			cond = "path >= ? AND path < ?";
+		}
+		/* file events through the path index; request names by scanning requests */
+		lh_buf_addf(&sql, " AND seq IN (SELECT seq FROM events WHERE %s AND type NOT IN ('request','verdict')"
+				  " UNION ALL SELECT seq FROM events WHERE type IN ('request','verdict') AND %s)",
+			    cond, cond);
+		for (twice = 0; twice < 2; twice++) {
 			bind_s(&b, f->path, NULL);
-			bind_s(&b, hi, hi);
-		} else {
-			lh_buf_adds(&sql, " AND path = ?");
-			bind_s(&b, f->path, NULL);
+			if (hi)
+				bind_s(&b, hi, twice ? hi : NULL);
 		}
 	}
 	if (f->decision) {

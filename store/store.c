@@ -679,13 +679,26 @@ fail:
 	return store_errno(s->db, rc) ? store_errno(s->db, rc) : -EIO;
 }
 
+/*
+ * SQLite keeps memory statistics under a global mutex taken on every
+ * allocation; we never read them, and the writer allocates per row. Off,
+ * before SQLite initializes (a no-op if something initialized it first).
+ */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int lh_store_open(struct lh_store **out, const struct lh_store_opts *o, struct lh_buf *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	struct lh_store *s;
 	struct lh_buf msg = LH_BUF_INIT;
 	int rc;
 
 	*out = NULL;
+	pthread_once(&once, sqlite_setup);
 	rc = mkdirs(o->dir, err);
 	if (rc)
 		return rc;

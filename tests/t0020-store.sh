@@ -35,6 +35,18 @@ test_expect_success 'the schema is version 2, with every table and index of sche
 	done
 '
 
+test_expect_success 'every filter of lighthousectl events is served by an index' '
+	plan() { "$TEST_TOOL" store-query "$TMP/s1" "EXPLAIN QUERY PLAN $1"; }
+	plan "SELECT seq FROM events WHERE seq > 0 AND type = '"'"'verdict'"'"' ORDER BY seq" | grep -q "INDEX events_type" &&
+	plan "SELECT seq FROM events WHERE seq > 0 AND type GLOB '"'"'file.*'"'"' ORDER BY seq" | grep -q "INDEX events_type" &&
+	plan "SELECT seq FROM events WHERE seq > 0 AND time_ns >= 5 AND time_ns <= 6 ORDER BY seq" | grep -q "INDEX events_time" &&
+	plan "SELECT seq FROM events WHERE seq > 0 AND agent = '"'"'a'"'"' ORDER BY seq" | grep -q "INDEX events_agent" &&
+	plan "SELECT seq FROM events WHERE seq > 0 AND session = '"'"'s'"'"' ORDER BY seq" | grep -q "INDEX events_session" &&
+	plan "SELECT seq FROM events WHERE seq > 0 AND request_id = 7 ORDER BY seq" | grep -q "INDEX events_request" &&
+	plan "SELECT seq FROM events WHERE path = '"'"'src/a'"'"' AND type NOT IN ('"'"'request'"'"','"'"'verdict'"'"')" | grep -q "INDEX events_path" &&
+	plan "SELECT 1 FROM events WHERE blob = x'"'"'00'"'"'" | grep -q "INDEX events_blob"
+'
+
 test_expect_success 'a second writer on the same state directory is refused, naming the holder' '
 	{ "$TEST_TOOL" store-open "$TMP/s1" --hold 2 >hold.out & } &&
 	holder=$! &&
