@@ -191,25 +191,48 @@ static void bind_s(struct binds *b, const char *s, char *own)
 	}
 }
 
-/* "verdict,decision,file.*" -> (type = ? OR type = ? OR type GLOB ?) */
+/*
+ * "verdict,decision,file.*" -> (type = ? OR ...): a family becomes its
+ * known types, each an equality the type index can seek (a range or GLOB
+ * makes SQLite scan in seq order instead); a family with no known type
+ * (written by a later version) falls back to GLOB.
+ */
 static int add_types(struct lh_buf *sql, struct binds *b, const char *types)
 {
 	const char *p = types;
-	char *own;
 	int first = 1;
 
 	lh_buf_adds(sql, " AND (");
 	for (;;) {
-		size_t n = strcspn(p, ",");
+		size_t n = strcspn(p, ","), len;
+		const struct lh_event_type *t;
+		int known = 0;
 
-		if (b->n >= 60)
-			return -E2BIG;
-		lh_buf_adds(sql, first ? "" : " OR ");
-		first = 0;
-		own = xstrndup(p, n);
-		/* a family, file.*: GLOB with a literal prefix uses the type index */
-		lh_buf_adds(sql, n >= 2 && p[n - 1] == '*' ? "type GLOB ?" : "type = ?");
-		bind_s(b, own, own);
+		if (n >= 2 && p[n - 1] == '*') {
+			for (t = lh_event_types; t->name; t++) {
+				len = n - 1;
+				if (strncmp(t->name, p, len))
+					continue;
+				if (b->n >= 60)
+					return -E2BIG;
+				lh_buf_adds(sql, first ? "type = ?" : " OR type = ?");
+				bind_s(b, t->name, NULL);
+				first = 0;
+				known = 1;
+			}
+		}
+		if (!known) {
+			char *own = xstrndup(p, n);
+
+			if (b->n >= 60) {
+				free(own);
+				return -E2BIG;
+			}
+			lh_buf_adds(sql, first ? "" : " OR ");
+			lh_buf_adds(sql, n >= 2 && p[n - 1] == '*' ? "type GLOB ?" : "type = ?");
+			bind_s(b, own, own);
+			first = 0;
+		}
 		if (!p[n])
 			break;
 		p += n + 1;
@@ -238,13 +261,11 @@ int lh_store_reader_each(struct lh_store_reader *r, const struct lh_event_filter
 		lh_buf_adds(&sql, " AND seq <= ?");
 		bind_i(&b, f->until_seq);
 	}
-	if (f->since_ns) {
-		lh_buf_adds(&sql, " AND time_ns >= ?");
+	if (f->since_ns || f->until_ns) {
+		/* by the time index, whatever the planner thinks of seq order */
+		lh_buf_adds(&sql, " AND seq IN (SELECT seq FROM events WHERE time_ns >= ? AND time_ns <= ?)");
 		bind_i(&b, f->since_ns);
-	}
-	if (f->until_ns) {
-		lh_buf_adds(&sql, " AND time_ns <= ?");
-		bind_i(&b, f->until_ns);
+		bind_i(&b, f->until_ns ? f->until_ns : INT64_MAX);
 	}
 	if (f->types && add_types(&sql, &b, f->types)) {
 		lh_buf_addf(err, "too many event types in '%s'", f->types);

@@ -38,8 +38,8 @@ test_expect_success 'the schema is version 2, with every table and index of sche
 test_expect_success 'every filter of lighthousectl events is served by an index' '
 	plan() { "$TEST_TOOL" store-query "$TMP/s1" "EXPLAIN QUERY PLAN $1"; }
 	plan "SELECT seq FROM events WHERE seq > 0 AND type = '"'"'verdict'"'"' ORDER BY seq" | grep -q "INDEX events_type" &&
-	plan "SELECT seq FROM events WHERE seq > 0 AND type GLOB '"'"'file.*'"'"' ORDER BY seq" | grep -q "INDEX events_type" &&
-	plan "SELECT seq FROM events WHERE seq > 0 AND time_ns >= 5 AND time_ns <= 6 ORDER BY seq" | grep -q "INDEX events_time" &&
+	plan "SELECT seq FROM events WHERE seq > 0 AND (type = '"'"'file.created'"'"' OR type = '"'"'file.mode'"'"') ORDER BY seq" | grep -q "INDEX events_type" &&
+	plan "SELECT seq FROM events WHERE seq > 0 AND seq IN (SELECT seq FROM events WHERE time_ns >= 5 AND time_ns <= 6) ORDER BY seq" | grep -q "INDEX events_time" &&
 	plan "SELECT seq FROM events WHERE seq > 0 AND agent = '"'"'a'"'"' ORDER BY seq" | grep -q "INDEX events_agent" &&
 	plan "SELECT seq FROM events WHERE seq > 0 AND session = '"'"'s'"'"' ORDER BY seq" | grep -q "INDEX events_session" &&
 	plan "SELECT seq FROM events WHERE seq > 0 AND request_id = 7 ORDER BY seq" | grep -q "INDEX events_request" &&
