@@ -14,7 +14,8 @@
  * stays bounded however fast producers are.
  *
  * Group commit, by count and by time: the writer takes what is queued, in
- * order, up to batch_max events; when batch_usec is set and fewer are
+ * order, up to batch_max units (an event, a chunk or a blob record is one
+ * unit; 4096 by default); when batch_usec is set and fewer events are
  * queued, it first waits up to batch_usec for more (by time). It inserts
  * the batch with reused prepared statements inside one transaction
  * (BEGIN ... COMMIT), and only then runs the callbacks, in order. Under
