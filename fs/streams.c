@@ -555,6 +555,8 @@ void streams_free(struct lh_fs *fs)
 
 	if (!st)
 		return;
+	if (fs->store)
+		lh_store_set_commit_hook(fs->store, NULL, NULL);	/* a failed start: the store outlives us */
 	lh_store_reader_close(st->reader);
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->cv);

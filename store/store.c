@@ -480,6 +480,8 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		struct item *batch, *it;
+		lh_store_commit_fn hook;
+		void *hook_arg;
 		int events, count, rc, i;
 		int64_t t0, us;
 
@@ -503,6 +505,8 @@ static void *writer_main(void *arg)
 		batch = take_batch(s, &count, &events);
 		if (!batch)
 			continue;	/* only the writer takes items: cannot happen */
+		hook = s->hook;
+		hook_arg = s->hook_arg;
 		pthread_mutex_unlock(&s->mu);
 
 		if (batch->kind == IT_JOB) {
@@ -510,8 +514,8 @@ static void *writer_main(void *arg)
 			if (batch->done)
 				batch->done(batch->arg, rc, 0);
 			free(batch);
-			if (s->hook)
-				s->hook(s->hook_arg, s->last_seq);
+			if (hook)
+				hook(hook_arg, s->last_seq);
 			pthread_mutex_lock(&s->mu);
 			s->stats.last_seq = s->last_seq;
 			continue;
@@ -533,8 +537,8 @@ static void *writer_main(void *arg)
 			it = next;
 		}
 		count_commit(s, rc, rc ? 0 : (int)s->tx_events, us);
-		if (!rc && s->hook)
-			s->hook(s->hook_arg, s->last_seq);
+		if (!rc && hook)
+			hook(hook_arg, s->last_seq);
 		if (!rc)
 			maybe_checkpoint(s);
 		pthread_mutex_lock(&s->mu);
@@ -1012,8 +1016,10 @@ int64_t lh_store_last_seq(struct lh_store *s)
 
 void lh_store_set_commit_hook(struct lh_store *s, lh_store_commit_fn fn, void *arg)
 {
+	pthread_mutex_lock(&s->mu);
 	s->hook_arg = arg;
 	s->hook = fn;
+	pthread_mutex_unlock(&s->mu);
 }
 
 void lh_store_get_stats(struct lh_store *s, struct lh_store_stats *st)

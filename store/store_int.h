@@ -105,8 +105,8 @@ struct lh_store {
 	_Atomic int64_t committed_seq;	/* last_seq, for other threads */
 	_Atomic int64_t next_request;
 	_Atomic int blob_writers;	/* lh_blob_writer alive: vacuum keeps orphan chunks */
-	lh_store_commit_fn hook;	/* set before events flow */
-	void *hook_arg;
+	lh_store_commit_fn hook;	/* protected by mu; the writer copies it per batch */
+	void *hook_arg;			/* protected by mu */
 };
 
 /* SQLite result codes to -errno, the one place (store.c). */
