@@ -1,7 +1,7 @@
 /*
  * ops.c -- the FUSE low-level operations: the fixed tree of the mount and
  * the dispatch to the rooms that own the rest (reqtab.c for requests/ and
- * results/).
+ * results/, streams.c for streams/).
  *
  *   /            requests/ results/ current/ history/ shadows/ context/
  *                experts/ streams/ policy/ stats ctl
@@ -67,6 +67,17 @@ static void count(struct lh_fs *fs, enum fs_op op)
 static int is_dynamic(fuse_ino_t ino)
 {
 	return FS_INO_KIND(ino) != 0;
+}
+
+static int is_stream(fuse_ino_t ino)
+{
+	return FS_INO_KIND(ino) == FS_KIND_STREAM;
+}
+
+/* requests/ and results/ inodes: reqtab.c's */
+static int is_reqtab(fuse_ino_t ino)
+{
+	return is_dynamic(ino) && !is_stream(ino);
 }
 
 void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st)
@@ -164,6 +175,10 @@ static void do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reqtab_lookup(fs, req, parent, name);
 		return;
 	}
+	if (parent == FS_INO_STREAMS) {
+		streams_lookup(fs, req, name);
+		return;
+	}
 	if (fixed_lookup(parent, name, &ino)) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -181,7 +196,7 @@ static void do_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct lh_fs *fs = fs_of(req);
 
-	if (is_dynamic(ino))
+	if (is_reqtab(ino))
 		reqtab_forget(fs, ino, nlookup);
 	fuse_reply_none(req);
 }
@@ -192,7 +207,7 @@ static void do_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *v
 	size_t k;
 
 	for (k = 0; k < n; k++)
-		if (is_dynamic(v[k].ino))
+		if (is_reqtab(v[k].ino))
 			reqtab_forget(fs, v[k].ino, v[k].nlookup);
 	fuse_reply_none(req);
 }
@@ -203,6 +218,10 @@ static void do_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 
 	(void)fi;
+	if (is_stream(ino)) {
+		streams_getattr(fs, req, ino);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		int rc = reqtab_getattr(fs, ino, &st);
 
@@ -251,6 +270,10 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct sfile *f;
 	int acc = fi->flags & O_ACCMODE;
 
+	if (is_stream(ino)) {
+		streams_open(fs, req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_open(fs, req, ino, fi);
 		return;
@@ -301,6 +324,10 @@ static void do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct lh_fs *fs = fs_of(req);
 	struct sfile *f;
 
+	if (is_stream(ino)) {
+		streams_read(fs, req, size, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_read(fs, req, ino, size, off, fi);
 		return;
@@ -361,7 +388,7 @@ static void do_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct sfile *f;
 
 	(void)off;
-	if (is_dynamic(ino)) {
+	if (is_reqtab(ino)) {
 		reqtab_write(fs, req, ino, buf, size, fi);
 		return;
 	}
@@ -393,6 +420,10 @@ static void do_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct lh_fs *fs = fs_of(req);
 
+	if (is_stream(ino)) {
+		streams_release(fs, req, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_release(fs, req, ino, fi);
 		return;
@@ -416,6 +447,8 @@ static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	dirsnap_add(d, "..", 2, FS_INO_ROOT, S_IFDIR);
 	if (ino == FS_INO_REQUESTS || ino == FS_INO_RESULTS) {
 		reqtab_dirsnap(fs, ino, d);
+	} else if (ino == FS_INO_STREAMS) {
+		streams_dirsnap(fs, d);
 	} else {
 		for (k = 0; k < NFIXED; k++)
 			if (fixed_tree[k].parent == ino)
