@@ -3,7 +3,7 @@
  *
  * FORMAT (one JSON object per line, UTF-8, "\n" after each):
  *
- *   {"lighthouse_export":1,"schema":2}                      first line
+ *   {"lighthouse_export":1,"schema":3}                      first line
  *   {"seq":S,"time":"ISO","time_ns":T,"type":"...",         an event, in
  *    "uid":U,"gid":G,"pid":P,"agent":"...","session":"...",  seq order; keys
  *    "request":R,"path":"...","blob":"HEX","payload":{...},  absent when the
@@ -687,9 +687,10 @@ static int import_line(struct importer *im, const char *line, size_t len)
 	if (!im->header) {
 		json_t *v = json_object_get(o, "lighthouse_export"), *s = json_object_get(o, "schema");
 
+		/* schema 2's export lines are schema 3's: version 3 added only the journal table */
 		if (!json_is_integer(v) || json_integer_value(v) != 1 || !json_is_integer(s) ||
-		    json_integer_value(s) != SCHEMA_VERSION)
-			rc = fail(im, "not a Lighthouse export of schema %d (the first line must be {\"lighthouse_export\":1,\"schema\":%d})",
+		    json_integer_value(s) < 2 || json_integer_value(s) > SCHEMA_VERSION)
+			rc = fail(im, "not a Lighthouse export of schema 2 to %d (the first line must be {\"lighthouse_export\":1,\"schema\":%d})",
 				  SCHEMA_VERSION, SCHEMA_VERSION);
 		else
 			rc = 0;
@@ -720,7 +721,7 @@ static int open_target(struct importer *im, const char *tmp)
 	sqlite3_extended_result_codes(im->db, 1);
 	/* a scratch file until renamed: no journal, and one fsync at the end */
 	if (store_exec(im->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536", im->err) ||
-	    store_exec(im->db, store_schema_v2, im->err))
+	    store_exec(im->db, store_schema_v2, im->err) || store_exec(im->db, store_schema_v3, im->err))
 		return -EIO;
 	{
 		char sql[96];

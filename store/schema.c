@@ -9,9 +9,10 @@
  *   not a database, or corrupt     refused: "not a Lighthouse event store"
  *   another program's database     refused (tables, no or another app id)
  *   a newer version                refused: upgrade Lighthouse
- *   empty                          version 2 created
- *   version 1                      migrated to 2, in one transaction
- *   version 2                      checked: every table is there
+ *   empty                          version 3 created
+ *   version 1                      migrated to 2, then 3, in one transaction
+ *   version 2                      migrated to 3 (the journal table)
+ *   version 3                      checked: every table is there
  *
  * Version 1 (issue 2): events without chain checksums or blobs.
  * Version 2: events gain `blob` and `hash` (chain.c); gaps, chunks, blobs
@@ -23,6 +24,8 @@
  * --path finds request names by scanning the requests instead. The migration rebuilds events in seq order computing the
  * chain (a hole in a version 1 log becomes a gap record) and appends a
  * store.migrate event, so the migration itself is on the record.
+ * Version 3: the `journal` table, one row: how much of STATE/journal the
+ * database holds (journal.c), updated in the transaction that ingests it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -73,7 +76,14 @@ const char store_schema_v2[] =
 	" PRIMARY KEY (blob, off)) WITHOUT ROWID;"
 	"CREATE INDEX blob_chunks_chunk ON blob_chunks(chunk);";
 
-static const char *const v2_tables[] = { "events", "gaps", "chunks", "blobs", "blob_chunks", NULL };
+const char store_schema_v3[] =
+	"CREATE TABLE journal ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" generation INTEGER NOT NULL,"
+	" offset INTEGER NOT NULL);"
+	"INSERT INTO journal(id, generation, offset) VALUES (1, 0, 0);";
+
+static const char *const v3_tables[] = { "events", "gaps", "chunks", "blobs", "blob_chunks", "journal", NULL };
 
 static int set_version(sqlite3 *db, struct lh_buf *err)
 {
@@ -84,20 +94,20 @@ static int set_version(sqlite3 *db, struct lh_buf *err)
 	return store_exec(db, sql, err);
 }
 
-/* Every table of version 2 is there. */
+/* Every table of the current version is there. */
 static int check_tables(sqlite3 *db, const char *path, struct lh_buf *err)
 {
 	int k;
 
-	for (k = 0; v2_tables[k]; k++) {
+	for (k = 0; v3_tables[k]; k++) {
 		char sql[128];
 		int64_t n = 0;
 
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
-			 v2_tables[k]);
+			 v3_tables[k]);
 		if (store_query_int(db, sql, &n, NULL) || n != 1) {
 			lh_buf_addf(err, "'%s' is damaged: table '%s' is missing; run lighthousectl verify, or move it away",
-				    path, v2_tables[k]);
+				    path, v3_tables[k]);
 			return -EUCLEAN;
 		}
 	}
@@ -259,6 +269,8 @@ int store_schema_prepare(sqlite3 *db, const char *path, struct lh_buf *err)
 	else if (version == 1)
 		rc = migrate_v1(db, path, err);
 	/* later versions migrate here, one step at a time */
+	if (!rc)
+		rc = store_exec(db, store_schema_v3, err);
 	if (!rc)
 		rc = set_version(db, err);
 	if (!rc)

@@ -1,12 +1,14 @@
--- schema.sql -- the Lighthouse event store, schema version 2.
+-- schema.sql -- the Lighthouse event store, schema version 3.
 --
 -- This file is documentation; store/schema.c creates the same tables,
 -- migrates version 1 stores (rebuilding events with their chain
--- checksums and recording a store.migrate event) and is the authority.
+-- checksums and recording a store.migrate event) and version 2 stores
+-- (adding the journal table) and is the authority.
 -- PRAGMA user_version holds the schema version; PRAGMA application_id holds
 -- 0x4C484F55 ("LHOU") so a foreign database is recognized and refused. The
 -- state directory also holds events.lock (flock'd by the one process that
--- writes the store, holding its pid) and, in WAL mode, events.db-wal and
+-- writes the store, holding its pid), journal (the write-ahead journal
+-- of verdicts, store/journal.c) and, in WAL mode, events.db-wal and
 -- events.db-shm.
 
 CREATE TABLE events (
@@ -106,3 +108,14 @@ CREATE TABLE blob_chunks (
 
 -- which blobs use a chunk: vacuum drops chunks no blob lists
 CREATE INDEX blob_chunks_chunk ON blob_chunks(chunk);
+
+-- Version 3. How much of STATE/journal (store/journal.c) the database holds: verdicts are released
+-- once their events are in the journal, and the writer thread brings the database up to date. This
+-- row is updated in the same transaction as the events it covers, so at open the records after
+-- `offset` are exactly the ones to replay.
+CREATE TABLE journal (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),  -- one row
+    generation INTEGER NOT NULL,     -- the journal file's generation (its header); the store empties
+                                     -- the file when the database holds all of it, after raising this
+    offset     INTEGER NOT NULL      -- bytes of that generation's file ingested (0: none)
+);

@@ -15,7 +15,7 @@
 #include "common/buf.h"
 #include "store/store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define APPLICATION_ID 0x4C484F55	/* "LHOU" */
 
 /* ---- queue items ---------------------------------------------------------- */
@@ -46,6 +46,7 @@ struct item {
 	size_t bytes;			/* counted against the queue's byte bound */
 	lh_store_done_fn done;
 	void *arg;
+	uint64_t jend;			/* released at the journal: its end there; 0 if not */
 	union {
 		struct qev *ev;					/* IT_EVENTS */
 		struct {
@@ -89,6 +90,11 @@ struct lh_store {
 	int queued_events;		/* events in them; protected by mu */
 	size_t queued_bytes;		/* protected by mu */
 	int stopping;			/* protected by mu */
+	int urgent;			/* queued items a caller waits for (not released at
+					 * the journal); protected by mu */
+	int writer_idle;		/* the writer waits for work; protected by mu */
+	int writer_lazy;		/* the writer fills a batch nobody waits for;
+					 * protected by mu */
 	int batch_max, batch_usec, queue_max;
 	size_t queue_bytes_max;
 	struct lh_store_stats stats;	/* protected by mu */
@@ -107,6 +113,18 @@ struct lh_store {
 	_Atomic int blob_writers;	/* lh_blob_writer alive: vacuum keeps orphan chunks */
 	lh_store_commit_fn hook;	/* protected by mu; the writer copies it per batch */
 	void *hook_arg;			/* protected by mu */
+
+	/* the journal (journal.h): NULL unless opts.journal */
+	struct lh_journal *journal;
+	pthread_mutex_t jmu;		/* an append and its enqueue, in journal order; before mu */
+	_Atomic int journal_off;	/* submissions wait for commits instead (see store.c) */
+	_Atomic int failing;		/* the last commit failed: -errno; 0 */
+	_Atomic int rotate_wanted;	/* the journal is full: submissions wait for commits
+					 * until the writer has emptied it */
+	sqlite3_stmt *upd_journal;	/* the writer's: UPDATE journal SET offset */
+	uint64_t j_gen;			/* the writer's: the journal's generation */
+	uint64_t j_rotate;		/* opts.journal_rotate */
+	uint64_t j_ingested;		/* the writer's: end of what the database holds */
 };
 
 /* SQLite result codes to -errno, the one place (store.c). */
@@ -129,8 +147,9 @@ int store_insert_event(struct lh_store *s, const struct lh_event *e);
 
 /* Create, check or migrate the schema of an open database. */
 int store_schema_prepare(sqlite3 *db, const char *path, struct lh_buf *err);
-/* The version 2 schema (tables and indexes), for creation and import. */
+/* The version 2 schema (tables and indexes) and what version 3 adds, for creation and import. */
 extern const char store_schema_v2[];
+extern const char store_schema_v3[];
 /* Is this an open Lighthouse store of a version we read? 0 or -errno. */
 int store_schema_check_reader(sqlite3 *db, const char *path, struct lh_buf *err);
 

@@ -25,9 +25,9 @@ test_expect_success 'every row carries its chain checksum, and the chain verifie
 	grep -q "^head: 3210 [0-9a-f]\{32\}$" out
 '
 
-test_expect_success 'the schema is version 2, with every table and index of schema.sql' '
-	[ "$("$TEST_TOOL" store-query "$TMP/s1" "PRAGMA user_version")" = 2 ] &&
-	for t in events gaps chunks blobs blob_chunks events_request events_type events_time \
+test_expect_success 'the schema is version 3, with every table and index of schema.sql' '
+	[ "$("$TEST_TOOL" store-query "$TMP/s1" "PRAGMA user_version")" = 3 ] &&
+	for t in events gaps chunks blobs blob_chunks journal events_request events_type events_time \
 		events_agent events_session events_path events_blob blob_chunks_chunk; do
 		"$TEST_TOOL" store-query "$TMP/s1" "SELECT name FROM sqlite_master" | grep -qx $t ||
 		{ echo "missing $t"; exit 1; }
@@ -60,14 +60,24 @@ test_expect_success 'a version 1 store is migrated: rows kept, chain computed, m
 	[ "$("$TEST_TOOL" store-query "$TMP/v1" "PRAGMA user_version")" = 1 ] &&
 	! "$LIGHTHOUSECTL" --state "$TMP/v1" events >out 2>&1 && grep -q "schema version 1; start lighthoused" out &&
 	"$TEST_TOOL" store-open "$TMP/v1" >out && grep -qx ok out &&
-	[ "$("$TEST_TOOL" store-query "$TMP/v1" "PRAGMA user_version")" = 2 ] &&
+	[ "$("$TEST_TOOL" store-query "$TMP/v1" "PRAGMA user_version")" = 3 ] &&
 	"$LIGHTHOUSECTL" --state "$TMP/v1" events --json >ev &&
 	[ $(wc -l <ev) = 101 ] &&
-	tail -n 1 ev | grep -q "\"seq\":101,.*\"type\":\"store.migrate\".*\"payload\":{\"from\":1,\"to\":2,\"events\":100,\"gaps\":0}" &&
+	tail -n 1 ev | grep -q "\"seq\":101,.*\"type\":\"store.migrate\".*\"payload\":{\"from\":1,\"to\":3,\"events\":100,\"gaps\":0}" &&
 	[ $("$LIGHTHOUSECTL" --state "$TMP/v1" events --type verdict --decision deny | wc -l) = 17 ] &&
 	"$LIGHTHOUSECTL" --state "$TMP/v1" events --request 7 >r7 && [ $(wc -l <r7) = 2 ] &&
 	"$LIGHTHOUSECTL" --state "$TMP/v1" verify | grep -q "^ok: 101 events" &&
 	! "$TEST_TOOL" store-query "$TMP/v1" "SELECT name FROM sqlite_master" | grep -q events_v1
+'
+
+test_expect_success 'a version 2 store gains the journal table, rows untouched' '
+	"$TEST_TOOL" store-append "$TMP/v2" 2 20 >/dev/null &&
+	"$TEST_TOOL" store-query -w "$TMP/v2" "DROP TABLE journal" &&
+	"$TEST_TOOL" store-query -w "$TMP/v2" "PRAGMA user_version=2" &&
+	"$TEST_TOOL" store-open "$TMP/v2" >out && grep -qx ok out &&
+	[ "$("$TEST_TOOL" store-query "$TMP/v2" "PRAGMA user_version")" = 3 ] &&
+	[ "$("$TEST_TOOL" store-query "$TMP/v2" "SELECT generation, offset FROM journal")" = "0|0" ] &&
+	"$LIGHTHOUSECTL" --state "$TMP/v2" verify | grep -q "^ok: 40 events"
 '
 
 test_expect_success 'after the migration request ids continue past the old ones' '
@@ -119,7 +129,7 @@ test_expect_success 'a store of a newer schema is refused: upgrade Lighthouse' '
 	"$TEST_TOOL" store-open "$TMP/s4" &&
 	"$TEST_TOOL" store-query -w "$TMP/s4" "PRAGMA user_version=9" &&
 	! "$TEST_TOOL" store-open "$TMP/s4" >out &&
-	grep -q "has schema version 9, newer than this Lighthouse (2); upgrade Lighthouse" out
+	grep -q "has schema version 9, newer than this Lighthouse (3); upgrade Lighthouse" out
 '
 
 test_expect_success 'a store with a table missing is refused as damaged' '

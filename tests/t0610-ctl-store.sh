@@ -119,7 +119,7 @@ test_expect_success 'vacuum asks a daemon only about its own store' '
 test_stop_daemon
 
 test_expect_success 'export, import, export: the same bytes, and the chain verifies' '
-	ctl export >e1 && head -1 e1 | grep -qx "{\"lighthouse_export\":1,\"schema\":2}" &&
+	ctl export >e1 && head -1 e1 | grep -qx "{\"lighthouse_export\":1,\"schema\":3}" &&
 	grep -q "^{\"gap\":{\"first\":1,\"last\":2,\"hash\":\"[0-9a-f]\{32\}\",\"vacuum\":" e1 &&
 	grep -q "^{\"blob\":" e1 && grep -q "^{\"chunk\":" e1 &&
 	"$LIGHTHOUSECTL" --state "$TMP/imported" import <e1 >out &&
