@@ -324,6 +324,7 @@ int cmd_events(struct ctl_env *env, int argc, char **argv)
 		fprintf(stderr, "lighthousectl: --follow waits for new events; it does not go with --until\n");
 		return CTL_USAGE;
 	}
+	ctl_catch_up(env);	/* every verdict handed out so far, committed */
 	rc = lh_store_reader_open(&r, env->state, &err);
 	if (rc) {
 		fprintf(stderr, "lighthousectl: %s\n", err.data);

@@ -29,6 +29,7 @@ int cmd_export(struct ctl_env *env, int argc, char **argv)
 	} else if (argc != 1) {
 		return ctl_usage("export");
 	}
+	ctl_catch_up(env);	/* every verdict handed out so far, committed */
 	rc = lh_store_export(env->state, out, &err);
 	if (out != stdout && fclose(out) && !rc) {
 		lh_buf_addf(&err, "cannot write '%s': %s", argv[2], strerror(errno));

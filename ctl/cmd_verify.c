@@ -25,6 +25,7 @@ int cmd_verify(struct ctl_env *env, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return ctl_usage("verify");
+	ctl_catch_up(env);	/* every verdict handed out so far, committed */
 	rc = lh_store_verify(env->state, &v, &err);
 	if (rc == -EUCLEAN && v.what[0]) {
 		if (v.bad_seq)

@@ -44,6 +44,13 @@ const char *ctl_mount(struct ctl_env *env, int quiet);
 int ctl_read_file(const char *path, struct lh_buf *out);
 /* Send one command to MOUNT/ctl and collect the reply. */
 int ctl_command(struct ctl_env *env, const char *cmd, struct lh_buf *reply);
+/*
+ * When a daemon holds the store of env->state and answers on the mount,
+ * wait until it has committed what it released at its journal, so that
+ * reading the database sees every verdict handed out so far. Quiet when
+ * there is no such daemon (the database is then as its writer left it).
+ */
+void ctl_catch_up(struct ctl_env *env);
 /* The value of a metric line in Prometheus text (first match), or -1. */
 double ctl_metric(const char *text, const char *name);
 

@@ -198,6 +198,8 @@ static void status(struct lh_fs *fs, struct lh_buf *out)
 	}
 	if (ss.last_error)
 		lh_buf_addf(out, "store_error: %s\n", strerror(ss.last_error));
+	if (ss.journal_error)
+		lh_buf_addf(out, "journal_error: %s\n", strerror(ss.journal_error));
 }
 
 static int config(struct lh_fs *fs, char **w, int n, struct lh_buf *out)
@@ -303,10 +305,20 @@ int fs_ctl_command(struct lh_fs *fs, const char *line, size_t len, struct lh_buf
 		return config(fs, w, n, out);
 	if (!strcmp(w[0], "vacuum"))
 		return vacuum(fs, w, n, out);
+	if (!strcmp(w[0], "sync")) {
+		int rc = lh_store_sync(fs->store);
+
+		if (rc)
+			lh_buf_addf(out, "error: the store cannot commit: %s\n", strerror(-rc));
+		else
+			lh_buf_addf(out, "synced: seq %" PRId64 "\n", lh_store_last_seq(fs->store));
+		lh_buf_addf(out, "state: %s\n", fs->state_dir);
+		return rc;
+	}
 	if (!strcmp(w[0], "help")) {
 		size_t k;
 
-		lh_buf_adds(out, "commands: status, reload, expire, config [NAME [VALUE]], vacuum DAYS, help\nsettings:\n");
+		lh_buf_adds(out, "commands: status, reload, expire, config [NAME [VALUE]], vacuum DAYS, sync, help\nsettings:\n");
 		for (k = 0; k < sizeof(config_table) / sizeof(config_table[0]); k++)
 			lh_buf_addf(out, "  %-14s %s%s\n", config_table[k].name, config_table[k].help,
 				    config_table[k].runtime ? "" : " (at mount)");

@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -417,11 +418,20 @@ int main(int argc, char **argv)
 	so.dir = fs.state_dir;
 	so.sync_full = fs.cfg.sync_full;
 	so.batch_usec = (int)fs.cfg.batch_usec;
+	so.journal = 1;		/* a verdict is released once it is in the journal */
 	rc = lh_store_open(&fs.store, &so, &err);
 	if (rc) {
 		reportf("lighthoused: cannot open the event store: %s\n", err.data);
 		lh_policy_free(pol);
 		goto out_session;
+	}
+	{
+		struct lh_store_stats ss;
+
+		lh_store_get_stats(fs.store, &ss);
+		if (ss.journal_replayed)
+			lh_info("replayed %" PRIu64 " events from the journal into the event store",
+				ss.journal_replayed);
 	}
 	memset(&vo, 0, sizeof(vo));
 	vo.project = fs.project;

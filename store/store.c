@@ -16,23 +16,57 @@
  * Group commit, by count and by time: the writer takes what is queued, in
  * order, up to batch_max units (an event, a chunk or a blob record is one
  * unit; 4096 by default); when batch_usec is set and fewer events are
- * queued, it first waits up to batch_usec for more (by time). It inserts
- * the batch with reused prepared statements inside one transaction
- * (BEGIN ... COMMIT), and only then runs the callbacks, in order. Under
- * load many submissions share one transaction, so a commit's cost is paid
- * once per batch; with one client and batch_usec 0 nothing waits at all.
+ * queued, it first waits up to batch_usec for more (by time); when nobody
+ * waits for the batch (all of it was released at the journal), it waits
+ * JOURNAL_BATCH_USEC at least, until a submission that does wait arrives.
+ * It inserts the batch with reused prepared statements inside one
+ * transaction (BEGIN ... COMMIT), and only then runs the callbacks, in
+ * order. Under load many submissions share one transaction, so a commit's
+ * cost is paid once per batch; a submission that waits for its commit,
+ * with batch_usec 0, waits for nothing else. Producers wake the writer
+ * only when it is idle, when a batch is full, or when a lazy fill gets a
+ * submission that waits: not once per item.
  *
- * Durability point: sqlite3_step("COMMIT") returning SQLITE_DONE. In WAL
- * mode with synchronous=NORMAL (the default) the transaction is then in
- * the WAL file, in the operating system's page cache: it survives the
- * daemon being killed at any moment (kill -9), not a power cut; with
- * sync_full (synchronous=FULL) the WAL is fsync'd by every commit and it
- * survives both. A callback learns its status only after that point, and
- * the daemon answers an agent's read of a verdict only from a callback
- * (fs/reqtab.c), so no agent ever sees a verdict the store could lose to
- * a crash of the daemon. A failed commit (disk full, read-only file
- * system) rolls back and every callback of the batch gets the errno; the
- * daemon then denies, saying why.
+ * Durability point. A submission is durable once its events are in the
+ * journal (journal.h), when the store was opened with opts.journal (the
+ * daemon does), or else once its transaction is committed. Either way its
+ * callback learns its status only after that point, and the daemon answers
+ * an agent's read of a verdict only from a callback (fs/reqtab.c), so no
+ * agent ever sees a verdict the store could lose to a crash of the daemon.
+ *
+ *   journal   lh_store_submit appends the events as one record with one
+ *             write(2) (about a microsecond) under jmu, queues them, and
+ *             runs the callback before returning: the verdict no longer
+ *             waits for a hand-off to the writer thread and a commit (tens
+ *             of microseconds, and under load the wait for the batch in
+ *             progress). The writer then inserts them in queue order, and
+ *             each transaction that does also records in the `journal` row
+ *             how far the database has ingested the journal. At open, the
+ *             records past that point (a kill -9 left them) are inserted
+ *             before the writer starts -- the daemon serves nothing before
+ *             -- and the journal starts a new generation, empty. A running
+ *             store empties it the same way when it passes
+ *             opts.journal_rotate (64 MiB) and the database holds all of
+ *             it, and at close.
+ *             Events that name a blob are never released at the journal:
+ *             the blob's chunks are not in it, so they wait for the commit.
+ *   commit    sqlite3_step("COMMIT") returning SQLITE_DONE.
+ *
+ * Both points survive the daemon being killed at any moment: a write(2)
+ * that has returned, like a commit in WAL mode with synchronous=NORMAL,
+ * is in the operating system's page cache. Neither survives a power cut
+ * unless sync_full, which fdatasyncs every journal append and sets
+ * synchronous=FULL. The order of events in the database is the order of
+ * the journal, since jmu covers an append and its enqueue.
+ *
+ * Failures. A journal append that fails (disk full, read-only file system)
+ * fails the submission: the daemon denies, saying why. A failed commit
+ * rolls back; submissions released at the journal are put back at the
+ * head of the queue and retried, backing off from 100 ms to 2 s -- they
+ * were acknowledged, they must reach the database -- while the others get
+ * the errno. While commits fail, new submissions wait for commits rather
+ * than pile up in the journal, so requests are denied with the reason
+ * until the database takes writes again.
  *
  * Chain: the writer is the only inserter, so it assigns sequence numbers
  * (commit order, no gaps) and computes each row's chain checksum
@@ -57,8 +91,8 @@
  * Request ids come from an atomic counter that starts past the largest id
  * in the database.
  *
- * Lock order: s->mu only, a leaf (callbacks and the commit hook run
- * without it).
+ * Lock order: s->jmu, then s->mu (a leaf). Callbacks and the commit hook
+ * run without either; the writer only ever try-locks jmu (rotation).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -78,10 +112,18 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/xalloc.h"
+#include "store/journal.h"
 #include "store/store_int.h"
 #include "common/banned.h"
 
 #define CHECKPOINT_PAGES 4000
+/*
+ * How long the writer lets a batch fill when nobody waits for it (all of
+ * it was released at the journal): the database lags the verdicts by
+ * about this much, and commits cost the machine a fraction of what they
+ * would one verdict at a time.
+ */
+#define JOURNAL_BATCH_USEC 1000
 
 /* The one place SQLite result codes become errno values. */
 int store_errno(sqlite3 *db, int rc)
@@ -303,6 +345,7 @@ static int put_blob(struct lh_store *s, struct item *it)
 static int commit_batch(struct lh_store *s, struct item *batch, int64_t *firsts, int *status)
 {
 	struct item *it;
+	uint64_t jend = 0;
 	int rc, k, i = 0;
 
 	rc = store_tx_begin(s);
@@ -331,6 +374,8 @@ static int commit_batch(struct lh_store *s, struct item *batch, int64_t *firsts,
 				if (rc)
 					goto fail;
 			}
+			if (it->jend > jend)
+				jend = it->jend;
 			break;
 		case IT_CHUNK:
 			rc = put_chunk(s, it);
@@ -348,13 +393,74 @@ static int commit_batch(struct lh_store *s, struct item *batch, int64_t *firsts,
 			break;	/* never batched */
 		}
 	}
+	if (jend) {
+		/* what the database holds of the journal, in the same transaction */
+		sqlite3_bind_int64(s->upd_journal, 1, (int64_t)jend);
+		rc = sqlite3_step(s->upd_journal);
+		sqlite3_reset(s->upd_journal);
+		if (rc != SQLITE_DONE) {
+			rc = store_errno(s->db, rc) ? store_errno(s->db, rc) : -EIO;
+			goto fail;
+		}
+	}
 	rc = store_tx_commit(s);
 	if (rc)
 		goto fail;
+	if (jend)
+		s->j_ingested = jend;
 	return 0;
 fail:
 	store_tx_rollback(s);
 	return rc;
+}
+
+/* Set the journal row (generation, offset 0) in a transaction of its own. */
+static int set_journal_gen(struct lh_store *s, uint64_t gen, uint64_t offset)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "UPDATE journal SET generation=%" PRIu64 ", offset=%" PRIu64 " WHERE id=1",
+		 gen, offset);
+	return store_exec(s->db, sql, NULL);
+}
+
+/*
+ * Writer thread: empty the journal once the database holds all of it and
+ * it has grown past `min` bytes. A submission that takes it past
+ * journal_rotate sets rotate_wanted, and until the journal is emptied new
+ * submissions wait for commits instead, so the writer catches up however
+ * steady the load (a few commits' pause, once per journal_rotate bytes).
+ * The row says generation + 1 first, then
+ * the file starts that generation; a crash between the two leaves a file
+ * one generation behind, which open knows is wholly ingested. jmu is only
+ * try-locked: a submitter may hold it while it waits for room in the queue.
+ */
+static void rotate_journal(struct lh_store *s, uint64_t min)
+{
+	uint64_t size;
+
+	if (!s->journal || atomic_load(&s->journal_off) || pthread_mutex_trylock(&s->jmu))
+		return;
+	size = lh_journal_size(s->journal);
+	if (size > LH_JOURNAL_HEADER && size >= min && size == s->j_ingested &&
+	    !set_journal_gen(s, s->j_gen + 1, 0)) {
+		if (!lh_journal_rotate(s->journal, s->j_gen + 1)) {
+			s->j_gen++;
+			s->j_ingested = LH_JOURNAL_HEADER;
+			pthread_mutex_lock(&s->mu);
+			s->stats.journal_rotations++;
+			pthread_mutex_unlock(&s->mu);
+			atomic_store(&s->rotate_wanted, 0);
+		} else if (set_journal_gen(s, s->j_gen, size)) {
+			/*
+			 * The row is a generation ahead of a file we could not
+			 * empty: appending to it now would be lost at the next
+			 * open. Stop using the journal for this run.
+			 */
+			atomic_store(&s->journal_off, 1);
+		}
+	}
+	pthread_mutex_unlock(&s->jmu);
 }
 
 static void count_commit(struct lh_store *s, int rc, int events, int64_t us)
@@ -410,7 +516,7 @@ static void maybe_checkpoint(struct lh_store *s)
 static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 {
 	struct item *batch = s->head, *it, *last = batch;
-	int events = 0, units = 0, count = 0;
+	int events = 0, units = 0, count = 0, urgent = 0;
 	size_t bytes = 0;
 
 	*nitems = *nevents = 0;
@@ -426,6 +532,7 @@ static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 		units += n;
 		events += it->kind == IT_EVENTS ? it->n : 0;
 		bytes += it->bytes;
+		urgent += !it->jend;
 		count++;
 		last = it;
 		if (it->kind == IT_JOB)
@@ -438,6 +545,7 @@ static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 	s->queued -= count;
 	s->queued_events -= events;
 	s->queued_bytes -= bytes;
+	s->urgent -= urgent;
 	s->stats.queued = (uint64_t)s->queued;
 	pthread_cond_broadcast(&s->notfull);
 	*nitems = count;
@@ -470,43 +578,92 @@ static int explain(struct lh_store *s, int rc)
 	return why ? why : rc;
 }
 
+/*
+ * Writer thread, holding mu: put back at the head of the queue the items
+ * of a failed batch that were released at the journal (they must reach
+ * the database), then wait before the next try.
+ */
+static void requeue(struct lh_store *s, struct item *keep, int *backoff_ms)
+{
+	struct item *last = keep;
+	struct timespec until;
+	int count = 0, events = 0;
+	size_t bytes = 0;
+
+	for (;; last = last->next) {
+		count++;
+		events += last->n;
+		bytes += last->bytes;
+		if (!last->next)
+			break;
+	}
+	last->next = s->head;
+	s->head = keep;
+	if (!s->tail)
+		s->tail = last;
+	s->queued += count;
+	s->queued_events += events;
+	s->queued_bytes += bytes;
+	s->stats.queued = (uint64_t)s->queued;
+	*backoff_ms = *backoff_ms ? (*backoff_ms * 2 > 2000 ? 2000 : *backoff_ms * 2) : 100;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)*backoff_ms * 1000000;
+	until.tv_sec += until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
+	while (!s->stopping && pthread_cond_timedwait(&s->nonempty, &s->mu, &until) == 0)
+		;
+}
+
 static void *writer_main(void *arg)
 {
 	struct lh_store *s = arg;
 	int64_t *firsts = NULL;
 	int *status = NULL;
-	int cap = 0;
+	int cap = 0, backoff_ms = 0;
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		struct item *batch, *it;
+		struct item *batch, *it, *keep, **kp;
 		lh_store_commit_fn hook;
 		void *hook_arg;
-		int events, count, rc, i;
+		int events, count, rc, i, stopping, wait_us;
 		int64_t t0, us;
 
+		s->writer_idle = 1;
 		while (!s->head && !s->stopping)
 			pthread_cond_wait(&s->nonempty, &s->mu);
+		s->writer_idle = 0;
 		if (!s->head)
 			break;
-		if (s->batch_usec > 0 && !s->stopping && s->queued_events < s->batch_max &&
+		wait_us = s->batch_usec;
+		s->writer_lazy = !s->urgent && s->journal;
+		if (s->writer_lazy && wait_us < JOURNAL_BATCH_USEC)
+			wait_us = JOURNAL_BATCH_USEC;
+		if (wait_us > 0 && !s->stopping && s->queued_events < s->batch_max &&
 		    s->head->kind != IT_JOB) {
-			/* by time: give the batch batch_usec to fill */
+			/*
+			 * By time: give the batch wait_us to fill. Enqueues do
+			 * not wake us for each item, only when the batch is full
+			 * or, in a lazy fill, when someone waits for a commit.
+			 */
 			struct timespec until;
 
 			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += (long)s->batch_usec * 1000;
+			until.tv_nsec += (long)wait_us * 1000;
 			until.tv_sec += until.tv_nsec / 1000000000;
 			until.tv_nsec %= 1000000000;
 			while (s->queued_events < s->batch_max && !s->stopping &&
+			       !(s->writer_lazy && s->urgent) &&
 			       pthread_cond_timedwait(&s->nonempty, &s->mu, &until) == 0)
 				;
 		}
+		s->writer_lazy = 0;
 		batch = take_batch(s, &count, &events);
 		if (!batch)
 			continue;	/* only the writer takes items: cannot happen */
 		hook = s->hook;
 		hook_arg = s->hook_arg;
+		stopping = s->stopping;
 		pthread_mutex_unlock(&s->mu);
 
 		if (batch->kind == IT_JOB) {
@@ -528,20 +685,37 @@ static void *writer_main(void *arg)
 		t0 = lh_mono_ns();
 		rc = explain(s, commit_batch(s, batch, firsts, status));
 		us = (lh_mono_ns() - t0) / 1000;
+		keep = NULL;
+		kp = &keep;
 		for (it = batch, i = 0; it; i++) {
 			struct item *next = it->next;
 
+			if (rc && it->jend && !stopping) {
+				/* acknowledged at the journal: retry (on stop, the next open replays it) */
+				*kp = it;
+				kp = &it->next;
+				it = next;
+				continue;
+			}
 			if (it->done)
 				it->done(it->arg, rc ? rc : status[i], rc || status[i] ? 0 : firsts[i]);
 			free(it);
 			it = next;
 		}
+		*kp = NULL;
+		atomic_store(&s->failing, rc);
 		count_commit(s, rc, rc ? 0 : (int)s->tx_events, us);
 		if (!rc && hook)
 			hook(hook_arg, s->last_seq);
-		if (!rc)
+		if (!rc) {
+			backoff_ms = 0;
 			maybe_checkpoint(s);
+			if (atomic_load(&s->rotate_wanted))
+				rotate_journal(s, s->j_rotate);
+		}
 		pthread_mutex_lock(&s->mu);
+		if (keep)
+			requeue(s, keep, &backoff_ms);
 	}
 	pthread_mutex_unlock(&s->mu);
 	free(firsts);
@@ -684,6 +858,100 @@ fail:
 	return store_errno(s->db, rc) ? store_errno(s->db, rc) : -EIO;
 }
 
+struct replay {
+	struct lh_store *s;
+	int rc;
+	uint64_t events;
+};
+
+static int replay_event(void *arg, int64_t seq, const struct lh_event *ev, uint64_t end)
+{
+	struct replay *rp = arg;
+
+	(void)seq;
+	(void)end;
+	rp->rc = store_insert_event(rp->s, ev);
+	if (rp->rc)
+		return 1;
+	rp->events++;
+	return 0;
+}
+
+/*
+ * Open the journal: insert what the database does not hold yet (what a
+ * kill -9 left), and start a new, empty generation. Before the writer.
+ */
+static int journal_start(struct lh_store *s, int sync_full, struct lh_buf *err)
+{
+	struct replay rp = { s, 0, 0 };
+	int64_t gen = 0, off = 0;
+	uint64_t fgen = 0, end = 0, bad = 0;
+	int rc;
+
+	rc = store_query_int(s->db, "SELECT generation FROM journal WHERE id=1", &gen, err);
+	if (!rc)
+		rc = store_query_int(s->db, "SELECT offset FROM journal WHERE id=1", &off, err);
+	if (rc) {
+		lh_buf_addf(err, " (reading '%s')", s->path);
+		return rc;
+	}
+	rc = lh_journal_open(&s->journal, s->dir, sync_full, (uint64_t)gen, &fgen, err);
+	if (rc)
+		return rc;
+	if (fgen == (uint64_t)gen) {
+		rc = store_tx_begin(s);
+		if (!rc)
+			rc = lh_journal_replay(s->dir, (uint64_t)off, replay_event, &rp, NULL, &end, NULL, &bad,
+					       err);
+		if (!rc && rp.rc) {
+			rc = rp.rc;
+			lh_buf_addf(err, "cannot replay the journal into '%s': %s", s->path, strerror(-rc));
+		}
+		if (!rc) {
+			rc = set_journal_gen(s, (uint64_t)gen + 1, 0);
+			if (rc)
+				lh_buf_addf(err, "cannot write '%s': %s", s->path, strerror(-rc));
+		}
+		if (!rc) {
+			rc = store_tx_commit(s);
+			if (rc)
+				lh_buf_addf(err, "cannot commit the journal's events to '%s': %s", s->path,
+					    strerror(-rc));
+		}
+		if (rc) {
+			store_tx_rollback(s);
+			return rc;
+		}
+		if (rp.events) {
+			int64_t v = 0;
+
+			/* request ids go on past the replayed ones */
+			rc = store_query_int(s->db, "SELECT coalesce(max(request_id),0) FROM events", &v, err);
+			if (rc)
+				return rc;
+			if (v + 1 > atomic_load(&s->next_request))
+				atomic_store(&s->next_request, v + 1);
+		}
+		s->stats.journal_replayed = rp.events;
+		s->stats.total_events += (int64_t)rp.events;
+		s->stats.last_seq = s->last_seq;
+		gen++;
+	} else if (fgen + 1 != (uint64_t)gen) {
+		lh_buf_addf(err, "the journal in '%s' (generation %" PRIu64 ") does not belong to '%s' (generation %" PRId64 "); if the database was replaced on purpose, move the journal away",
+			    s->dir, fgen, s->path, gen);
+		return -EUCLEAN;
+	}
+	/* else: the file is one generation behind, wholly ingested */
+	rc = lh_journal_rotate(s->journal, (uint64_t)gen);
+	if (rc) {
+		lh_buf_addf(err, "cannot empty the journal in '%s': %s", s->dir, strerror(-rc));
+		return rc;
+	}
+	s->j_gen = (uint64_t)gen;
+	s->j_ingested = LH_JOURNAL_HEADER;
+	return 0;
+}
+
 /*
  * SQLite keeps memory statistics under a global mutex taken on every
  * allocation; we never read them, and the writer allocates per row. Off,
@@ -766,13 +1034,23 @@ int lh_store_open(struct lh_store **out, const struct lh_store_opts *o, struct l
 	rc = load_heads(s, err);
 	if (rc)
 		goto fail;
+	if (o->journal) {
+		s->j_rotate = o->journal_rotate > 0 ? o->journal_rotate : 64u << 20;
+		rc = prepare(s, &s->upd_journal, "UPDATE journal SET offset=? WHERE id=1", err);
+		if (!rc)
+			rc = journal_start(s, o->sync_full, err);
+		if (rc)
+			goto fail;
+	}
 	sqlite3_wal_hook(s->db, wal_hook, s);
+	pthread_mutex_init(&s->jmu, NULL);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->nonempty, NULL);
 	pthread_cond_init(&s->notfull, NULL);
 	rc = pthread_create(&s->writer, NULL, writer_main, s);
 	if (rc) {
 		lh_buf_addf(err, "cannot start the store writer thread: %s", strerror(rc));
+		pthread_mutex_destroy(&s->jmu);
 		pthread_mutex_destroy(&s->mu);
 		pthread_cond_destroy(&s->nonempty);
 		pthread_cond_destroy(&s->notfull);
@@ -782,6 +1060,8 @@ int lh_store_open(struct lh_store **out, const struct lh_store_opts *o, struct l
 	*out = s;
 	return 0;
 fail:
+	lh_journal_close(s->journal);
+	sqlite3_finalize(s->upd_journal);
 	sqlite3_finalize(s->ins_event);
 	sqlite3_finalize(s->ins_chunk);
 	sqlite3_finalize(s->ins_blob);
@@ -809,6 +1089,10 @@ void lh_store_close(struct lh_store *s)
 	pthread_cond_broadcast(&s->notfull);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->writer, NULL);
+	/* the database holds everything now, unless its last commit failed */
+	rotate_journal(s, 0);
+	lh_journal_close(s->journal);
+	sqlite3_finalize(s->upd_journal);
 	sqlite3_finalize(s->ins_event);
 	sqlite3_finalize(s->ins_chunk);
 	sqlite3_finalize(s->ins_blob);
@@ -818,6 +1102,7 @@ void lh_store_close(struct lh_store *s)
 	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	sqlite3_close(s->db);
 	close(s->lock_fd);	/* releases the flock */
+	pthread_mutex_destroy(&s->jmu);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->nonempty);
 	pthread_cond_destroy(&s->notfull);
@@ -853,8 +1138,11 @@ int store_enqueue(struct lh_store *s, struct item *it)
 	s->queued++;
 	s->queued_events += n;
 	s->queued_bytes += it->bytes;
+	s->urgent += !it->jend;
 	s->stats.queued = (uint64_t)s->queued;
-	pthread_cond_signal(&s->nonempty);
+	/* wake the writer only when that changes what it does */
+	if (s->writer_idle || s->queued_events >= s->batch_max || (s->writer_lazy && !it->jend))
+		pthread_cond_signal(&s->nonempty);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
 }
@@ -876,8 +1164,52 @@ static const char *scopy(char **dst, const char *src, size_t n)
 	return d;
 }
 
-int lh_store_submit(struct lh_store *s, const struct lh_event *ev, int n,
-		    lh_store_done_fn done, void *arg)
+/*
+ * Release a submission at the journal: append its events, queue them in
+ * the same order (jmu), and report them durable. -errno if the append
+ * failed (the item is not queued).
+ */
+static int submit_journaled(struct lh_store *s, struct item *it, lh_store_done_fn done, void *arg)
+{
+	struct lh_event local[4], *ev = local;
+	int k, rc;
+
+	if (it->n > 4)
+		ev = xmalloc(sizeof(*ev) * (size_t)it->n);
+	for (k = 0; k < it->n; k++)
+		ev[k] = it->u.ev[k].e;
+	it->done = NULL;
+	pthread_mutex_lock(&s->jmu);
+	rc = lh_journal_append(s->journal, ev, it->n, 0, &it->jend);
+	if (!rc)
+		rc = store_enqueue(s, it);
+	pthread_mutex_unlock(&s->jmu);
+	if (it->jend >= s->j_rotate)
+		atomic_store(&s->rotate_wanted, 1);
+	if (ev != local)
+		free(ev);
+	pthread_mutex_lock(&s->mu);
+	if (rc == -ESHUTDOWN || !rc) {
+		/* appended: durable, even if the store is closing (the next open replays it) */
+		s->stats.journal_appends++;
+		s->stats.journal_error = 0;
+	} else {
+		s->stats.journal_error = -rc;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (rc == -ESHUTDOWN && it->jend) {
+		free(it);
+		rc = 0;
+	} else if (rc) {
+		return rc;
+	}
+	if (done)
+		done(arg, 0, 0);
+	return 0;
+}
+
+static int submit(struct lh_store *s, const struct lh_event *ev, int n, lh_store_done_fn done, void *arg,
+		  int journal)
 {
 	struct item *it;
 	size_t bytes = 0;
@@ -894,6 +1226,7 @@ int lh_store_submit(struct lh_store *s, const struct lh_event *ev, int n,
 	it->bytes = sizeof(*it) + sizeof(struct qev) * (size_t)n + bytes;
 	it->done = done;
 	it->arg = arg;
+	it->jend = 0;
 	it->u.ev = (struct qev *)(void *)it->mem;
 	p = it->mem + sizeof(struct qev) * (size_t)n;
 	for (k = 0; k < n; k++) {
@@ -914,12 +1247,26 @@ int lh_store_submit(struct lh_store *s, const struct lh_event *ev, int n,
 		if (ev[k].blob) {
 			q->blob = *ev[k].blob;
 			e->blob = &q->blob;
+			journal = 0;	/* the blob's chunks are not in the journal */
 		}
+	}
+	if (journal && s->journal && !atomic_load(&s->journal_off) && !atomic_load(&s->failing) &&
+	    !atomic_load(&s->rotate_wanted)) {
+		rc = submit_journaled(s, it, done, arg);
+		if (rc)
+			free(it);
+		return rc;
 	}
 	rc = store_enqueue(s, it);
 	if (rc)
 		free(it);
 	return rc;
+}
+
+int lh_store_submit(struct lh_store *s, const struct lh_event *ev, int n,
+		    lh_store_done_fn done, void *arg)
+{
+	return submit(s, ev, n, done, arg, 1);
 }
 
 struct waiter {
@@ -974,7 +1321,7 @@ int lh_store_append(struct lh_store *s, const struct lh_event *ev, int n, int64_
 	int rc;
 
 	waiter_init(&w);
-	rc = lh_store_submit(s, ev, n, wake, &w);
+	rc = submit(s, ev, n, wake, &w, 0);
 	if (rc) {
 		waiter_release(&w);
 		return rc;
@@ -1004,6 +1351,24 @@ int store_run_job(struct lh_store *s, store_job_fn fn, void *arg)
 	return waiter_wait(&w, NULL);
 }
 
+static int sync_job(struct lh_store *s, void *arg)
+{
+	(void)s;
+	(void)arg;
+	return 0;
+}
+
+int lh_store_sync(struct lh_store *s)
+{
+	int rc = atomic_load(&s->failing);
+
+	/* while commits fail, the answer is known: do not wait for the retries */
+	if (rc)
+		return rc;
+	/* a job runs alone, after every batch queued before it has committed */
+	return store_run_job(s, sync_job, NULL);
+}
+
 int64_t lh_store_next_request_id(struct lh_store *s)
 {
 	return atomic_fetch_add(&s->next_request, 1);
@@ -1024,7 +1389,10 @@ void lh_store_set_commit_hook(struct lh_store *s, lh_store_commit_fn fn, void *a
 
 void lh_store_get_stats(struct lh_store *s, struct lh_store_stats *st)
 {
+	uint64_t size = s->journal ? lh_journal_size(s->journal) : 0;
+
 	pthread_mutex_lock(&s->mu);
 	*st = s->stats;
 	pthread_mutex_unlock(&s->mu);
+	st->journal_bytes = size;
 }

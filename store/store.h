@@ -61,12 +61,19 @@ struct lh_store_opts {
 	int queue_max;		/* submissions queued at most before callers wait (0: 65536) */
 	size_t queue_bytes;	/* bytes queued at most before callers wait (0: 64 MiB) */
 	int cache_mib;		/* the writer's page cache (0: 64 MiB) */
+	int journal;		/* release submissions at the journal append (journal.h)
+				 * rather than at the commit; the daemon sets it */
+	size_t journal_rotate;	/* empty the journal once it holds this much and the
+				 * database has all of it (0: 64 MiB) */
 };
 
 /*
- * Called once the events of a submission are committed (status 0) or could
- * not be (negative errno), from the writer thread. first_seq is the
- * sequence number of the submission's first event.
+ * Called once the events of a submission are durable (status 0) or could
+ * not be made so (negative errno). Durable means committed to the database,
+ * from the writer thread, with first_seq the sequence number of the
+ * submission's first event; or, with opts.journal, appended to the
+ * journal, from the submitting thread inside lh_store_submit, with
+ * first_seq 0 (the database numbers the rows when it ingests them).
  */
 typedef void (*lh_store_done_fn)(void *arg, int status, int64_t first_seq);
 
@@ -80,15 +87,25 @@ int lh_store_open(struct lh_store **out, const struct lh_store_opts *opts, struc
 void lh_store_close(struct lh_store *s);
 
 /*
- * Queue events for the next group commit; `done` runs after the commit.
- * Waits while the queue is full (nothing is dropped). Returns 0, or
- * -ESHUTDOWN once the store is closing. An event whose blob is not in the
- * store fails (status -ENOENT) without failing the others of its batch.
+ * Queue events for the next group commit; `done` runs once they are
+ * durable (see lh_store_done_fn: with opts.journal, events that name no
+ * blob are durable at the journal append, before this returns). Waits
+ * while the queue is full (nothing is dropped). Returns 0 (done has run or
+ * will run), or -errno and done never runs: -ESHUTDOWN once the store is
+ * closing, the journal's error (-ENOSPC...). An event whose blob is not in
+ * the store fails (status -ENOENT) without failing the others of its batch.
  */
 int lh_store_submit(struct lh_store *s, const struct lh_event *ev, int n,
 		    lh_store_done_fn done, void *arg);
-/* Submit and wait for the commit. */
+/* Submit and wait for the commit (never released at the journal). */
 int lh_store_append(struct lh_store *s, const struct lh_event *ev, int n, int64_t *first_seq);
+
+/*
+ * Wait until everything submitted before the call is committed to the
+ * database (what was released at the journal included): readers of the
+ * database then see it. 0 or -errno.
+ */
+int lh_store_sync(struct lh_store *s);
 
 /* A new request id: unique and increasing across restarts. */
 int64_t lh_store_next_request_id(struct lh_store *s);
@@ -116,6 +133,11 @@ struct lh_store_stats {
 	int64_t last_seq;		/* newest committed sequence number */
 	int64_t total_events;		/* events in the database */
 	int last_error;			/* errno of the last failed commit, 0 if none */
+	uint64_t journal_appends;	/* submissions released at the journal since open */
+	uint64_t journal_bytes;		/* the journal file's size now (0: no journal) */
+	uint64_t journal_rotations;	/* times the journal was emptied since open */
+	uint64_t journal_replayed;	/* events replayed from it at open */
+	int journal_error;		/* errno of the last failed append, 0 if none */
 };
 
 void lh_store_get_stats(struct lh_store *s, struct lh_store_stats *st);

@@ -50,6 +50,10 @@
  *                                   each of THREADS threads
  *   test-tool journal-replay DIR    print records, events, the ignored tail,
  *                                   and whether sequence numbers are whole
+ *   test-tool store-journal DIR THREADS N [--crash] [--rotate BYTES]  N request/
+ *                                   verdict pairs from each thread through a store
+ *                                   that releases at the journal; --crash: _exit
+ *                                   without closing
  *
  * judge and cases options: --policy FILE, --cwd DIR, --home DIR,
  * --project DIR, --user NAME.
@@ -807,7 +811,7 @@ static void *journal_worker(void *arg)
 		ev[1].type = "verdict";
 		pthread_mutex_lock(a->order);
 		seq = atomic_fetch_add(a->next, 2);
-		if (lh_journal_append(a->j, ev, 2, seq))
+		if (lh_journal_append(a->j, ev, 2, seq, NULL))
 			a->failures++;
 		pthread_mutex_unlock(a->order);
 	}
@@ -831,7 +835,7 @@ static int cmd_journal_append(int argc, char **argv)
 	if (threads < 1 || threads > 64 || n < 1)
 		return 2;
 	mkdir(argv[0], 0700);
-	if (lh_journal_open(&j, argv[0], 0, &err)) {
+	if (lh_journal_open(&j, argv[0], 0, 7, NULL, &err)) {
 		printf("%s\n", err.data);
 		lh_buf_release(&err);
 		return 1;
@@ -860,10 +864,11 @@ struct jcount {
 	int holes, verdicts_with_agent;
 };
 
-static int count_event(void *arg, int64_t seq, const struct lh_event *ev)
+static int count_event(void *arg, int64_t seq, const struct lh_event *ev, uint64_t end)
 {
 	struct jcount *c = arg;
 
+	(void)end;
 	if (seq != c->expect)
 		c->holes++;
 	c->expect = seq + 1;
@@ -877,18 +882,135 @@ static int cmd_journal_replay(int argc, char **argv)
 {
 	struct lh_buf err = LH_BUF_INIT;
 	struct jcount c = { 0, 1, 0, 0 };
-	uint64_t records, tail;
+	uint64_t records, tail, gen;
 
 	if (argc < 1)
 		return 2;
-	if (lh_journal_replay(argv[0], count_event, &c, &records, &tail, &err)) {
+	if (lh_journal_replay(argv[0], 0, count_event, &c, &records, NULL, &gen, &tail, &err)) {
 		printf("%s\n", err.data);
 		lh_buf_release(&err);
 		return 1;
 	}
-	printf("records %" PRIu64 " events %" PRId64 " tail %" PRIu64 " holes %d agents %d\n", records,
-	       c.events, tail, c.holes, c.verdicts_with_agent);
+	printf("records %" PRIu64 " events %" PRId64 " tail %" PRIu64 " holes %d agents %d gen %" PRIu64 "\n",
+	       records, c.events, tail, c.holes, c.verdicts_with_agent, gen);
 	return 0;
+}
+
+struct sjarg {
+	struct lh_store *s;
+	int n, id;
+	int released, late, failures;
+};
+
+static void on_released(void *arg, int status, int64_t first)
+{
+	_Atomic int *flag = arg;
+
+	(void)first;
+	atomic_store(flag, status ? -1 : 1);
+}
+
+static void *store_journal_worker(void *arg)
+{
+	struct sjarg *a = arg;
+	int k;
+
+	for (k = 0; k < a->n; k++) {
+		char rp[96], vp[96];
+		struct lh_event ev[2];
+		_Atomic int flag = 0;
+
+		memset(ev, 0, sizeof(ev));
+		snprintf(rp, sizeof(rp), "{\"name\":\"t%d-%d\",\"input\":\"ls -la\"}", a->id, k);
+		snprintf(vp, sizeof(vp), "{\"decision\":\"allow\",\"thread\":%d,\"k\":%d}", a->id, k);
+		ev[0].type = "request";
+		ev[0].uid = ev[0].gid = ev[0].pid = 1000;
+		ev[0].agent = "agent-j";
+		ev[0].request_id = lh_store_next_request_id(a->s);
+		ev[0].path = "t";
+		ev[0].payload = rp;
+		ev[0].payload_len = strlen(rp);
+		ev[1] = ev[0];
+		ev[1].type = "verdict";
+		ev[1].payload = vp;
+		ev[1].payload_len = strlen(vp);
+		if (lh_store_submit(a->s, ev, 2, on_released, &flag)) {
+			a->failures++;
+			continue;
+		}
+		if (!atomic_load(&flag)) {
+			/* waits for the commit (the journal is being emptied) */
+			a->late++;
+			while (!atomic_load(&flag))
+				usleep(50);
+		}
+		if (atomic_load(&flag) > 0)
+			a->released++;
+		else
+			a->failures++;
+	}
+	return NULL;
+}
+
+/*
+ * store-journal DIR THREADS N [--crash] [--rotate BYTES]: N request and
+ * verdict pairs from each of THREADS threads through a store opened as the
+ * daemon opens it (released at the journal). --crash: _exit(0) right after
+ * the last release, without closing (what kill -9 does to the daemon).
+ */
+static int cmd_store_journal(int argc, char **argv)
+{
+	struct lh_store_opts so;
+	struct lh_store *s;
+	struct lh_store_stats st;
+	struct lh_buf err = LH_BUF_INIT;
+	pthread_t th[64];
+	struct sjarg a[64];
+	int threads, n, k, crash = 0, released = 0, late = 0, failures = 0;
+
+	if (argc < 3)
+		return 2;
+	memset(&so, 0, sizeof(so));
+	so.dir = argv[0];
+	so.journal = 1;
+	threads = (int)strtol(argv[1], NULL, 10);
+	n = (int)strtol(argv[2], NULL, 10);
+	for (k = 3; k < argc; k++) {
+		if (!strcmp(argv[k], "--crash"))
+			crash = 1;
+		else if (!strcmp(argv[k], "--rotate") && k + 1 < argc)
+			so.journal_rotate = (size_t)strtoull(argv[++k], NULL, 10);
+		else
+			return 2;
+	}
+	if (threads < 0 || threads > 64 || n < 0)
+		return 2;
+	if (lh_store_open(&s, &so, &err)) {
+		printf("%s\n", err.data);
+		lh_buf_release(&err);
+		return 1;
+	}
+	for (k = 0; k < threads; k++) {
+		memset(&a[k], 0, sizeof(a[k]));
+		a[k].s = s;
+		a[k].n = n;
+		a[k].id = k;
+		pthread_create(&th[k], NULL, store_journal_worker, &a[k]);
+	}
+	for (k = 0; k < threads; k++) {
+		pthread_join(th[k], NULL);
+		released += a[k].released;
+		late += a[k].late;
+		failures += a[k].failures;
+	}
+	lh_store_get_stats(s, &st);
+	printf("released %d (late %d) failures %d replayed %" PRIu64 " rotations %" PRIu64 "\n", released, late,
+	       failures, st.journal_replayed, st.journal_rotations);
+	fflush(stdout);
+	if (crash)
+		_exit(0);
+	lh_store_close(s);
+	return failures ? 1 : 0;
 }
 
 static int open_store(const char *dir, struct lh_store **s)
@@ -1462,6 +1584,8 @@ int main(int argc, char **argv)
 		return cmd_journal_append(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "journal-replay"))
 		return cmd_journal_replay(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "store-journal"))
+		return cmd_store_journal(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "store-v1"))
 		return cmd_store_v1(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "store-query"))
