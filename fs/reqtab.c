@@ -1171,7 +1171,6 @@ void reqtab_write(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, const char *
 {
 	struct reqtab *t = fs->reqs;
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	pid_t pid = fuse_req_ctx(req)->pid;
 	struct record *r;
 	int first, rc, do_judge, need_cwd;
 
@@ -1197,29 +1196,29 @@ void reqtab_write(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, const char *
 	if (rc)
 		atomic_fetch_add(&fs->stats.too_large, 1);
 	/*
-	 * On a channel a write is a whole request: judge it now, so that the
-	 * commit runs while the agent turns around to read. A write of exactly
-	 * max_write bytes may be one piece of a larger write(): wait for the read.
+	 * On a channel a write is a whole request: judge it now, before the
+	 * reply. The verdict is released at the journal append, inside
+	 * judge(), so the agent's next read finds it done and is answered by
+	 * whichever worker takes it, without parking (measured: a third less
+	 * latency under 16 clients than judging after the reply, which parked
+	 * every other read). A write of exactly max_write bytes may be one
+	 * piece of a larger write(): wait for the read.
 	 */
 	do_judge = h->channel && size != fs->max_write && begin_judging(t, r);
 	pthread_mutex_unlock(&t->mu);
 	/*
 	 * Relative paths in a plain command are relative to the writer's cwd:
-	 * read it while the writer is surely alive (before the reply), except
-	 * on a channel, whose writer is about to read and whose judgment we
-	 * start right after the reply.
+	 * read it while the writer is surely alive (before the reply).
 	 */
 	need_cwd = first && size && buf[0] != '{';
-	if (need_cwd && !do_judge)
+	if (need_cwd)
 		capture_cwd(t, r, fuse_req_ctx(req)->pid);
+	if (do_judge)
+		judge(fs, r);
 	if (rc)
 		fuse_reply_err(req, EFBIG);
 	else
 		fuse_reply_write(req, size);
-	if (need_cwd && do_judge)
-		capture_cwd(t, r, pid);
-	if (do_judge)
-		judge(fs, r);
 }
 
 void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
