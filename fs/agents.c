@@ -9,6 +9,14 @@
  * denied at once with a retry-after hint -- one agent's flood costs the
  * others nothing but the FUSE requests it makes.
  *
+ * Holding: an agent that asks again before the retry-after it was given
+ * (a tight loop that ignores the hint) has that answer -- also `rate
+ * limited` -- held until the time it was told, at most HOLD_MAX_NS, in
+ * the request's own parked read (no thread waits). The first limited
+ * answer is always immediate; only the loop is slowed to the rate it was
+ * told. Without this, on a small machine a flooding agent's loop of
+ * instant denials takes a CPU from the others however cheap each denial.
+ *
  * The table is bounded (MAX_AGENTS); when it is full the agent seen least
  * recently is forgotten (its bucket refills, its counters restart). It is
  * an open hash of agent slots guarded by one mutex: the critical section
@@ -30,6 +38,7 @@
 
 #define MAX_AGENTS 16384
 #define TABLE_SIZE (MAX_AGENTS * 2)	/* power of two, load <= 1/2 */
+#define HOLD_MAX_NS 1000000000ll	/* a held answer waits at most this long */
 
 struct bucket {
 	double tokens;
@@ -41,6 +50,7 @@ struct agent {
 	uid_t uid;
 	struct bucket b;
 	int64_t seen_ns;
+	int64_t retry_ns;		/* the last limited answer said: retry after this */
 	uint64_t requests, limited;
 	uint64_t decisions[3];
 };
@@ -162,7 +172,8 @@ static int64_t take(struct bucket *b, unsigned rate, unsigned burst, int64_t now
 	return (int64_t)((1 - b->tokens) * 1e6 / rate) + 1;
 }
 
-int64_t agents_admit(struct lh_fs *fs, const char *agent, uid_t uid, const char **which)
+int64_t agents_admit(struct lh_fs *fs, const char *agent, uid_t uid, const char **which,
+		     int64_t *hold_ns)
 {
 	struct agents *a = fs->agents;
 	int64_t now = lh_mono_ns(), wait = 0;
@@ -189,10 +200,18 @@ int64_t agents_admit(struct lh_fs *fs, const char *agent, uid_t uid, const char 
 			ag->b.tokens += 1;
 		}
 	}
+	*hold_ns = 0;
 	if (wait) {
 		ag = get(a, agent, uid, now);
 		ag->limited++;
 		atomic_fetch_add(&fs->stats.rate_limited, 1);
+		if (now < ag->retry_ns) {
+			/* asked again before the time it was told: hold this answer */
+			*hold_ns = ag->retry_ns < now + HOLD_MAX_NS ? ag->retry_ns : now + HOLD_MAX_NS;
+			atomic_fetch_add(&fs->stats.rate_held, 1);
+		}
+		if (now + wait * 1000 > ag->retry_ns)
+			ag->retry_ns = now + wait * 1000;
 	}
 	pthread_mutex_unlock(&a->mu);
 	return wait;

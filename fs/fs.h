@@ -110,6 +110,7 @@ struct fs_stats {
 	_Atomic uint64_t invalid;		/* requests denied as invalid */
 	_Atomic uint64_t reloads, reload_failures;
 	_Atomic uint64_t rate_limited;		/* requests denied by a rate limit */
+	_Atomic uint64_t rate_held;		/* of which answered only at their retry-after */
 	/* the SLA, written by the maintenance thread */
 	_Atomic uint64_t sla_p99_us;		/* verdict p99 over the last window */
 	_Atomic uint64_t sla_breached;		/* 1 while the p99 is above the threshold */
@@ -135,6 +136,7 @@ struct lh_fs {
 	struct lh_store *store;
 	struct reqtab *reqs;
 	struct agents *agents;
+	struct holds *holds;		/* answers held until a time (hold.c) */
 	struct streams *streams;	/* streams/ (streams.c) */
 	struct fs_config cfg;
 	struct fs_stats stats;
@@ -195,11 +197,26 @@ void reqtab_expire(struct lh_fs *fs);
 void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked,
 		   uint64_t *records);
 
+/* hold.c: run fn(arg) at a monotonic time, from one thread */
+struct holds *holds_new(void);
+int holds_start(struct holds *h);
+/* 0, or -ESHUTDOWN when stopped or not started: then the caller runs fn now. */
+int holds_add(struct holds *h, int64_t at_ns, void (*fn)(void *arg), void *arg);
+size_t holds_count(struct holds *h);
+/* Run everything still held, now, and stop the thread. */
+void holds_stop(struct holds *h);
+void holds_free(struct holds *h);
+
 /* agents.c: identity, rate limits, per-agent counters */
 struct agents *agents_new(void);
 void agents_free(struct agents *a);
-/* Count a request; 0 when admitted, else microseconds to wait ("agent" or "uid" in *which). */
-int64_t agents_admit(struct lh_fs *fs, const char *agent, uid_t uid, const char **which);
+/*
+ * Count a request; 0 when admitted, else microseconds to wait ("agent" or
+ * "uid" in *which). *hold_ns: 0, or the monotonic time until which the
+ * (limited) answer is to be held: the agent asked before its retry-after.
+ */
+int64_t agents_admit(struct lh_fs *fs, const char *agent, uid_t uid, const char **which,
+		     int64_t *hold_ns);
 void agents_decided(struct lh_fs *fs, const char *agent, uid_t uid, int decision);
 /* The busiest agents, most requests first; returns how many were written. */
 int agents_top(struct lh_fs *fs, struct fs_agent_row *out, int max);

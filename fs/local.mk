@@ -4,6 +4,7 @@ fs_lighthoused_SOURCES = \
 	fs/agents.c \
 	fs/ctl.c \
 	fs/fs.h \
+	fs/hold.c \
 	fs/ident.c \
 	fs/main.c \
 	fs/ops.c \

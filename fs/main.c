@@ -445,6 +445,9 @@ int main(int argc, char **argv)
 	atomic_store(&fs.policy_gen, 1);
 	fs.reqs = reqtab_new(&fs);
 	fs.agents = agents_new();
+	fs.holds = holds_new();
+	if (holds_start(fs.holds))
+		lh_warn("cannot start the hold thread: rate-limited answers will not be held");
 	fs.streams = streams_new(&fs);
 	if (!fs.streams) {
 		reportf("lighthoused: cannot start streams/\n");
@@ -516,6 +519,7 @@ int main(int argc, char **argv)
 		(void)n;
 		pthread_join(maint, NULL);
 	}
+	holds_stop(fs.holds);		/* held answers go out now */
 	record_daemon_event(&fs, "daemon.stop");
 	lh_store_close(fs.store);
 	fs.store = NULL;
@@ -529,6 +533,7 @@ out_validator:
 	streams_free(&fs);
 	if (fs.reqs)
 		reqtab_free(fs.reqs);
+	holds_free(fs.holds);
 	agents_free(fs.agents);
 	lh_validator_free(fs.validator);
 out_store:

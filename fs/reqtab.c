@@ -116,6 +116,7 @@ struct record {
 	uint64_t nlookup_text, nlookup_json;
 	int refs;			/* slot latest, handles, commit, waiters, result handles */
 	int gave_pending_attr;		/* the kernel saw size 0: never page-cache it */
+	int64_t hold_ns;		/* rate-limited and held: answer at this time (agents.c) */
 };
 
 struct slot {
@@ -541,16 +542,28 @@ struct commit_ctx {
 	struct record *r;
 };
 
+static void complete(struct lh_fs *fs, struct record *r);
+
+/* A held answer's time has come (hold.c). */
+static void release_held(void *arg)
+{
+	struct commit_ctx *cc = arg;
+	struct lh_fs *fs = cc->fs;
+	struct record *r = cc->r;
+
+	free(cc);
+	complete(fs, r);
+}
+
 static void on_commit(void *arg, int status, int64_t seq)
 {
 	struct commit_ctx *cc = arg;
 	struct lh_fs *fs = cc->fs;
-	struct reqtab *t = fs->reqs;
 	struct record *r = cc->r;
-	struct waiter *w, *list;
-	uint64_t us;
 
 	(void)seq;
+	if (!status && r->hold_ns > lh_mono_ns() && !holds_add(fs->holds, r->hold_ns, release_held, cc))
+		return;		/* recorded; answered at its time (agents.c) */
 	free(cc);
 	if (status) {
 		char why[160];
@@ -561,6 +574,16 @@ static void on_commit(void *arg, int status, int64_t seq)
 			       why);
 		atomic_fetch_add(&fs->stats.store_failures, 1);
 	}
+	complete(fs, r);
+}
+
+/* The verdict of r is final: render it, answer every parked read, drop the commit's reference. */
+static void complete(struct lh_fs *fs, struct record *r)
+{
+	struct reqtab *t = fs->reqs;
+	struct waiter *w, *list;
+	uint64_t us;
+
 	us = (uint64_t)(lh_mono_ns() - r->t_complete) / 1000;
 	render(r, us);
 	fs_stats_verdict(fs, r->verdict.decision, r->verdict.tier,
@@ -679,7 +702,7 @@ static void judge(struct lh_fs *fs, struct record *r)
 		ident_session_of_pid(r->pid, r->agent, sizeof(r->agent));
 	{
 		const char *which;
-		int64_t wait = agents_admit(fs, r->agent, r->uid, &which);
+		int64_t wait = agents_admit(fs, r->agent, r->uid, &which, &r->hold_ns);
 
 		if (wait) {
 			lh_verdict_set(v, LH_DENY, LH_TIER_LIMIT,
@@ -688,6 +711,13 @@ static void judge(struct lh_fs *fs, struct record *r)
 				       which, !strcmp(which, "agent") ? r->agent : id.user[0] ? id.user : "?",
 				       !strcmp(which, "agent") ? fs->cfg.rate_agent : fs->cfg.rate_uid,
 				       (wait + 999) / 1000);
+			if (r->hold_ns) {
+				size_t n = strlen(v->reason);
+
+				snprintf(v->reason + n, sizeof(v->reason) - n,
+					 " (this answer was held %" PRId64 " ms: the agent asked before its last retry-after)",
+					 (r->hold_ns - lh_mono_ns() + 999999) / 1000000);
+			}
 			v->cached = 0;
 			r->limited = 1;
 		}

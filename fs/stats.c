@@ -214,6 +214,11 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	metric(o, "lighthouse_rate_limited_total", "counter", "requests denied by a rate limit");
 	lh_buf_addf(o, "lighthouse_rate_limited_total %" PRIu64 "\n",
 		    (uint64_t)atomic_load(&fs->stats.rate_limited));
+	metric(o, "lighthouse_rate_held_total", "counter",
+	       "rate-limited answers held until their retry-after (the agent asked again too soon)");
+	lh_buf_addf(o, "lighthouse_rate_held_total %" PRIu64 "\n", (uint64_t)atomic_load(&fs->stats.rate_held));
+	metric(o, "lighthouse_rate_held", "gauge", "answers held now");
+	lh_buf_addf(o, "lighthouse_rate_held %zu\n", fs->holds ? holds_count(fs->holds) : 0);
 	metric(o, "lighthouse_agents", "gauge", "agents (and uids) the daemon keeps counts for");
 	lh_buf_addf(o, "lighthouse_agents %zu\n", agents_count(fs));
 	{

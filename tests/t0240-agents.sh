@@ -1,6 +1,7 @@
 #!/bin/sh
-# t0240-agents: who asks is recorded; one agent's flood is denied, the
-# others are not; an SLA breach is recorded and shown.
+# t0240-agents: who asks is recorded; one agent's flood is denied (and
+# slowed to its retry-after when it does not wait), the others are not; an
+# SLA breach is recorded and shown.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 require_fuse
 
@@ -29,8 +30,16 @@ test_expect_success 'an agent over its rate is denied at once, with a retry-afte
 		if [ "$(field f$i rule)" = rate.agent ]; then limited=$((limited + 1)); fi
 		i=$((i + 1)); done &&
 	[ $limited -ge 10 ] &&
-	field f19 reason | grep -q "^rate limited: agent .flood. is over 5 requests a second; retry after [0-9]* ms$" &&
+	field f19 reason | grep -q "^rate limited: agent .flood. is over 5 requests a second; retry after [0-9]* ms" &&
 	[ "$(field f19 tier)" = limit ]
+'
+
+test_expect_success 'asking again before the retry-after: the answer waits until then' '
+	i=0; while [ "$(field f$i rule)" != rate.agent ]; do i=$((i + 1)); done &&
+	field f$i reason | grep -q "^rate limited: agent .flood. is over 5 requests a second; retry after [0-9]* ms$" &&
+	field f19 reason | grep -q "; retry after [0-9]* ms (this answer was held [0-9]* ms: the agent asked before its last retry-after)$" &&
+	grep -q "^lighthouse_rate_held_total [1-9]" "$MNT/stats" &&
+	grep -q "^lighthouse_rate_held 0$" "$MNT/stats"
 '
 
 test_expect_success 'another agent is not held back by the flood' '
