@@ -358,10 +358,10 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	metric(o, "lighthouse_store_journal_appends_total", "counter",
 	       "submissions released at the journal append (before their commit)");
 	lh_buf_addf(o, "lighthouse_store_journal_appends_total %" PRIu64 "\n", ss.journal_appends);
-	metric(o, "lighthouse_store_journal_bytes", "gauge", "size of the journal file");
+	metric(o, "lighthouse_store_journal_bytes", "gauge", "size of the journal file appended to now");
 	lh_buf_addf(o, "lighthouse_store_journal_bytes %" PRIu64 "\n", ss.journal_bytes);
 	metric(o, "lighthouse_store_journal_rotations_total", "counter",
-	       "times the journal was emptied once the database held all of it");
+	       "new journal files started (one is full at opts.journal_rotate bytes)");
 	lh_buf_addf(o, "lighthouse_store_journal_rotations_total %" PRIu64 "\n", ss.journal_rotations);
 	metric(o, "lighthouse_store_journal_replayed_events", "gauge",
 	       "events replayed from the journal at start (a previous run was killed)");

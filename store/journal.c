@@ -3,10 +3,11 @@
  *
  * FORMAT
  *
- * STATE/journal starts with a 16-byte header -- "LHJG", a version (1,
- * 4 bytes), the generation (8 bytes) -- and goes on with records, each
- * written with one write(2) under the journal's lock, all integers
- * little-endian:
+ * A journal file, STATE/journal.GGGGGGGGGGGGGGGG, starts with a 24-byte
+ * header -- "LHJG", a version (1, 4 bytes), the generation (8 bytes), the
+ * store's journal id (8 bytes, the database's `journal.store_id`) -- and
+ * goes on with records, each written with one write(2) under the
+ * journal's lock, all integers little-endian:
  *
  *   offset  size  field
  *   0       4     magic "LHJ1"
@@ -26,17 +27,18 @@
  * replay stops there and the next open cuts it off.
  *
  * The store keeps (generation, offset) of what the database has ingested,
- * in the database, in the transaction that ingests it. When the database
- * has everything, the store may rotate: record generation + 1 in the
- * database first, then empty the file to a new header. A crash between
- * the two leaves a file one generation behind the database, which the
- * store knows is wholly ingested.
+ * in the database, in the transaction that ingests it; files of older
+ * generations are wholly ingested and removed (a crash may leave one for
+ * the next open to remove). Switching to a new generation needs nothing
+ * from the database, so a full journal never makes a submitter wait.
  *
- * Lock: j->mu around each append and truncate; one append is one write,
- * so records never interleave.
+ * Lock: j->mu around each append and switch; one append is one write, so
+ * records never interleave.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,12 +62,13 @@
 
 struct lh_journal {
 	pthread_mutex_t mu;
-	int fd;
+	int fd;				/* protected by mu */
 	int sync_full;
+	uint64_t id;			/* the store's */
 	uint64_t gen;			/* protected by mu */
 	uint64_t size;			/* protected by mu */
 	struct lh_buf rec;		/* reused record buffer; protected by mu */
-	char *path;
+	char *dir;
 };
 
 static void put32(unsigned char *p, uint32_t v)
@@ -98,68 +101,99 @@ static uint64_t checksum(const unsigned char *rec, size_t body)
 	return XXH3_64bits_withSeed(rec + HEADER, body, XXH3_64bits(rec, 24));
 }
 
-static int write_header(int fd, uint64_t gen)
+static void file_path(struct lh_buf *p, const char *dir, uint64_t gen)
+{
+	lh_buf_addf(p, "%s/" LH_JOURNAL_PREFIX "%016" PRIx64, dir, gen);
+}
+
+static int write_header(int fd, uint64_t id, uint64_t gen)
 {
 	unsigned char h[LH_JOURNAL_HEADER];
 
 	memcpy(h, FILE_MAGIC, 4);
 	put32(h + 4, 1);
 	put64(h + 8, gen);
+	put64(h + 16, id);
 	return pwrite(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : (errno ? -errno : -EIO);
 }
 
-int lh_journal_open(struct lh_journal **out, const char *dir, int sync_full, uint64_t gen,
-		    uint64_t *file_gen, struct lh_buf *err)
+/* Check a header: 0, or -EUCLEAN with a message. id 0: any store. */
+static int check_header(const unsigned char *h, size_t n, const char *path, uint64_t id, uint64_t gen,
+			struct lh_buf *err)
 {
-	struct lh_journal *j = xcalloc(1, sizeof(*j));
+	if (n < LH_JOURNAL_HEADER || memcmp(h, FILE_MAGIC, 4) || get32(h + 4) != 1) {
+		lh_buf_addf(err, "'%s' is not a Lighthouse journal (or of another version); move it away", path);
+		return -EUCLEAN;
+	}
+	if ((id && get64(h + 16) != id) || get64(h + 8) != gen) {
+		lh_buf_addf(err, "the journal '%s' belongs to another event store (id %016" PRIx64 ", generation %" PRIu64 ", not %016" PRIx64 ", %" PRIu64 "); if the database was replaced on purpose, move the journal away",
+			    path, get64(h + 16), get64(h + 8), id, gen);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+/* Open (create) file gen for appending: the fd, or -errno with a message. */
+static int open_file(const char *dir, uint64_t id, uint64_t gen, uint64_t *size, struct lh_buf *err)
+{
 	struct lh_buf p = LH_BUF_INIT;
 	struct stat st;
-	int rc = 0;
+	int fd, rc = 0;
 
-	*out = NULL;
-	lh_buf_addf(&p, "%s/%s", dir, LH_JOURNAL_FILE);
-	j->path = lh_buf_detach(&p, NULL);
-	j->fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (j->fd < 0 || fstat(j->fd, &st)) {
+	file_path(&p, dir, gen);
+	fd = open(p.data, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0 || fstat(fd, &st)) {
 		rc = -errno;
-		lh_buf_addf(err, "cannot open the journal '%s': %s", j->path, strerror(errno));
-		goto fail;
+		lh_buf_addf(err, "cannot open the journal '%s': %s", p.data, strerror(errno));
+		goto out;
 	}
 	if (st.st_size < LH_JOURNAL_HEADER) {
 		/* new, or cut short before its header was whole: start it */
-		if (ftruncate(j->fd, 0) || (rc = write_header(j->fd, gen))) {
+		if (ftruncate(fd, 0) || (rc = write_header(fd, id, gen))) {
 			rc = rc ? rc : -errno;
-			lh_buf_addf(err, "cannot write the journal '%s': %s", j->path, strerror(-rc));
-			goto fail;
+			lh_buf_addf(err, "cannot write the journal '%s': %s", p.data, strerror(-rc));
+			goto out;
 		}
-		j->gen = gen;
-		j->size = LH_JOURNAL_HEADER;
+		*size = LH_JOURNAL_HEADER;
 	} else {
 		unsigned char h[LH_JOURNAL_HEADER];
+		ssize_t n = pread(fd, h, sizeof(h), 0);
 
-		if (pread(j->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, FILE_MAGIC, 4) ||
-		    get32(h + 4) != 1) {
-			rc = -EUCLEAN;
-			lh_buf_addf(err, "'%s' is not a Lighthouse journal (or of another version); move it away",
-				    j->path);
-			goto fail;
-		}
-		j->gen = get64(h + 8);
-		j->size = (uint64_t)st.st_size;
+		rc = check_header(h, n > 0 ? (size_t)n : 0, p.data, id, gen, err);
+		if (rc)
+			goto out;
+		*size = (uint64_t)st.st_size;
 	}
-	if (file_gen)
-		*file_gen = j->gen;
+out:
+	if (rc && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	lh_buf_release(&p);
+	return rc ? rc : fd;
+}
+
+int lh_journal_open(struct lh_journal **out, const char *dir, int sync_full, uint64_t id,
+		    uint64_t gen, struct lh_buf *err)
+{
+	struct lh_journal *j;
+	uint64_t size = 0;
+	int fd = open_file(dir, id, gen, &size, err);
+
+	*out = NULL;
+	if (fd < 0)
+		return fd;
+	j = xcalloc(1, sizeof(*j));
+	j->fd = fd;
 	j->sync_full = sync_full;
+	j->id = id;
+	j->gen = gen;
+	j->size = size;
+	j->dir = xstrdup(dir);
 	lh_buf_init(&j->rec, 0);
 	pthread_mutex_init(&j->mu, NULL);
 	*out = j;
 	return 0;
-fail:
-	if (j->fd >= 0)
-		close(j->fd);
-	free(j->path);
-	free(j);
-	return rc;
 }
 
 void lh_journal_close(struct lh_journal *j)
@@ -169,8 +203,84 @@ void lh_journal_close(struct lh_journal *j)
 	close(j->fd);
 	lh_buf_release(&j->rec);
 	pthread_mutex_destroy(&j->mu);
-	free(j->path);
+	free(j->dir);
 	free(j);
+}
+
+int lh_journal_switch(struct lh_journal *j, uint64_t gen)
+{
+	struct lh_buf err = LH_BUF_INIT;
+	uint64_t size = 0;
+	int fd;
+
+	pthread_mutex_lock(&j->mu);
+	fd = open_file(j->dir, j->id, gen, &size, &err);
+	if (fd >= 0) {
+		if (j->sync_full)
+			fdatasync(fd);
+		close(j->fd);
+		j->fd = fd;
+		j->gen = gen;
+		j->size = size;
+	}
+	pthread_mutex_unlock(&j->mu);
+	lh_buf_release(&err);
+	return fd < 0 ? fd : 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int lh_journal_list(const char *dir, uint64_t **gens, size_t *n, struct lh_buf *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t cap = 0;
+
+	*gens = NULL;
+	*n = 0;
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		lh_buf_addf(err, "cannot list '%s': %s", dir, strerror(errno));
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		const char *hex = e->d_name + strlen(LH_JOURNAL_PREFIX);
+		char *end;
+		uint64_t g;
+
+		if (strncmp(e->d_name, LH_JOURNAL_PREFIX, strlen(LH_JOURNAL_PREFIX)) || strlen(hex) != 16)
+			continue;
+		errno = 0;
+		g = strtoull(hex, &end, 16);
+		if (errno || *end)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			*gens = xrealloc(*gens, sizeof(**gens) * cap);
+		}
+		(*gens)[(*n)++] = g;
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(*gens, *n, sizeof(**gens), cmp_u64);
+	return 0;
+}
+
+int lh_journal_remove(const char *dir, uint64_t gen)
+{
+	struct lh_buf p = LH_BUF_INIT;
+	int rc;
+
+	file_path(&p, dir, gen);
+	rc = unlink(p.data) && errno != ENOENT ? -errno : 0;
+	lh_buf_release(&p);
+	return rc;
 }
 
 static uint32_t len_of(const char *s, size_t n)
@@ -179,7 +289,7 @@ static uint32_t len_of(const char *s, size_t n)
 }
 
 int lh_journal_append(struct lh_journal *j, const struct lh_event *ev, int n, int64_t first_seq,
-		      uint64_t *end)
+		      uint64_t *gen, uint64_t *end)
 {
 	unsigned char *hdr;
 	size_t body, off;
@@ -250,6 +360,8 @@ int lh_journal_append(struct lh_journal *j, const struct lh_event *ev, int n, in
 	j->size += j->rec.len;
 	if (end)
 		*end = j->size;
+	if (gen)
+		*gen = j->gen;
 out:
 	pthread_mutex_unlock(&j->mu);
 	return rc;
@@ -273,21 +385,6 @@ uint64_t lh_journal_generation(struct lh_journal *j)
 	g = j->gen;
 	pthread_mutex_unlock(&j->mu);
 	return g;
-}
-
-int lh_journal_rotate(struct lh_journal *j, uint64_t gen)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&j->mu);
-	if (ftruncate(j->fd, 0) || (rc = write_header(j->fd, gen)) || (j->sync_full && fdatasync(j->fd))) {
-		rc = rc ? rc : -errno;
-	} else {
-		j->gen = gen;
-		j->size = LH_JOURNAL_HEADER;
-	}
-	pthread_mutex_unlock(&j->mu);
-	return rc;
 }
 
 /* One event of a record body at *off; 0, or -1 if the body is malformed. */
@@ -361,9 +458,8 @@ static int fill(int fd, struct lh_buf *buf, size_t pos, size_t want)
  * events are all parsed before fn sees the first, so a record is replayed
  * whole or not at all.
  */
-int lh_journal_replay(const char *dir, uint64_t from, lh_journal_fn fn, void *arg,
-		      uint64_t *records, uint64_t *end, uint64_t *gen, uint64_t *bad_tail,
-		      struct lh_buf *err)
+int lh_journal_replay(const char *dir, uint64_t id, uint64_t gen, uint64_t from, lh_journal_fn fn,
+		      void *arg, uint64_t *records, uint64_t *end, uint64_t *bad_tail, struct lh_buf *err)
 {
 	struct lh_buf p = LH_BUF_INIT, data = LH_BUF_INIT;
 	struct lh_event *evs = NULL;
@@ -376,11 +472,9 @@ int lh_journal_replay(const char *dir, uint64_t from, lh_journal_fn fn, void *ar
 		*records = 0;
 	if (bad_tail)
 		*bad_tail = 0;
-	if (gen)
-		*gen = 0;
 	if (end)
 		*end = LH_JOURNAL_HEADER;
-	lh_buf_addf(&p, "%s/%s", dir, LH_JOURNAL_FILE);
+	file_path(&p, dir, gen);
 	fd = open(p.data, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = errno == ENOENT ? 0 : -errno;
@@ -393,17 +487,14 @@ int lh_journal_replay(const char *dir, uint64_t from, lh_journal_fn fn, void *ar
 		goto ioerr;
 	}
 	if (data.len < LH_JOURNAL_HEADER) {
+		/* cut short before its header was whole: nothing in it was acknowledged */
 		if (bad_tail)
 			*bad_tail = data.len;
 		goto done;
 	}
-	if (memcmp(data.data, FILE_MAGIC, 4) || get32((const unsigned char *)data.data + 4) != 1) {
-		rc = -EUCLEAN;
-		lh_buf_addf(err, "'%s' is not a Lighthouse journal (or of another version)", p.data);
+	rc = check_header((const unsigned char *)data.data, data.len, p.data, id, gen, err);
+	if (rc)
 		goto done;
-	}
-	if (gen)
-		*gen = get64((const unsigned char *)data.data + 8);
 	base = from > LH_JOURNAL_HEADER ? from : LH_JOURNAL_HEADER;
 	if (base > (uint64_t)st.st_size)
 		base = (uint64_t)st.st_size;

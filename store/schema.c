@@ -79,9 +79,11 @@ const char store_schema_v2[] =
 const char store_schema_v3[] =
 	"CREATE TABLE journal ("
 	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" store_id INTEGER NOT NULL,"
 	" generation INTEGER NOT NULL,"
 	" offset INTEGER NOT NULL);"
-	"INSERT INTO journal(id, generation, offset) VALUES (1, 0, 0);";
+	"INSERT INTO journal(id, store_id, generation, offset)"
+	" VALUES (1, (random() & 0x7fffffffffffffff) | 1, 0, 0);";
 
 static const char *const v3_tables[] = { "events", "gaps", "chunks", "blobs", "blob_chunks", "journal", NULL };
 

@@ -7,7 +7,7 @@
 -- PRAGMA user_version holds the schema version; PRAGMA application_id holds
 -- 0x4C484F55 ("LHOU") so a foreign database is recognized and refused. The
 -- state directory also holds events.lock (flock'd by the one process that
--- writes the store, holding its pid), journal (the write-ahead journal
+-- writes the store, holding its pid), journal.* (the write-ahead journal
 -- of verdicts, store/journal.c) and, in WAL mode, events.db-wal and
 -- events.db-shm.
 
@@ -112,10 +112,12 @@ CREATE INDEX blob_chunks_chunk ON blob_chunks(chunk);
 -- Version 3. How much of STATE/journal (store/journal.c) the database holds: verdicts are released
 -- once their events are in the journal, and the writer thread brings the database up to date. This
 -- row is updated in the same transaction as the events it covers, so at open the records after
--- `offset` are exactly the ones to replay.
+-- `offset` in file `generation`, and those of any newer file, are exactly the ones to replay.
 CREATE TABLE journal (
     id         INTEGER PRIMARY KEY CHECK (id = 1),  -- one row
-    generation INTEGER NOT NULL,     -- the journal file's generation (its header); the store empties
-                                     -- the file when the database holds all of it, after raising this
-    offset     INTEGER NOT NULL      -- bytes of that generation's file ingested (0: none)
+    store_id   INTEGER NOT NULL,     -- random, made with the database: every journal file's header
+                                     -- carries it, so no journal is replayed into another database
+    generation INTEGER NOT NULL,     -- the journal file (STATE/journal.GGGGGGGGGGGGGGGG, hex) the
+                                     -- database has read into; older files are wholly ingested
+    offset     INTEGER NOT NULL      -- bytes of that file ingested (0: none)
 );

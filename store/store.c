@@ -44,10 +44,12 @@
  *             how far the database has ingested the journal. At open, the
  *             records past that point (a kill -9 left them) are inserted
  *             before the writer starts -- the daemon serves nothing before
- *             -- and the journal starts a new generation, empty. A running
- *             store empties it the same way when it passes
- *             opts.journal_rotate (64 MiB) and the database holds all of
- *             it, and at close.
+ *             -- and the journal starts a new generation, empty. The
+ *             journal is a series of files: when one passes
+ *             opts.journal_rotate (64 MiB) the submitter that filled it
+ *             switches appends to the next (no one waits for the writer),
+ *             and the writer removes a file once it has committed a record
+ *             of a newer one; at a clean close none is left.
  *             Events that name a blob are never released at the journal:
  *             the blob's chunks are not in it, so they wait for the commit.
  *   commit    sqlite3_step("COMMIT") returning SQLITE_DONE.
@@ -92,7 +94,7 @@
  * in the database.
  *
  * Lock order: s->jmu, then s->mu (a leaf). Callbacks and the commit hook
- * run without either; the writer only ever try-locks jmu (rotation).
+ * run without either; the writer never takes jmu.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -345,7 +347,7 @@ static int put_blob(struct lh_store *s, struct item *it)
 static int commit_batch(struct lh_store *s, struct item *batch, int64_t *firsts, int *status)
 {
 	struct item *it;
-	uint64_t jend = 0;
+	uint64_t jgen = 0, jend = 0;
 	int rc, k, i = 0;
 
 	rc = store_tx_begin(s);
@@ -374,8 +376,11 @@ static int commit_batch(struct lh_store *s, struct item *batch, int64_t *firsts,
 				if (rc)
 					goto fail;
 			}
-			if (it->jend > jend)
+			if (it->jend) {
+				/* the queue is in journal order: the last is the furthest */
+				jgen = it->jgen;
 				jend = it->jend;
+			}
 			break;
 		case IT_CHUNK:
 			rc = put_chunk(s, it);
@@ -395,7 +400,8 @@ static int commit_batch(struct lh_store *s, struct item *batch, int64_t *firsts,
 	}
 	if (jend) {
 		/* what the database holds of the journal, in the same transaction */
-		sqlite3_bind_int64(s->upd_journal, 1, (int64_t)jend);
+		sqlite3_bind_int64(s->upd_journal, 1, (int64_t)jgen);
+		sqlite3_bind_int64(s->upd_journal, 2, (int64_t)jend);
 		rc = sqlite3_step(s->upd_journal);
 		sqlite3_reset(s->upd_journal);
 		if (rc != SQLITE_DONE) {
@@ -406,61 +412,26 @@ static int commit_batch(struct lh_store *s, struct item *batch, int64_t *firsts,
 	rc = store_tx_commit(s);
 	if (rc)
 		goto fail;
-	if (jend)
+	if (jend) {
+		s->j_gen = jgen;
 		s->j_ingested = jend;
+	}
 	return 0;
 fail:
 	store_tx_rollback(s);
 	return rc;
 }
 
-/* Set the journal row (generation, offset 0) in a transaction of its own. */
-static int set_journal_gen(struct lh_store *s, uint64_t gen, uint64_t offset)
-{
-	char sql[128];
-
-	snprintf(sql, sizeof(sql), "UPDATE journal SET generation=%" PRIu64 ", offset=%" PRIu64 " WHERE id=1",
-		 gen, offset);
-	return store_exec(s->db, sql, NULL);
-}
-
 /*
- * Writer thread: empty the journal once the database holds all of it and
- * it has grown past `min` bytes. A submission that takes it past
- * journal_rotate sets rotate_wanted, and until the journal is emptied new
- * submissions wait for commits instead, so the writer catches up however
- * steady the load (a few commits' pause, once per journal_rotate bytes).
- * The row says generation + 1 first, then
- * the file starts that generation; a crash between the two leaves a file
- * one generation behind, which open knows is wholly ingested. jmu is only
- * try-locked: a submitter may hold it while it waits for room in the queue.
+ * Writer thread, after a commit: journal files older than the one the
+ * database has read into are wholly ingested: remove them.
  */
-static void rotate_journal(struct lh_store *s, uint64_t min)
+static void drop_ingested(struct lh_store *s)
 {
-	uint64_t size;
-
-	if (!s->journal || atomic_load(&s->journal_off) || pthread_mutex_trylock(&s->jmu))
-		return;
-	size = lh_journal_size(s->journal);
-	if (size > LH_JOURNAL_HEADER && size >= min && size == s->j_ingested &&
-	    !set_journal_gen(s, s->j_gen + 1, 0)) {
-		if (!lh_journal_rotate(s->journal, s->j_gen + 1)) {
-			s->j_gen++;
-			s->j_ingested = LH_JOURNAL_HEADER;
-			pthread_mutex_lock(&s->mu);
-			s->stats.journal_rotations++;
-			pthread_mutex_unlock(&s->mu);
-			atomic_store(&s->rotate_wanted, 0);
-		} else if (set_journal_gen(s, s->j_gen, size)) {
-			/*
-			 * The row is a generation ahead of a file we could not
-			 * empty: appending to it now would be lost at the next
-			 * open. Stop using the journal for this run.
-			 */
-			atomic_store(&s->journal_off, 1);
-		}
+	while (s->j_oldest < s->j_gen) {
+		lh_journal_remove(s->dir, s->j_oldest);
+		s->j_oldest++;
 	}
-	pthread_mutex_unlock(&s->jmu);
 }
 
 static void count_commit(struct lh_store *s, int rc, int events, int64_t us)
@@ -710,8 +681,8 @@ static void *writer_main(void *arg)
 		if (!rc) {
 			backoff_ms = 0;
 			maybe_checkpoint(s);
-			if (atomic_load(&s->rotate_wanted))
-				rotate_journal(s, s->j_rotate);
+			if (s->journal)
+				drop_ingested(s);
 		}
 		pthread_mutex_lock(&s->mu);
 		if (keep)
@@ -877,79 +848,108 @@ static int replay_event(void *arg, int64_t seq, const struct lh_event *ev, uint6
 	return 0;
 }
 
+/* Set the journal row, in the open transaction or one of its own. */
+static int set_journal_row(struct lh_store *s, uint64_t gen, uint64_t offset)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "UPDATE journal SET generation=%" PRIu64 ", offset=%" PRIu64 " WHERE id=1",
+		 gen, offset);
+	return store_exec(s->db, sql, NULL);
+}
+
 /*
  * Open the journal: insert what the database does not hold yet (what a
- * kill -9 left), and start a new, empty generation. Before the writer.
+ * kill -9 left: file `generation` from `offset` on, and any newer file),
+ * in one transaction that also moves the row to a new, empty generation;
+ * then remove the old files. Before the writer starts.
  */
 static int journal_start(struct lh_store *s, int sync_full, struct lh_buf *err)
 {
 	struct replay rp = { s, 0, 0 };
-	int64_t gen = 0, off = 0;
-	uint64_t fgen = 0, end = 0, bad = 0;
+	int64_t id = 0, gen = 0, off = 0;
+	uint64_t *files = NULL, next;
+	size_t n = 0, k;
 	int rc;
 
-	rc = store_query_int(s->db, "SELECT generation FROM journal WHERE id=1", &gen, err);
+	rc = store_query_int(s->db, "SELECT store_id FROM journal WHERE id=1", &id, err);
+	if (!rc)
+		rc = store_query_int(s->db, "SELECT generation FROM journal WHERE id=1", &gen, err);
 	if (!rc)
 		rc = store_query_int(s->db, "SELECT offset FROM journal WHERE id=1", &off, err);
+	if (!rc)
+		rc = lh_journal_list(s->dir, &files, &n, err);
 	if (rc) {
 		lh_buf_addf(err, " (reading '%s')", s->path);
 		return rc;
 	}
-	rc = lh_journal_open(&s->journal, s->dir, sync_full, (uint64_t)gen, &fgen, err);
-	if (rc)
-		return rc;
-	if (fgen == (uint64_t)gen) {
-		rc = store_tx_begin(s);
-		if (!rc)
-			rc = lh_journal_replay(s->dir, (uint64_t)off, replay_event, &rp, NULL, &end, NULL, &bad,
-					       err);
+	s->j_id = (uint64_t)id;
+	next = (uint64_t)gen + 1;
+	rc = store_tx_begin(s);
+	for (k = 0; !rc && k < n; k++) {
+		if (files[k] < (uint64_t)gen)
+			continue;	/* wholly ingested; removed below */
+		rc = lh_journal_replay(s->dir, s->j_id, files[k], files[k] == (uint64_t)gen ? (uint64_t)off : 0,
+				       replay_event, &rp, NULL, NULL, NULL, err);
 		if (!rc && rp.rc) {
 			rc = rp.rc;
 			lh_buf_addf(err, "cannot replay the journal into '%s': %s", s->path, strerror(-rc));
 		}
-		if (!rc) {
-			rc = set_journal_gen(s, (uint64_t)gen + 1, 0);
-			if (rc)
-				lh_buf_addf(err, "cannot write '%s': %s", s->path, strerror(-rc));
-		}
-		if (!rc) {
-			rc = store_tx_commit(s);
-			if (rc)
-				lh_buf_addf(err, "cannot commit the journal's events to '%s': %s", s->path,
-					    strerror(-rc));
-		}
-		if (rc) {
-			store_tx_rollback(s);
-			return rc;
-		}
-		if (rp.events) {
-			int64_t v = 0;
-
-			/* request ids go on past the replayed ones */
-			rc = store_query_int(s->db, "SELECT coalesce(max(request_id),0) FROM events", &v, err);
-			if (rc)
-				return rc;
-			if (v + 1 > atomic_load(&s->next_request))
-				atomic_store(&s->next_request, v + 1);
-		}
-		s->stats.journal_replayed = rp.events;
-		s->stats.total_events += (int64_t)rp.events;
-		s->stats.last_seq = s->last_seq;
-		gen++;
-	} else if (fgen + 1 != (uint64_t)gen) {
-		lh_buf_addf(err, "the journal in '%s' (generation %" PRIu64 ") does not belong to '%s' (generation %" PRId64 "); if the database was replaced on purpose, move the journal away",
-			    s->dir, fgen, s->path, gen);
-		return -EUCLEAN;
+		if (files[k] + 1 > next)
+			next = files[k] + 1;
 	}
-	/* else: the file is one generation behind, wholly ingested */
-	rc = lh_journal_rotate(s->journal, (uint64_t)gen);
+	if (!rc) {
+		rc = set_journal_row(s, next, 0);
+		if (rc)
+			lh_buf_addf(err, "cannot write '%s': %s", s->path, strerror(-rc));
+	}
+	if (!rc) {
+		rc = store_tx_commit(s);
+		if (rc)
+			lh_buf_addf(err, "cannot commit the journal's events to '%s': %s", s->path, strerror(-rc));
+	}
 	if (rc) {
-		lh_buf_addf(err, "cannot empty the journal in '%s': %s", s->dir, strerror(-rc));
+		store_tx_rollback(s);
+		free(files);
 		return rc;
 	}
-	s->j_gen = (uint64_t)gen;
+	for (k = 0; k < n; k++)
+		lh_journal_remove(s->dir, files[k]);
+	free(files);
+	if (rp.events) {
+		int64_t v = 0;
+
+		/* request ids go on past the replayed ones */
+		rc = store_query_int(s->db, "SELECT coalesce(max(request_id),0) FROM events", &v, err);
+		if (rc)
+			return rc;
+		if (v + 1 > atomic_load(&s->next_request))
+			atomic_store(&s->next_request, v + 1);
+	}
+	s->stats.journal_replayed = rp.events;
+	s->stats.total_events += (int64_t)rp.events;
+	s->stats.last_seq = s->last_seq;
+	rc = lh_journal_open(&s->journal, s->dir, sync_full, s->j_id, next, err);
+	if (rc)
+		return rc;
+	s->j_oldest = s->j_gen = next;
 	s->j_ingested = LH_JOURNAL_HEADER;
 	return 0;
+}
+
+/*
+ * At close, the writer stopped: when the database holds the whole journal
+ * (no commit failed), leave no file behind.
+ */
+static void journal_finish(struct lh_store *s)
+{
+	uint64_t gen = lh_journal_generation(s->journal);
+
+	if (atomic_load(&s->failing) || s->j_gen != gen || s->j_ingested != lh_journal_size(s->journal))
+		return;		/* the next open replays what is missing */
+	if (!set_journal_row(s, gen + 1, 0))
+		lh_journal_remove(s->dir, gen);
+	drop_ingested(s);
 }
 
 /*
@@ -1036,7 +1036,7 @@ int lh_store_open(struct lh_store **out, const struct lh_store_opts *o, struct l
 		goto fail;
 	if (o->journal) {
 		s->j_rotate = o->journal_rotate > 0 ? o->journal_rotate : 64u << 20;
-		rc = prepare(s, &s->upd_journal, "UPDATE journal SET offset=? WHERE id=1", err);
+		rc = prepare(s, &s->upd_journal, "UPDATE journal SET generation=?, offset=? WHERE id=1", err);
 		if (!rc)
 			rc = journal_start(s, o->sync_full, err);
 		if (rc)
@@ -1089,8 +1089,8 @@ void lh_store_close(struct lh_store *s)
 	pthread_cond_broadcast(&s->notfull);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->writer, NULL);
-	/* the database holds everything now, unless its last commit failed */
-	rotate_journal(s, 0);
+	if (s->journal)
+		journal_finish(s);
 	lh_journal_close(s->journal);
 	sqlite3_finalize(s->upd_journal);
 	sqlite3_finalize(s->ins_event);
@@ -1180,12 +1180,16 @@ static int submit_journaled(struct lh_store *s, struct item *it, lh_store_done_f
 		ev[k] = it->u.ev[k].e;
 	it->done = NULL;
 	pthread_mutex_lock(&s->jmu);
-	rc = lh_journal_append(s->journal, ev, it->n, 0, &it->jend);
+	rc = lh_journal_append(s->journal, ev, it->n, 0, &it->jgen, &it->jend);
 	if (!rc)
 		rc = store_enqueue(s, it);
+	if (it->jend >= s->j_rotate && !lh_journal_switch(s->journal, it->jgen + 1)) {
+		/* full: the next appends start a new file; the writer removes this one once read */
+		pthread_mutex_lock(&s->mu);
+		s->stats.journal_rotations++;
+		pthread_mutex_unlock(&s->mu);
+	}
 	pthread_mutex_unlock(&s->jmu);
-	if (it->jend >= s->j_rotate)
-		atomic_store(&s->rotate_wanted, 1);
 	if (ev != local)
 		free(ev);
 	pthread_mutex_lock(&s->mu);
@@ -1226,7 +1230,7 @@ static int submit(struct lh_store *s, const struct lh_event *ev, int n, lh_store
 	it->bytes = sizeof(*it) + sizeof(struct qev) * (size_t)n + bytes;
 	it->done = done;
 	it->arg = arg;
-	it->jend = 0;
+	it->jgen = it->jend = 0;
 	it->u.ev = (struct qev *)(void *)it->mem;
 	p = it->mem + sizeof(struct qev) * (size_t)n;
 	for (k = 0; k < n; k++) {
@@ -1250,8 +1254,7 @@ static int submit(struct lh_store *s, const struct lh_event *ev, int n, lh_store
 			journal = 0;	/* the blob's chunks are not in the journal */
 		}
 	}
-	if (journal && s->journal && !atomic_load(&s->journal_off) && !atomic_load(&s->failing) &&
-	    !atomic_load(&s->rotate_wanted)) {
+	if (journal && s->journal && !atomic_load(&s->failing)) {
 		rc = submit_journaled(s, it, done, arg);
 		if (rc)
 			free(it);

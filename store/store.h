@@ -63,8 +63,8 @@ struct lh_store_opts {
 	int cache_mib;		/* the writer's page cache (0: 64 MiB) */
 	int journal;		/* release submissions at the journal append (journal.h)
 				 * rather than at the commit; the daemon sets it */
-	size_t journal_rotate;	/* empty the journal once it holds this much and the
-				 * database has all of it (0: 64 MiB) */
+	size_t journal_rotate;	/* start a new journal file past this many bytes
+				 * (0: 64 MiB) */
 };
 
 /*
@@ -134,8 +134,8 @@ struct lh_store_stats {
 	int64_t total_events;		/* events in the database */
 	int last_error;			/* errno of the last failed commit, 0 if none */
 	uint64_t journal_appends;	/* submissions released at the journal since open */
-	uint64_t journal_bytes;		/* the journal file's size now (0: no journal) */
-	uint64_t journal_rotations;	/* times the journal was emptied since open */
+	uint64_t journal_bytes;		/* the current journal file's size (0: no journal) */
+	uint64_t journal_rotations;	/* journal files started since open (one was full) */
 	uint64_t journal_replayed;	/* events replayed from it at open */
 	int journal_error;		/* errno of the last failed append, 0 if none */
 };

@@ -46,7 +46,8 @@ struct item {
 	size_t bytes;			/* counted against the queue's byte bound */
 	lh_store_done_fn done;
 	void *arg;
-	uint64_t jend;			/* released at the journal: its end there; 0 if not */
+	uint64_t jgen, jend;		/* released at the journal: its file and end there;
+					 * jend 0 if not */
 	union {
 		struct qev *ev;					/* IT_EVENTS */
 		struct {
@@ -117,14 +118,13 @@ struct lh_store {
 	/* the journal (journal.h): NULL unless opts.journal */
 	struct lh_journal *journal;
 	pthread_mutex_t jmu;		/* an append and its enqueue, in journal order; before mu */
-	_Atomic int journal_off;	/* submissions wait for commits instead (see store.c) */
 	_Atomic int failing;		/* the last commit failed: -errno; 0 */
-	_Atomic int rotate_wanted;	/* the journal is full: submissions wait for commits
-					 * until the writer has emptied it */
-	sqlite3_stmt *upd_journal;	/* the writer's: UPDATE journal SET offset */
-	uint64_t j_gen;			/* the writer's: the journal's generation */
-	uint64_t j_rotate;		/* opts.journal_rotate */
-	uint64_t j_ingested;		/* the writer's: end of what the database holds */
+	uint64_t j_id;			/* the database's journal.store_id */
+	uint64_t j_rotate;		/* opts.journal_rotate: bytes per journal file */
+	sqlite3_stmt *upd_journal;	/* the writer's: UPDATE journal SET generation, offset */
+	uint64_t j_oldest;		/* the writer's: the oldest journal file still there */
+	uint64_t j_gen, j_ingested;	/* the writer's: the database holds journal file
+					 * j_gen up to j_ingested, and all older ones */
 };
 
 /* SQLite result codes to -errno, the one place (store.c). */

@@ -811,7 +811,7 @@ static void *journal_worker(void *arg)
 		ev[1].type = "verdict";
 		pthread_mutex_lock(a->order);
 		seq = atomic_fetch_add(a->next, 2);
-		if (lh_journal_append(a->j, ev, 2, seq, NULL))
+		if (lh_journal_append(a->j, ev, 2, seq, NULL, NULL))
 			a->failures++;
 		pthread_mutex_unlock(a->order);
 	}
@@ -835,7 +835,8 @@ static int cmd_journal_append(int argc, char **argv)
 	if (threads < 1 || threads > 64 || n < 1)
 		return 2;
 	mkdir(argv[0], 0700);
-	if (lh_journal_open(&j, argv[0], 0, 7, NULL, &err)) {
+	/* store id 0x4C48, generation 7: what journal-replay and t0022 expect */
+	if (lh_journal_open(&j, argv[0], 0, 0x4C48, 7, &err)) {
 		printf("%s\n", err.data);
 		lh_buf_release(&err);
 		return 1;
@@ -878,21 +879,32 @@ static int count_event(void *arg, int64_t seq, const struct lh_event *ev, uint64
 	return 0;
 }
 
+/* Every journal file of DIR, oldest first, as the store would replay them. */
 static int cmd_journal_replay(int argc, char **argv)
 {
 	struct lh_buf err = LH_BUF_INIT;
 	struct jcount c = { 0, 1, 0, 0 };
-	uint64_t records, tail, gen;
+	uint64_t records = 0, tail = 0, *gens = NULL, r, t;
+	size_t n = 0, k;
+	int rc = 0;
 
 	if (argc < 1)
 		return 2;
-	if (lh_journal_replay(argv[0], 0, count_event, &c, &records, NULL, &gen, &tail, &err)) {
+	rc = lh_journal_list(argv[0], &gens, &n, &err);
+	for (k = 0; !rc && k < n; k++) {
+		rc = lh_journal_replay(argv[0], 0, gens[k], 0, count_event, &c, &r, NULL, &t, &err);
+		records += r;
+		tail += t;
+	}
+	if (rc) {
 		printf("%s\n", err.data);
 		lh_buf_release(&err);
+		free(gens);
 		return 1;
 	}
-	printf("records %" PRIu64 " events %" PRId64 " tail %" PRIu64 " holes %d agents %d gen %" PRIu64 "\n",
-	       records, c.events, tail, c.holes, c.verdicts_with_agent, gen);
+	printf("records %" PRIu64 " events %" PRId64 " tail %" PRIu64 " holes %d agents %d files %zu gen %" PRIu64 "\n",
+	       records, c.events, tail, c.holes, c.verdicts_with_agent, n, n ? gens[n - 1] : 0);
+	free(gens);
 	return 0;
 }
 
