@@ -3,6 +3,7 @@
  * and helpers the commands share (finding the mount, talking to ctl).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -264,6 +265,32 @@ static int store_held(const char *state)
 	return held;
 }
 
+/*
+ * No daemon runs: a journal the database does not hold yet means the last
+ * one stopped while it could not commit (a full or read-only disk). Those
+ * events are safe and the next lighthoused replays them, but what we read
+ * now does not show them: say so.
+ */
+static void warn_unreplayed(struct ctl_env *env)
+{
+	struct lh_store_reader *r;
+	struct lh_buf err = LH_BUF_INIT;
+	int64_t n = 0;
+
+	if (lh_store_reader_open(&r, env->state, &err)) {
+		lh_buf_release(&err);
+		return;		/* the command itself reports why */
+	}
+	if (lh_store_reader_unreplayed(r, env->state, &n, &err))
+		fprintf(stderr, "lighthousectl: warning: %s\n", err.data);
+	else if (n > 0)
+		fprintf(stderr, "lighthousectl: warning: %" PRId64 " journaled event%s of '%s' %s not in the database yet "
+			"(the daemon stopped before it could commit them); lighthoused adds them when it next opens the store\n",
+			n, n == 1 ? "" : "s", env->state, n == 1 ? "is" : "are");
+	lh_store_reader_close(r);
+	lh_buf_release(&err);
+}
+
 void ctl_catch_up(struct ctl_env *env)
 {
 	struct lh_buf path = LH_BUF_INIT, reply = LH_BUF_INIT;
@@ -272,7 +299,11 @@ void ctl_catch_up(struct ctl_env *env)
 	ssize_t n;
 	int fd;
 
-	if (!store_held(env->state) || !(mount = ctl_mount(env, 1)))
+	if (!store_held(env->state)) {
+		warn_unreplayed(env);
+		return;
+	}
+	if (!(mount = ctl_mount(env, 1)))
 		return;
 	lh_buf_addf(&path, "%s/ctl", mount);
 	arm();

@@ -244,7 +244,14 @@ void streams_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_
 	h->nonblock = !!(fi->flags & O_NONBLOCK);
 	h->refs = 1;
 	lh_buf_init(&h->pending, 0);
-	/* from the moment it opened, or after SEQ */
+	/*
+	 * From the moment it opened, or after SEQ. A verdict is handed out at
+	 * the journal, before its commit: wait for the commits of what was
+	 * handed out before this open, so that none of it shows up later as
+	 * if it were new. (While commits fail, sync answers at once.)
+	 */
+	if (!since_plus1)
+		(void)lh_store_sync(fs->store);
 	h->cursor = since_plus1 ? (int64_t)since_plus1 - 1 : lh_store_last_seq(fs->store);
 	(void)st;
 	fi->fh = (uint64_t)(uintptr_t)h;

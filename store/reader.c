@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/xalloc.h"
+#include "store/journal.h"
 #include "store/store_int.h"
 #include "common/banned.h"
 
@@ -387,5 +388,46 @@ int lh_event_row_json(const struct lh_event_row *row, struct lh_buf *out)
 	}
 	if (!rc)
 		rc = lh_buf_addf(out, ",\"payload\":%s}", row->payload);
+	return rc;
+}
+
+struct unreplayed {
+	int64_t events;
+};
+
+static int count_event(void *arg, int64_t seq, const struct lh_event *ev, uint64_t end)
+{
+	(void)seq;
+	(void)ev;
+	(void)end;
+	((struct unreplayed *)arg)->events++;
+	return 0;
+}
+
+int lh_store_reader_unreplayed(struct lh_store_reader *r, const char *dir, int64_t *events,
+			       struct lh_buf *err)
+{
+	struct unreplayed u = { 0 };
+	int64_t id = 0, gen = 0, off = 0;
+	uint64_t *files = NULL;
+	size_t n = 0, k;
+	int rc;
+
+	*events = 0;
+	/* a store older than the journal has no row: nothing is waiting */
+	if (store_query_int(r->db, "SELECT store_id FROM journal WHERE id=1", &id, NULL) ||
+	    store_query_int(r->db, "SELECT generation FROM journal WHERE id=1", &gen, NULL) ||
+	    store_query_int(r->db, "SELECT offset FROM journal WHERE id=1", &off, NULL))
+		return 0;
+	rc = lh_journal_list(dir, &files, &n, err);
+	for (k = 0; !rc && k < n; k++) {
+		if (files[k] < (uint64_t)gen)
+			continue;
+		rc = lh_journal_replay(dir, (uint64_t)id, files[k],
+				       files[k] == (uint64_t)gen ? (uint64_t)off : 0,
+				       count_event, &u, NULL, NULL, NULL, err);
+	}
+	free(files);
+	*events = u.events;
 	return rc;
 }

@@ -276,6 +276,13 @@ void lh_store_reader_close(struct lh_store_reader *r);
 int lh_store_reader_each(struct lh_store_reader *r, const struct lh_event_filter *f,
 			 lh_event_fn fn, void *arg, struct lh_buf *err);
 int lh_store_reader_count(struct lh_store_reader *r, int64_t *events, int64_t *last_seq);
+/*
+ * Events in the journal files of dir that the database does not hold yet
+ * (a daemon that stopped while it could not commit: the next open of the
+ * store replays them). 0 or -errno with a message (a foreign journal).
+ */
+int lh_store_reader_unreplayed(struct lh_store_reader *r, const char *dir, int64_t *events,
+			       struct lh_buf *err);
 
 /* A blob's size; -ENOENT when it is not in the store. */
 int lh_store_reader_blob_size(struct lh_store_reader *r, const struct lh_blob_id *id,

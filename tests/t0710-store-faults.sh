@@ -109,6 +109,7 @@ if [ -n "$ext_ok" ]; then
 	test_start_daemon
 	test_expect_success 'the state file system turns read-only at run time: denied, saying why' '
 		echo "ls" >"$MNT/requests/rw" && [ "$(decision rw)" = allow ] &&
+		ctl events --type verdict | grep -q " allow " &&
 		echo 1 >"/sys/fs/ext4/'"$dev"'/trigger_fs_error" &&
 		echo "ls" >"$MNT/requests/ro" && cat "$MNT/results/ro" &&
 		[ "$(decision ro)" = deny ] && [ "$(field ro rule)" = store.unavailable ] &&
