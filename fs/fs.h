@@ -10,10 +10,15 @@
  *   requests/NAME        FS_KIND_REQ  | slot id
  *   results/NAME         FS_KIND_RES  | request id
  *   results/NAME.json    FS_KIND_JSON | request id
+ *   current/PATH         FS_KIND_CUR  | address of its node (current.h)
  *
  * A result inode belongs to one request and never changes once judged, so
  * the kernel may cache it (attributes and pages); writing requests/NAME
  * again makes a new request and so a new results/NAME inode.
+ *
+ * Rooms: current/ (current*.c) owns FS_INO_CURRENT and the FS_KIND_CUR
+ * inodes and answers every operation on them through its own
+ * fuse_lowlevel_ops table, to which ops.c dispatches.
  */
 #ifndef LH_FS_H
 #define LH_FS_H
@@ -23,6 +28,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <fuse_lowlevel.h>
@@ -32,6 +38,7 @@ struct lh_validator;
 struct lh_buf;
 struct reqtab;
 struct agents;
+struct current;
 
 enum {
 	FS_INO_ROOT = 1,
@@ -54,6 +61,7 @@ enum {
 #define FS_KIND_REQ 1ULL
 #define FS_KIND_RES 2ULL
 #define FS_KIND_JSON 3ULL
+#define FS_KIND_CUR 4ULL
 #define FS_INO(kind, id) (((kind) << FS_KIND_SHIFT) | (id))
 #define FS_INO_KIND(ino) ((uint64_t)(ino) >> FS_KIND_SHIFT)
 #define FS_INO_ID(ino) ((uint64_t)(ino) & ((1ULL << FS_KIND_SHIFT) - 1))
@@ -74,6 +82,8 @@ struct fs_config {
 	unsigned rate_uid_burst;	/* bucket size per uid */
 	unsigned sla_p99_us;		/* verdict p99 above this over sla_window is a breach (0: off) */
 	unsigned sla_window;		/* seconds the SLA is measured over */
+	double cur_entry_timeout;	/* seconds the kernel caches names of current/ */
+	double cur_attr_timeout;	/* seconds the kernel caches attributes of current/ */
 };
 
 /* FUSE operations we count (fs_stats.ops[]). */
@@ -132,6 +142,7 @@ struct lh_fs {
 	struct lh_store *store;
 	struct reqtab *reqs;
 	struct agents *agents;
+	struct current *cur;		/* current/ */
 	struct fs_config cfg;
 	struct fs_stats stats;
 	char *project;			/* absolute project directory */
@@ -149,6 +160,15 @@ struct lh_fs {
 /* ops.c */
 extern const struct fuse_lowlevel_ops lh_fs_ops;
 void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st);
+
+/* current.c: current/, the project passed through (its operations; see current.h) */
+extern const struct fuse_lowlevel_ops current_ops;
+int current_new(struct lh_fs *fs, struct lh_buf *err);
+void current_free(struct lh_fs *fs);
+/* One of a batch of FORGETs (forget_multi) for a current/ inode. */
+void current_forget(struct lh_fs *fs, fuse_ino_t ino, uint64_t nlookup);
+/* The attributes of current/ itself: the project directory's. */
+void current_root_attr(struct lh_fs *fs, struct stat *st);
 
 /* reqtab.c: requests/ and results/ */
 struct reqtab *reqtab_new(struct lh_fs *fs);

@@ -3,6 +3,9 @@ sbin_PROGRAMS += fs/lighthoused
 fs_lighthoused_SOURCES = \
 	fs/agents.c \
 	fs/ctl.c \
+	fs/current.c \
+	fs/current.h \
+	fs/current_watch.c \
 	fs/fs.h \
 	fs/ident.c \
 	fs/main.c \

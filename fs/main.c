@@ -105,6 +105,10 @@ static const struct optrow {
 	  "record an SLA breach when the verdict p99 is above this (default 0: off)" },
 	{ CFGOPT("sla_window=%u", sla_window), "-o sla_window=SECONDS",
 	  "the window the SLA's p99 is measured over (default 10)" },
+	{ CFGOPT("current_entry_timeout=%lf", cur_entry_timeout), "-o current_entry_timeout=SECONDS",
+	  "how long the kernel caches names (and missing names) of current/ (default 60)" },
+	{ CFGOPT("current_attr_timeout=%lf", cur_attr_timeout), "-o current_attr_timeout=SECONDS",
+	  "how long the kernel caches attributes of current/ (default 60)" },
 };
 
 #define NOPTROWS (sizeof(optrows) / sizeof(optrows[0]))
@@ -328,6 +332,8 @@ int main(int argc, char **argv)
 	o.cfg.rate_agent = 500;
 	o.cfg.rate_agent_burst = 1000;
 	o.cfg.sla_window = 10;
+	o.cfg.cur_entry_timeout = 60;
+	o.cfg.cur_attr_timeout = 60;
 	for (k = 0; k < NOPTROWS; k++)
 		table[k] = optrows[k].opt;
 	memset(&table[NOPTROWS], 0, sizeof(table[0]));
@@ -351,8 +357,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lighthoused: -o sync must be normal or full, not '%s'\n", o.sync);
 		return 2;
 	}
-	if (fs_config_check(&o.cfg, &err) || o.cfg.attr_timeout < 0) {
-		fprintf(stderr, "lighthoused: %s", err.len ? err.data : "-o attr_timeout must not be negative\n");
+	if (fs_config_check(&o.cfg, &err) || o.cfg.attr_timeout < 0 || o.cfg.cur_entry_timeout < 0 ||
+	    o.cfg.cur_attr_timeout < 0) {
+		fprintf(stderr, "lighthoused: %s", err.len ? err.data : "timeouts must not be negative\n");
 		return 2;
 	}
 	if (o.debug)
@@ -392,7 +399,12 @@ int main(int argc, char **argv)
 	lh_buf_reset(&err);
 
 	/* the session checks FUSE's own options: do it while we can say so */
-	fuse_opt_add_arg(&args, "-ofsname=lighthouse,subtype=lighthouse");
+	/*
+	 * default_permissions: the kernel checks every access against the
+	 * attributes we report, as it would on the real files behind current/
+	 * (the virtual files' modes say what reqtab.c and ops.c enforce too).
+	 */
+	fuse_opt_add_arg(&args, "-ofsname=lighthouse,subtype=lighthouse,default_permissions");
 	if (getuid() == 0)
 		fuse_opt_add_arg(&args, "-oallow_other");
 	if (o.debug)
@@ -435,6 +447,17 @@ int main(int argc, char **argv)
 	atomic_store(&fs.policy_gen, 1);
 	fs.reqs = reqtab_new(&fs);
 	fs.agents = agents_new();
+	rc = current_new(&fs, &err);
+	if (rc) {
+		reportf("lighthoused: %s\n", err.data);
+		goto out_validator;
+	}
+	/*
+	 * The kernel applies the caller's umask to the modes it sends us;
+	 * what current/ creates gets exactly that mode. (The store's files
+	 * are created with explicit modes.)
+	 */
+	umask(0);
 
 	if (fuse_set_signal_handlers(fs.se)) {
 		reportf("lighthoused: cannot install signal handlers\n");
@@ -501,6 +524,7 @@ int main(int argc, char **argv)
 		(void)n;
 		pthread_join(maint, NULL);
 	}
+	current_free(&fs);	/* the notifier stops before the session goes */
 	record_daemon_event(&fs, "daemon.stop");
 	lh_store_close(fs.store);
 	fs.store = NULL;
@@ -509,6 +533,7 @@ int main(int argc, char **argv)
 out_signals:
 	fuse_remove_signal_handlers(fs.se);
 out_validator:
+	current_free(&fs);
 	if (fs.reqs)
 		reqtab_free(fs.reqs);
 	agents_free(fs.agents);

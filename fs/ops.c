@@ -1,7 +1,7 @@
 /*
  * ops.c -- the FUSE low-level operations: the fixed tree of the mount and
  * the dispatch to the rooms that own the rest (reqtab.c for requests/ and
- * results/).
+ * results/; current*.c for current/, through its own operations table).
  *
  *   /            requests/ results/ current/ history/ shadows/ context/
  *                experts/ streams/ policy/ stats ctl
@@ -64,9 +64,20 @@ static void count(struct lh_fs *fs, enum fs_op op)
 	atomic_fetch_add_explicit(&fs->stats.ops[op], 1, memory_order_relaxed);
 }
 
+/* An inode of requests/ or results/ (reqtab.c). */
 static int is_dynamic(fuse_ino_t ino)
 {
-	return FS_INO_KIND(ino) != 0;
+	uint64_t k = FS_INO_KIND(ino);
+
+	return k == FS_KIND_REQ || k == FS_KIND_RES || k == FS_KIND_JSON;
+}
+
+/* The room that answers every operation on an inode, or NULL: ours. */
+static const struct fuse_lowlevel_ops *room_of(fuse_ino_t ino)
+{
+	if (ino == FS_INO_CURRENT || FS_INO_KIND(ino) == FS_KIND_CUR)
+		return &current_ops;
+	return NULL;
 }
 
 void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st)
@@ -157,9 +168,14 @@ static void sfile_free(struct sfile *f)
 static void do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
 	struct fuse_entry_param e;
 	fuse_ino_t ino;
 
+	if (r) {
+		r->lookup(req, parent, name);
+		return;
+	}
 	if (parent == FS_INO_REQUESTS || parent == FS_INO_RESULTS) {
 		reqtab_lookup(fs, req, parent, name);
 		return;
@@ -174,13 +190,23 @@ static void do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fs_fill_attr(fs, ino, &e.attr);
 	e.attr_timeout = S_ISDIR(e.attr.st_mode) ? FIXED_TIMEOUT : 1.0;
 	e.entry_timeout = FIXED_TIMEOUT;
+	if (ino == FS_INO_CURRENT) {
+		current_root_attr(fs, &e.attr);
+		e.attr.st_ino = FS_INO_CURRENT;
+		e.attr_timeout = fs->cfg.cur_attr_timeout;
+	}
 	fuse_reply_entry(req, &e);
 }
 
 static void do_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 
+	if (r) {
+		r->forget(req, ino, nlookup);
+		return;
+	}
 	if (is_dynamic(ino))
 		reqtab_forget(fs, ino, nlookup);
 	fuse_reply_none(req);
@@ -191,18 +217,27 @@ static void do_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *v
 	struct lh_fs *fs = fs_of(req);
 	size_t k;
 
-	for (k = 0; k < n; k++)
-		if (is_dynamic(v[k].ino))
+	for (k = 0; k < n; k++) {
+		const struct fuse_lowlevel_ops *r = room_of(v[k].ino);
+
+		if (r == &current_ops)
+			current_forget(fs, v[k].ino, v[k].nlookup);
+		else if (is_dynamic(v[k].ino))
 			reqtab_forget(fs, v[k].ino, v[k].nlookup);
+	}
 	fuse_reply_none(req);
 }
 
 static void do_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct stat st;
 
-	(void)fi;
+	if (r) {
+		r->getattr(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		int rc = reqtab_getattr(fs, ino, &st);
 
@@ -221,8 +256,13 @@ static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		       struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct stat st;
 
+	if (r) {
+		r->setattr(req, ino, attr, to_set, fi);
+		return;
+	}
 	if (FS_INO_KIND(ino) == FS_KIND_REQ) {
 		reqtab_setattr(fs, req, ino, attr, to_set, fi);
 		return;
@@ -248,9 +288,14 @@ static int may_ctl(struct lh_fs *fs, fuse_req_t req)
 static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct sfile *f;
 	int acc = fi->flags & O_ACCMODE;
 
+	if (r) {
+		r->open(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_open(fs, req, ino, fi);
 		return;
@@ -287,7 +332,12 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		      struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
 
+	if (r) {
+		r->create(req, parent, name, mode, fi);
+		return;
+	}
 	if (parent == FS_INO_REQUESTS) {
 		reqtab_create(fs, req, name, mode, fi);
 		return;
@@ -299,8 +349,13 @@ static void do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct sfile *f;
 
+	if (r) {
+		r->read(req, ino, size, off, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_read(fs, req, ino, size, off, fi);
 		return;
@@ -358,9 +413,13 @@ static void do_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		     struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct sfile *f;
 
-	(void)off;
+	if (r) {
+		r->write(req, ino, buf, size, off, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_write(fs, req, ino, buf, size, fi);
 		return;
@@ -384,15 +443,24 @@ static void do_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void do_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	(void)fi;
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r) {
+		r->flush(req, ino, fi);
+		return;
+	}
 	fuse_reply_err(req, 0);
 }
 
 static void do_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 
+	if (r) {
+		r->release(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_release(fs, req, ino, fi);
 		return;
@@ -404,9 +472,14 @@ static void do_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct dirsnap *d;
 	size_t k;
 
+	if (r) {
+		r->opendir(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -427,23 +500,28 @@ static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		dirsnap_free(d);
 }
 
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+static void readdir_snap(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
+			 int plus)
 {
 	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
 	char *buf = xmalloc(size);
 	size_t used = 0;
 	off_t i;
 
-	(void)ino;
 	for (i = off; i >= 0 && (size_t)i < d->n; i++) {
-		struct stat st;
+		struct fuse_entry_param e;
 		size_t need;
 
-		memset(&st, 0, sizeof(st));
-		st.st_ino = d->v[i].ino;
-		st.st_mode = d->v[i].type;
-		need = fuse_add_direntry(req, buf + used, size - used, d->v[i].name, &st, i + 1);
+		/* plus: names only (ino 0), the kernel looks them up as before */
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = d->v[i].ino;
+		e.attr.st_mode = d->v[i].type;
+		if (plus)
+			need = fuse_add_direntry_plus(req, buf + used, size - used, d->v[i].name, &e,
+						      i + 1);
+		else
+			need = fuse_add_direntry(req, buf + used, size - used, d->v[i].name, &e.attr,
+						 i + 1);
 		if (need > size - used)
 			break;
 		used += need;
@@ -452,9 +530,38 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r) {
+		r->readdir(req, ino, size, off, fi);
+		return;
+	}
+	readdir_snap(req, size, off, fi, 0);
+}
+
+static void do_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r) {
+		r->readdirplus(req, ino, size, off, fi);
+		return;
+	}
+	readdir_snap(req, size, off, fi, 1);
+}
+
 static void do_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r) {
+		r->releasedir(req, ino, fi);
+		return;
+	}
 	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
@@ -462,7 +569,12 @@ static void do_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
 
+	if (r) {
+		r->unlink(req, parent, name);
+		return;
+	}
 	if (parent == FS_INO_REQUESTS || parent == FS_INO_RESULTS) {
 		reqtab_unlink(fs, req, parent, name);
 		return;
@@ -470,69 +582,201 @@ static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, EPERM);
 }
 
-static void lh_refuse(fuse_req_t req, int err)
+/*
+ * The operations only rooms implement. The fixed tree and requests/ refuse
+ * them with an error other than ENOSYS: the kernel takes ENOSYS as "this
+ * filesystem never does that" and would stop asking for current/ too.
+ */
+static void do_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	count(fs_of(req), OP_OTHER);
-	fuse_reply_err(req, err);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
+
+	if (r)
+		r->mkdir(req, parent, name, mode);
+	else
+		fuse_reply_err(req, EPERM);
 }
 
-static void lh_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-	(void)parent;
-	(void)name;
-	(void)mode;
-	lh_refuse(req, EPERM);
-}
-
-static void lh_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+static void do_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		     dev_t rdev)
 {
-	(void)parent;
-	(void)name;
-	(void)mode;
-	(void)rdev;
-	lh_refuse(req, EPERM);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
+
+	if (r)
+		r->mknod(req, parent, name, mode, rdev);
+	else
+		fuse_reply_err(req, EPERM);
 }
 
-static void lh_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void do_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)parent;
-	(void)name;
-	lh_refuse(req, EPERM);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
+
+	if (r)
+		r->rmdir(req, parent, name);
+	else
+		fuse_reply_err(req, EPERM);
 }
 
-static void lh_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	(void)parent;
-	(void)name;
-	(void)newparent;
-	(void)newname;
-	(void)flags;
-	lh_refuse(req, EPERM);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
+
+	if (r && r == room_of(newparent))
+		r->rename(req, parent, name, newparent, newname, flags);
+	else
+		fuse_reply_err(req, r || room_of(newparent) ? EXDEV : EPERM);
 }
 
-static void lh_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+static void do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	(void)ino;
-	(void)newparent;
-	(void)newname;
-	lh_refuse(req, EPERM);
+	const struct fuse_lowlevel_ops *r = room_of(newparent);
+
+	if (r && r == room_of(ino))
+		r->link(req, ino, newparent, newname);
+	else
+		fuse_reply_err(req, r || room_of(ino) ? EXDEV : EPERM);
 }
 
-static void lh_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+static void do_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	(void)link;
-	(void)parent;
-	(void)name;
-	lh_refuse(req, EPERM);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
+
+	if (r)
+		r->symlink(req, link, parent, name);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+static void do_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->readlink(req, ino);
+	else
+		fuse_reply_err(req, EINVAL);
+}
+
+static void do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->fsync(req, ino, datasync, fi);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void do_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->fsyncdir(req, ino, datasync, fi);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void do_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->setxattr(req, ino, name, value, size, flags);
+	else
+		fuse_reply_err(req, ENOTSUP);
+}
+
+static void do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->getxattr(req, ino, name, size);
+	else
+		fuse_reply_err(req, ENODATA);
+}
+
+static void do_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->listxattr(req, ino, size);
+	else if (size)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_xattr(req, 0);
+}
+
+static void do_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->removexattr(req, ino, name);
+	else
+		fuse_reply_err(req, ENOTSUP);
+}
+
+static void do_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->flock(req, ino, fi, op);
+	else
+		fuse_reply_err(req, ENOLCK);
+}
+
+static void do_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			 struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->fallocate(req, ino, mode, offset, length, fi);
+	else
+		fuse_reply_err(req, EOPNOTSUPP);
+}
+
+static void do_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			       struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino_out);
+
+	/* EXDEV: the kernel copies through read and write instead */
+	if (r && r == room_of(ino_in) && r->copy_file_range)
+		r->copy_file_range(req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags);
+	else
+		fuse_reply_err(req, EXDEV);
+}
+
+static void do_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	/* SEEK_DATA and SEEK_HOLE only; EOPNOTSUPP makes cp copy plainly */
+	if (r && r->lseek)
+		r->lseek(req, ino, off, whence, fi);
+	else
+		fuse_reply_err(req, EOPNOTSUPP);
 }
 
 static void do_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct statvfs sv;
 
-	(void)ino;
+	if (r) {
+		r->statfs(req, ino);
+		return;
+	}
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
@@ -573,6 +817,24 @@ TIMED(readdir, OP_READDIR, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t o
 TIMED(releasedir, OP_RELEASEDIR, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
 TIMED(unlink, OP_UNLINK, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
 TIMED(statfs, OP_STATFS, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+TIMED(readdirplus, OP_READDIR, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
+TIMED(mkdir, OP_OTHER, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode), (req, parent, name, mode))
+TIMED(mknod, OP_OTHER, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev), (req, parent, name, mode, rdev))
+TIMED(rmdir, OP_OTHER, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+TIMED(rename, OP_OTHER, (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname, unsigned int flags), (req, parent, name, newparent, newname, flags))
+TIMED(link, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname), (req, ino, newparent, newname))
+TIMED(symlink, OP_OTHER, (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name), (req, link, parent, name))
+TIMED(readlink, OP_OTHER, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+TIMED(fsync, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
+TIMED(fsyncdir, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
+TIMED(setxattr, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags), (req, ino, name, value, size, flags))
+TIMED(getxattr, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size), (req, ino, name, size))
+TIMED(listxattr, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
+TIMED(removexattr, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
+TIMED(flock, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op), (req, ino, fi, op))
+TIMED(fallocate, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))
+TIMED(copy_file_range, OP_OTHER, (fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags), (req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags))
+TIMED(lseek, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi), (req, ino, off, whence, fi))
 
 static void lh_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -584,9 +846,33 @@ static void lh_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	/* our files change under the kernel only where we say so */
+	/*
+	 * Our files change under the kernel only where we say so: the
+	 * virtual files never behind its back, current/ through the
+	 * notifier's invalidations (current_watch.c). No writeback cache: a
+	 * write reaches the real file (and the change its record) when it is
+	 * made, and requests/ is read as written.
+	 */
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * The kernel clears set-user-ID and set-group-ID bits itself when an
+	 * unprivileged caller writes or truncates (it asks us to change the
+	 * mode): the daemon, often root, would keep them.
+	 */
+	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
+	/* symbolic links of current/ in the page cache; the notifier drops them */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* reads of current/ go from the real file to the kernel without a copy */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE | (conn->capable & FUSE_CAP_SPLICE_MOVE);
+	/*
+	 * flock(2) goes to the real files (the lock is on the daemon's open
+	 * file, one per open, so it excludes other openers of the real file
+	 * too). POSIX locks stay the kernel's own (no getlk/setlk): their
+	 * owner is a process, which the daemon cannot be for its callers.
+	 */
 }
 
 const struct fuse_lowlevel_ops lh_fs_ops = {
@@ -596,6 +882,7 @@ const struct fuse_lowlevel_ops lh_fs_ops = {
 	.forget_multi = lh_forget_multi,
 	.getattr = lh_getattr,
 	.setattr = lh_setattr,
+	.readlink = lh_readlink,
 	.mknod = lh_mknod,
 	.mkdir = lh_mkdir,
 	.unlink = lh_unlink,
@@ -613,4 +900,15 @@ const struct fuse_lowlevel_ops lh_fs_ops = {
 	.readdir = lh_readdir,
 	.releasedir = lh_releasedir,
 	.statfs = lh_statfs,
+	.fsync = lh_fsync,
+	.fsyncdir = lh_fsyncdir,
+	.setxattr = lh_setxattr,
+	.getxattr = lh_getxattr,
+	.listxattr = lh_listxattr,
+	.removexattr = lh_removexattr,
+	.flock = lh_flock,
+	.fallocate = lh_fallocate,
+	.readdirplus = lh_readdirplus,
+	.copy_file_range = lh_copy_file_range,
+	.lseek = lh_lseek,
 };
