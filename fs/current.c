@@ -67,7 +67,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -1076,8 +1075,6 @@ static void c_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct chandle *h = (struct chandle *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	if (fi->flock_release)
-		flock(h->fd, LOCK_UN);
 	close(h->fd);
 	free(h);
 	fuse_reply_err(req, 0);
@@ -1376,14 +1373,6 @@ static void c_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, 
 	fuse_reply_err(req, rc);
 }
 
-static void c_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
-{
-	struct chandle *h = (struct chandle *)(uintptr_t)fi->fh;
-
-	(void)ino;
-	fuse_reply_err(req, flock(h->fd, op) ? errno : 0);
-}
-
 static void c_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			      struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
 			      struct fuse_file_info *fi_out, size_t len, int flags)
@@ -1451,7 +1440,6 @@ const struct fuse_lowlevel_ops current_ops = {
 	.listxattr = c_listxattr,
 	.removexattr = c_removexattr,
 	.create = c_create,
-	.flock = c_flock,
 	.fallocate = c_fallocate,
 	.readdirplus = c_readdirplus,
 	.copy_file_range = c_copy_file_range,
@@ -1469,6 +1457,34 @@ void current_root_attr(struct lh_fs *fs, struct stat *st)
 {
 	if (fstat(fs->cur->root->ref.fd, st))
 		fs_fill_attr(fs, FS_INO_CURRENT, st);
+}
+
+void current_stats_render(struct lh_fs *fs, struct lh_buf *o)
+{
+	struct cur_stats *st = &fs->cur->stats;
+
+	lh_buf_adds(o, "# HELP lighthouse_current_nodes inodes of current/ the kernel holds\n"
+		       "# TYPE lighthouse_current_nodes gauge\n");
+	lh_buf_addf(o, "lighthouse_current_nodes %" PRIu64 "\n", (uint64_t)atomic_load(&st->nodes));
+	lh_buf_adds(o, "# HELP lighthouse_current_denied_total file operations the policy refused\n"
+		       "# TYPE lighthouse_current_denied_total counter\n");
+	lh_buf_addf(o, "lighthouse_current_denied_total %" PRIu64 "\n", (uint64_t)atomic_load(&st->denied));
+	lh_buf_adds(o, "# HELP lighthouse_current_external_changes_total changes made behind the daemon's back\n"
+		       "# TYPE lighthouse_current_external_changes_total counter\n");
+	lh_buf_addf(o, "lighthouse_current_external_changes_total %" PRIu64 "\n",
+		    (uint64_t)atomic_load(&st->external));
+	lh_buf_adds(o, "# HELP lighthouse_current_invalidations_total kernel cache invalidations sent\n"
+		       "# TYPE lighthouse_current_invalidations_total counter\n");
+	lh_buf_addf(o, "lighthouse_current_invalidations_total{kind=\"inode\"} %" PRIu64 "\n",
+		    (uint64_t)atomic_load(&st->inval_inode));
+	lh_buf_addf(o, "lighthouse_current_invalidations_total{kind=\"entry\"} %" PRIu64 "\n",
+		    (uint64_t)atomic_load(&st->inval_entry));
+	lh_buf_adds(o, "# HELP lighthouse_current_watches directories of the project watched\n"
+		       "# TYPE lighthouse_current_watches gauge\n");
+	lh_buf_addf(o, "lighthouse_current_watches %" PRIu64 "\n", (uint64_t)atomic_load(&st->watches));
+	lh_buf_adds(o, "# HELP lighthouse_current_fds_kept descriptors current/ keeps open\n"
+		       "# TYPE lighthouse_current_fds_kept gauge\n");
+	lh_buf_addf(o, "lighthouse_current_fds_kept %d\n", atomic_load(&fs->cur->fds_kept));
 }
 
 /* Nodes hold descriptors: allow as many as the system does; returns the limit. */

@@ -90,7 +90,9 @@ struct fs_config {
 enum fs_op {
 	OP_LOOKUP, OP_FORGET, OP_GETATTR, OP_SETATTR, OP_OPEN, OP_CREATE, OP_READ,
 	OP_WRITE, OP_FLUSH, OP_RELEASE, OP_OPENDIR, OP_READDIR, OP_RELEASEDIR,
-	OP_UNLINK, OP_STATFS, OP_OTHER, OP_COUNT
+	OP_UNLINK, OP_STATFS, OP_READDIRPLUS, OP_MKDIR, OP_MKNOD, OP_RMDIR, OP_RENAME,
+	OP_LINK, OP_SYMLINK, OP_READLINK, OP_FSYNC, OP_GETXATTR, OP_SETXATTR, OP_LISTXATTR,
+	OP_REMOVEXATTR, OP_FALLOCATE, OP_COPY_FILE_RANGE, OP_LSEEK, OP_OTHER, OP_COUNT
 };
 
 #define FS_LAT_BUCKETS 16
@@ -169,6 +171,8 @@ void current_free(struct lh_fs *fs);
 void current_forget(struct lh_fs *fs, fuse_ino_t ino, uint64_t nlookup);
 /* The attributes of current/ itself: the project directory's. */
 void current_root_attr(struct lh_fs *fs, struct stat *st);
+/* current/'s metrics for the stats file. */
+void current_stats_render(struct lh_fs *fs, struct lh_buf *out);
 
 /* reqtab.c: requests/ and results/ */
 struct reqtab *reqtab_new(struct lh_fs *fs);

@@ -722,16 +722,6 @@ static void do_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		fuse_reply_err(req, ENOTSUP);
 }
 
-static void do_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
-{
-	const struct fuse_lowlevel_ops *r = room_of(ino);
-
-	if (r)
-		r->flock(req, ino, fi, op);
-	else
-		fuse_reply_err(req, ENOLCK);
-}
-
 static void do_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 			 struct fuse_file_info *fi)
 {
@@ -817,24 +807,23 @@ TIMED(readdir, OP_READDIR, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t o
 TIMED(releasedir, OP_RELEASEDIR, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
 TIMED(unlink, OP_UNLINK, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
 TIMED(statfs, OP_STATFS, (fuse_req_t req, fuse_ino_t ino), (req, ino))
-TIMED(readdirplus, OP_READDIR, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
-TIMED(mkdir, OP_OTHER, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode), (req, parent, name, mode))
-TIMED(mknod, OP_OTHER, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev), (req, parent, name, mode, rdev))
-TIMED(rmdir, OP_OTHER, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
-TIMED(rename, OP_OTHER, (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname, unsigned int flags), (req, parent, name, newparent, newname, flags))
-TIMED(link, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname), (req, ino, newparent, newname))
-TIMED(symlink, OP_OTHER, (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name), (req, link, parent, name))
-TIMED(readlink, OP_OTHER, (fuse_req_t req, fuse_ino_t ino), (req, ino))
-TIMED(fsync, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
-TIMED(fsyncdir, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
-TIMED(setxattr, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags), (req, ino, name, value, size, flags))
-TIMED(getxattr, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size), (req, ino, name, size))
-TIMED(listxattr, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
-TIMED(removexattr, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
-TIMED(flock, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op), (req, ino, fi, op))
-TIMED(fallocate, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))
-TIMED(copy_file_range, OP_OTHER, (fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags), (req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags))
-TIMED(lseek, OP_OTHER, (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi), (req, ino, off, whence, fi))
+TIMED(readdirplus, OP_READDIRPLUS, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
+TIMED(mkdir, OP_MKDIR, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode), (req, parent, name, mode))
+TIMED(mknod, OP_MKNOD, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev), (req, parent, name, mode, rdev))
+TIMED(rmdir, OP_RMDIR, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+TIMED(rename, OP_RENAME, (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname, unsigned int flags), (req, parent, name, newparent, newname, flags))
+TIMED(link, OP_LINK, (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname), (req, ino, newparent, newname))
+TIMED(symlink, OP_SYMLINK, (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name), (req, link, parent, name))
+TIMED(readlink, OP_READLINK, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+TIMED(fsync, OP_FSYNC, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
+TIMED(fsyncdir, OP_FSYNC, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
+TIMED(setxattr, OP_SETXATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags), (req, ino, name, value, size, flags))
+TIMED(getxattr, OP_GETXATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size), (req, ino, name, size))
+TIMED(listxattr, OP_LISTXATTR, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
+TIMED(removexattr, OP_REMOVEXATTR, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
+TIMED(fallocate, OP_FALLOCATE, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))
+TIMED(copy_file_range, OP_COPY_FILE_RANGE, (fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags), (req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags))
+TIMED(lseek, OP_LSEEK, (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi), (req, ino, off, whence, fi))
 
 static void lh_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -868,10 +857,14 @@ static void lh_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE | (conn->capable & FUSE_CAP_SPLICE_MOVE);
 	/*
-	 * flock(2) goes to the real files (the lock is on the daemon's open
-	 * file, one per open, so it excludes other openers of the real file
-	 * too). POSIX locks stay the kernel's own (no getlk/setlk): their
-	 * owner is a process, which the daemon cannot be for its callers.
+	 * Locks are the kernel's (no flock, getlk or setlk operations): flock
+	 * and POSIX locks on current/ exclude each other among all users of
+	 * the mount, with the exact semantics of a local filesystem -- a
+	 * close releases at once. Passed to the real files they could not:
+	 * a POSIX lock's owner is a process, which the daemon cannot be for
+	 * its callers, and RELEASE, which would drop a flock, comes after
+	 * close() has returned. They do not exclude processes working on
+	 * the real directory directly.
 	 */
 }
 
@@ -906,7 +899,6 @@ const struct fuse_lowlevel_ops lh_fs_ops = {
 	.getxattr = lh_getxattr,
 	.listxattr = lh_listxattr,
 	.removexattr = lh_removexattr,
-	.flock = lh_flock,
 	.fallocate = lh_fallocate,
 	.readdirplus = lh_readdirplus,
 	.copy_file_range = lh_copy_file_range,

@@ -41,7 +41,10 @@ static const char *const kind_names[KIND_COUNT] = { "cached", "fresh", "invalid"
 
 static const char *const op_names[OP_COUNT] = {
 	"lookup", "forget", "getattr", "setattr", "open", "create", "read", "write",
-	"flush", "release", "opendir", "readdir", "releasedir", "unlink", "statfs", "other"
+	"flush", "release", "opendir", "readdir", "releasedir", "unlink", "statfs",
+	"readdirplus", "mkdir", "mknod", "rmdir", "rename", "link", "symlink", "readlink",
+	"fsync", "getxattr", "setxattr", "listxattr", "removexattr", "fallocate",
+	"copy_file_range", "lseek", "other"
 };
 
 void fs_stats_verdict(struct lh_fs *fs, int decision, int tier, enum fs_kind kind, uint64_t us)
@@ -321,6 +324,8 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	lh_buf_addf(o, "lighthouse_store_commit_microseconds_max %" PRIu64 "\n", ss.commit_us_max);
 	metric(o, "lighthouse_store_queue_depth", "gauge", "submissions waiting for the writer");
 	lh_buf_addf(o, "lighthouse_store_queue_depth %" PRIu64 "\n", ss.queued);
+
+	current_stats_render(fs, o);
 
 	metric(o, "lighthouse_fuse_requests_total", "counter", "FUSE requests received, by operation");
 	for (k = 0; k < OP_COUNT; k++)
