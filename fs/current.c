@@ -1285,6 +1285,8 @@ static void c_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 		busy_end(cur, n, NULL);
 	}
 	cur_ref_put(&n->ref, fd);
+	if (!rc && !strncmp(name, "system.", 7))
+		cur_watch_inval_attrs(cur, n);	/* an ACL: the mode bits changed too */
 	fuse_reply_err(req, -rc);
 }
 
@@ -1353,6 +1355,8 @@ static void c_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		busy_end(cur, n, NULL);
 	}
 	cur_ref_put(&n->ref, fd);
+	if (!rc && !strncmp(name, "system.", 7))
+		cur_watch_inval_attrs(cur, n);
 	fuse_reply_err(req, -rc);
 }
 

@@ -118,5 +118,10 @@ void cur_watch_dir(struct current *cur, dev_t dev, ino_t ino, int fd);
  */
 void cur_expect(struct current *cur, const struct cnode *dir, const char *name, int n);
 void cur_expect_cancel(struct current *cur, const struct cnode *dir, const char *name, int n);
+/*
+ * Have the notifier invalidate n's attributes in the kernel and wait for
+ * it: for a change of ours the kernel cannot see for what it is.
+ */
+void cur_watch_inval_attrs(struct current *cur, struct cnode *n);
 
 #endif

@@ -47,6 +47,12 @@
  * and changes there show after the timeouts only. When the event queue
  * overflows, every node's attributes and pages are invalidated.
  *
+ * One change of ours the kernel does not see for what it is: setting a
+ * POSIX ACL (system.posix_acl_*, which cp -a uses to set modes) rewrites
+ * the mode bits, while the kernel only takes a setxattr to change the
+ * ctime. That operation asks this thread to invalidate the inode's
+ * attributes and waits for it (cur_watch_inval_attrs) before it replies.
+ *
  * Locks: cw->mu guards the watch and expectation tables; it is a leaf,
  * never held across a system call that could reach the mount. The
  * descriptors of watches are closed by this thread only, so it uses them
@@ -62,6 +68,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -103,10 +110,20 @@ struct recheck {
 	char name[NAME_MAX + 1];
 };
 
+/* An operation waiting for the notifier to invalidate an inode's attributes. */
+struct inval_wait {
+	struct inval_wait *next;	/* protected by cw->mu */
+	fuse_ino_t ino;
+	int done;			/* protected by cw->mu */
+};
+
 struct cur_watch {
 	struct current *cur;
 	int ifd;			/* inotify */
 	int stop_fd;			/* eventfd: stop the thread */
+	int wake_fd;			/* eventfd: an invalidation is asked for */
+	struct inval_wait *asked;	/* protected by mu */
+	pthread_cond_t done;		/* an asked invalidation was made */
 	pthread_t thread;
 	int running;
 	pthread_mutex_t mu;
@@ -487,6 +504,58 @@ static void handle(struct cur_watch *cw, const struct inotify_event *ev, int64_t
 		add_recheck(cw, ev->wd, name ? name : "", now);
 }
 
+void cur_watch_inval_attrs(struct current *cur, struct cnode *n)
+{
+	struct cur_watch *cw = cur->watch;
+	struct inval_wait w = { NULL, cur_nodeid(cur, n), 0 };
+	struct timespec until;
+	uint64_t one = 1;
+	ssize_t r;
+
+	pthread_mutex_lock(&cw->mu);
+	w.next = cw->asked;
+	cw->asked = &w;
+	pthread_mutex_unlock(&cw->mu);
+	r = write(cw->wake_fd, &one, sizeof(one));
+	(void)r;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&cw->mu);
+	while (!w.done) {
+		if (pthread_cond_timedwait(&cw->done, &cw->mu, &until)) {
+			struct inval_wait **pp;
+
+			/* the notifier is stuck or gone: withdraw, the timeout will do */
+			for (pp = &cw->asked; *pp; pp = &(*pp)->next)
+				if (*pp == &w) {
+					*pp = w.next;
+					break;
+				}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&cw->mu);
+}
+
+static void run_asked(struct cur_watch *cw)
+{
+	struct inval_wait *list, *w;
+
+	pthread_mutex_lock(&cw->mu);
+	list = cw->asked;
+	cw->asked = NULL;
+	pthread_mutex_unlock(&cw->mu);
+	for (w = list; w; w = w->next) {
+		atomic_fetch_add_explicit(&cw->cur->stats.inval_inode, 1, memory_order_relaxed);
+		fuse_lowlevel_notify_inval_inode(cw->cur->fs->se, w->ino, -1, 0);
+	}
+	pthread_mutex_lock(&cw->mu);
+	for (w = list; w; w = w->next)
+		w->done = 1;
+	pthread_cond_broadcast(&cw->done);
+	pthread_mutex_unlock(&cw->mu);
+}
+
 static void *notifier(void *arg)
 {
 	struct cur_watch *cw = arg;
@@ -494,14 +563,21 @@ static void *notifier(void *arg)
 	int64_t last_expire = lh_mono_ns();
 
 	for (;;) {
-		struct pollfd p[2] = { { cw->ifd, POLLIN, 0 }, { cw->stop_fd, POLLIN, 0 } };
+		struct pollfd p[3] = { { cw->ifd, POLLIN, 0 }, { cw->stop_fd, POLLIN, 0 },
+				       { cw->wake_fd, POLLIN, 0 } };
 		int64_t now;
 		ssize_t len;
+		uint64_t v;
 
-		if (poll(p, 2, cw->nrc ? 5 : 1000) < 0 && errno != EINTR)
+		if (poll(p, 3, cw->nrc ? 5 : 1000) < 0 && errno != EINTR)
 			break;
 		if (p[1].revents)
 			break;
+		if (p[2].revents & POLLIN) {
+			len = read(cw->wake_fd, &v, sizeof(v));
+			(void)len;
+		}
+		run_asked(cw);
 		now = lh_mono_ns();
 		if (p[0].revents & POLLIN) {
 			len = read(cw->ifd, buf, sizeof(buf));
@@ -533,9 +609,11 @@ int cur_watch_start(struct current *cur, struct lh_buf *err)
 
 	cw->cur = cur;
 	pthread_mutex_init(&cw->mu, NULL);
+	pthread_cond_init(&cw->done, NULL);
 	cw->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	cw->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (cw->ifd < 0 || cw->stop_fd < 0) {
+	cw->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (cw->ifd < 0 || cw->stop_fd < 0 || cw->wake_fd < 0) {
 		rc = -errno;
 		lh_buf_addf(err, "current/: cannot watch the project: %s", strerror(errno));
 		goto fail;
@@ -555,6 +633,9 @@ fail:
 		close(cw->ifd);
 	if (cw->stop_fd >= 0)
 		close(cw->stop_fd);
+	if (cw->wake_fd >= 0)
+		close(cw->wake_fd);
+	pthread_cond_destroy(&cw->done);
 	pthread_mutex_destroy(&cw->mu);
 	free(cw);
 	return rc;
@@ -588,9 +669,12 @@ void cur_watch_stop(struct current *cur)
 			free(e);
 		}
 	}
+	run_asked(cw);		/* nobody waits past the notifier's end */
 	close(cw->ifd);
 	close(cw->stop_fd);
+	close(cw->wake_fd);
 	free(cw->rc);
+	pthread_cond_destroy(&cw->done);
 	pthread_mutex_destroy(&cw->mu);
 	free(cw);
 	cur->watch = NULL;

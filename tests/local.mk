@@ -40,3 +40,8 @@ AM_TESTS_ENVIRONMENT = builddir='$(abs_top_builddir)' srcdir='$(abs_top_srcdir)'
 # directory and through current/ by the differential tests (t03xx).
 noinst_PROGRAMS += tests/fsops
 tests_fsops_SOURCES = tests/fsops.c
+TESTS += \
+	tests/t0300-current-posix.sh \
+	tests/t0310-current-cache.sh \
+	tests/t0320-current-tools.sh
+EXTRA_DIST += tests/data/posix-ops.txt
