@@ -43,5 +43,6 @@ tests_fsops_SOURCES = tests/fsops.c
 TESTS += \
 	tests/t0300-current-posix.sh \
 	tests/t0310-current-cache.sh \
-	tests/t0320-current-tools.sh
+	tests/t0320-current-tools.sh \
+	tests/t0330-current-policy.sh
 EXTRA_DIST += tests/data/posix-ops.txt
