@@ -15,6 +15,7 @@
  * is back under.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -257,6 +258,34 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	lh_buf_addf(o, "lighthouse_cache_entries %" PRIu64 "\n", vs.cache_entries);
 	metric(o, "lighthouse_cache_capacity", "gauge", "verdict cache size");
 	lh_buf_addf(o, "lighthouse_cache_capacity %" PRIu64 "\n", vs.cache_capacity);
+	metric(o, "lighthouse_cache_bytes", "gauge", "bytes charged for the verdicts in the cache");
+	lh_buf_addf(o, "lighthouse_cache_bytes %" PRIu64 "\n", vs.cache_bytes);
+	metric(o, "lighthouse_cache_max_bytes", "gauge", "verdict cache byte bound");
+	lh_buf_addf(o, "lighthouse_cache_max_bytes %" PRIu64 "\n", vs.cache_max_bytes);
+	{
+		static const char *const tn[] = { "input", "policy", "risk", "default", "limit" };
+		static const struct {
+			const char *name, *help;
+			size_t off;
+		} by_tier[] = {
+			{ "lighthouse_cache_hits_by_tier_total", "verdict cache hits, by the tier of the verdict",
+			  offsetof(struct lh_validator_stats, cache_hits_by_tier) },
+			{ "lighthouse_cache_misses_by_tier_total", "verdict cache misses, by the tier that then judged",
+			  offsetof(struct lh_validator_stats, cache_misses_by_tier) },
+			{ "lighthouse_cache_evictions_by_tier_total", "verdict cache evictions, by the tier of the verdict",
+			  offsetof(struct lh_validator_stats, cache_evictions_by_tier) },
+		};
+		size_t m;
+		int t;
+
+		for (m = 0; m < sizeof(by_tier) / sizeof(by_tier[0]); m++) {
+			const uint64_t *v = (const uint64_t *)((const char *)&vs + by_tier[m].off);
+
+			metric(o, by_tier[m].name, "counter", by_tier[m].help);
+			for (t = 0; t < LH_TIER_COUNT && t < 5; t++)
+				lh_buf_addf(o, "%s{tier=\"%s\"} %" PRIu64 "\n", by_tier[m].name, tn[t], v[t]);
+		}
+	}
 	metric(o, "lighthouse_policy_rules", "gauge", "rules in the active policy");
 	lh_buf_addf(o, "lighthouse_policy_rules %d\n", vs.policy_rules);
 	metric(o, "lighthouse_policy_generation", "gauge", "policy loads since start (1 = the first)");

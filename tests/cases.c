@@ -11,7 +11,7 @@
 #include "tests/cases.h"
 #include "common/banned.h"
 
-static char *unescape(const char *s)
+char *lh_case_unescape(const char *s)
 {
 	struct lh_buf b = LH_BUF_INIT;
 
@@ -66,7 +66,7 @@ int lh_cases_run(const char *file, lh_case_judge_fn judge, void *arg, FILE *out)
 		c.line = lineno;
 		snprintf(c.decision, sizeof(c.decision), "%s", line);
 		snprintf(c.rule, sizeof(c.rule), "%s", t1 + 1);
-		c.request = unescape(t2 + 1);
+		c.request = lh_case_unescape(t2 + 1);
 		total++;
 		if (judge(arg, &c, got, sizeof(got), rule, sizeof(rule))) {
 			fprintf(out, "%s:%d: could not judge: %s\n", file, lineno, t2 + 1);

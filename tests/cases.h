@@ -28,6 +28,9 @@ struct lh_case {
 typedef int (*lh_case_judge_fn)(void *arg, const struct lh_case *c, char *decision,
 				size_t dn, char *rule, size_t rn);
 
+/* \n, \t and \\ escapes decoded, in a malloc'd copy. */
+char *lh_case_unescape(const char *s);
+
 /* Run all cases; prints failures; returns the number of failures (-1: bad file). */
 int lh_cases_run(const char *file, lh_case_judge_fn judge, void *arg, FILE *out);
 

@@ -3,7 +3,8 @@
 #   t00xx build and units   t01xx mount   t02xx requests   t06xx ctl
 #   t07xx crash             t08xx security        t09xx agents' hooks
 noinst_PROGRAMS += tests/test-tool
-tests_test_tool_SOURCES = tests/test-tool.c tests/cases.c tests/cases.h
+tests_test_tool_SOURCES = tests/test-tool.c tests/cases.c tests/cases.h \
+	tests/corpus.c tests/corpus.h
 tests_test_tool_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_tool_LDADD = $(VALIDATOR_LIBS) $(STORE_LIBS)
 
@@ -14,6 +15,9 @@ TESTS += \
 	tests/t0011-verdict-cases.sh \
 	tests/t0012-policy-language.sh \
 	tests/t0013-fuzz.sh \
+	tests/t0014-interpreters.sh \
+	tests/t0015-cache.sh \
+	tests/t0016-corpus.sh \
 	tests/t0020-store.sh \
 	tests/t0021-journal.sh \
 	tests/t0100-mount.sh \
@@ -28,7 +32,7 @@ TESTS += \
 	tests/t0910-install-hook.sh \
 	tests/t0920-service.sh
 
-EXTRA_DIST += $(TESTS) tests/lib.sh tests/data/verdicts.tsv
+EXTRA_DIST += $(TESTS) tests/lib.sh tests/data/verdicts.tsv tests/data/corpus.tsv
 
 # TAP output, counted per assertion; skips exit 77 with a "1..0 # SKIP" plan.
 TEST_EXTENSIONS = .sh

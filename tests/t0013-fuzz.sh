@@ -6,4 +6,8 @@ test_expect_success 'request, shell and policy survive 40000 mutated inputs' '
 	"$TEST_TOOL" fuzz-request 20000 1 && "$TEST_TOOL" fuzz-request 20000 2
 '
 
+test_expect_success 'and 30000 mutations of the accuracy corpus rows' '
+	"$TEST_TOOL" fuzz-request 30000 3 "$DATA/corpus.tsv"
+'
+
 test_done

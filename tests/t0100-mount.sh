@@ -66,7 +66,7 @@ test_stop_daemon
 
 test_expect_success 'SIGTERM stops the daemon with exit status 0 and records the stop' '
 	lh_start && kill -TERM "$LH_PID" && rc=0 && { wait "$LH_PID" || rc=$?; } &&
-	[ $rc -eq 0 ] &&
+	{ [ $rc -eq 0 ] || { echo "lighthoused exited $rc:"; cat "$LH_LOG"; false; }; } &&
 	! grep -q " $MNT " /proc/mounts &&
 	"$LIGHTHOUSECTL" --state "$STATE" events --type daemon.stop | grep -q daemon.stop
 '

@@ -3,12 +3,20 @@
  *
  * Layout: NSHARDS shards, each a mutex and an array of 8-way sets. The
  * low bits of the key pick the shard, the next bits the set. An entry is
- * 40 bytes: the key, the policy generation, the decision, tier and risk
- * score, and a pointer to an interned body holding the rule id and the
- * reason; bodies are shared by all entries with the same texts and freed
- * with their last entry. A million entries cost about 40 MB plus the
+ * 40 bytes: the key, the policy generation, the decision, tier, flags and
+ * risk score, and a pointer to an interned body holding the rule id and
+ * the reason; bodies are shared by all entries with the same texts and
+ * freed with their last entry. A million entries cost about 40 MB plus the
  * distinct texts, and the set arrays are allocated with calloc so that
  * untouched sets cost no resident memory.
+ *
+ * Two bounds. Entries: a full set evicts by CLOCK within the set. Bytes:
+ * each live entry is charged its own size plus its body's (the body
+ * counted once per entry, an upper bound when bodies are shared), against
+ * max_bytes / NSHARDS per shard; a put that would pass the shard's share
+ * first sweeps a second CLOCK hand over the whole shard, evicting entries
+ * not used since it last passed (and any of an old generation), until the
+ * new entry fits. The sweep looks at each entry at most twice per put.
  *
  * Locks: a shard lock and an intern stripe lock are never held together
  * (a body is looked up before the shard is locked and released after it
@@ -34,14 +42,19 @@ struct body {
 	struct body *next;		/* in its intern bucket */
 	uint64_t hash;
 	unsigned refs;			/* protected by the stripe lock */
+	unsigned charge;		/* bytes an entry holding it is charged */
 	char *rule;			/* points into text[] */
 	char text[];			/* reason NUL rule NUL */
 };
 
+#define E_VALID 0x01
+#define E_USED 0x02			/* CLOCK reference bit */
+#define E_ESCALATE 0x04			/* the verdict's escalate flag */
+
 struct entry {
 	uint64_t lo, hi;
 	uint32_t gen;
-	uint8_t decision, tier, used, valid;
+	uint8_t decision, tier, flags, pad;
 	int32_t risk;
 	struct body *body;
 };
@@ -55,7 +68,11 @@ struct shard {
 	struct set *sets;
 	size_t nsets;
 	uint8_t *hands;			/* CLOCK hand per set */
-	uint64_t hits, misses, inserts, evictions, live;	/* protected by mu */
+	size_t sweep;			/* byte-bound CLOCK hand: set * WAYS + way */
+	size_t bytes, max_bytes;	/* charged, bound; protected by mu */
+	uint64_t hits, misses, inserts, evictions, evictions_bytes, live; /* protected by mu */
+	uint64_t hits_by_tier[LH_TIER_COUNT];	/* protected by mu */
+	uint64_t evictions_by_tier[LH_TIER_COUNT];	/* protected by mu */
 } __attribute__((aligned(64)));
 
 struct stripe {
@@ -69,9 +86,10 @@ struct lh_cache {
 	struct shard shards[NSHARDS];
 	struct stripe stripes[NSTRIPES];
 	size_t capacity;
+	size_t max_bytes;
 };
 
-struct lh_cache *lh_cache_new(size_t entries)
+struct lh_cache *lh_cache_new(size_t entries, size_t max_bytes)
 {
 	struct lh_cache *c = xcalloc(1, sizeof(*c));
 	size_t per = (entries + NSHARDS - 1) / NSHARDS;
@@ -85,6 +103,7 @@ struct lh_cache *lh_cache_new(size_t entries)
 		c->shards[k].sets = xcalloc(nsets, sizeof(struct set));
 		c->shards[k].hands = xcalloc(nsets, 1);
 		c->shards[k].nsets = nsets;
+		c->shards[k].max_bytes = max_bytes / NSHARDS;
 	}
 	for (k = 0; k < NSTRIPES; k++) {
 		pthread_mutex_init(&c->stripes[k].mu, NULL);
@@ -92,6 +111,7 @@ struct lh_cache *lh_cache_new(size_t entries)
 		c->stripes[k].buckets = xcalloc(64, sizeof(struct body *));
 	}
 	c->capacity = nsets * WAYS * NSHARDS;
+	c->max_bytes = (max_bytes / NSHARDS) * NSHARDS;
 	return c;
 }
 
@@ -146,6 +166,7 @@ static struct body *body_get(struct lh_cache *c, const char *rule, const char *r
 	memcpy(b->rule, rule, rl + 1);
 	b->hash = h;
 	b->refs = 1;
+	b->charge = (unsigned)(sizeof(struct entry) + sizeof(*b) + sl + rl + 2);
 	if (st->n + 1 > st->nbuckets) {
 		size_t nb = st->nbuckets * 2, k;
 		struct body **v = xcalloc(nb, sizeof(*v));
@@ -214,7 +235,7 @@ int lh_cache_get(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen,
 	for (w = 0; w < WAYS; w++) {
 		struct entry *e = &set->e[w];
 
-		if (e->valid && e->lo == k->lo && e->hi == k->hi && e->gen == gen) {
+		if ((e->flags & E_VALID) && e->lo == k->lo && e->hi == k->hi && e->gen == gen) {
 			size_t rl = strlen(e->body->rule), sl = strlen(e->body->text);
 
 			out->decision = (enum lh_decision)e->decision;
@@ -222,10 +243,12 @@ int lh_cache_get(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen,
 			out->risk = e->risk;
 			out->cached = 1;
 			out->cacheable = 1;
+			out->escalate = !!(e->flags & E_ESCALATE);
 			memcpy(out->rule, e->body->rule, rl + 1);
 			memcpy(out->reason, e->body->text, sl + 1);
-			e->used = 1;
+			e->flags |= E_USED;
 			s->hits++;
+			s->hits_by_tier[e->tier < LH_TIER_COUNT ? e->tier : 0]++;
 			pthread_mutex_unlock(&s->mu);
 			return 1;
 		}
@@ -235,25 +258,74 @@ int lh_cache_get(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen,
 	return 0;
 }
 
+/* Take an entry out; its body is returned for body_put after unlocking. */
+static struct body *drop_entry(struct shard *s, struct entry *e)
+{
+	struct body *b = e->body;
+
+	s->bytes -= b->charge;
+	s->live--;
+	s->evictions_by_tier[e->tier < LH_TIER_COUNT ? e->tier : 0]++;
+	e->flags = 0;
+	e->body = NULL;
+	return b;
+}
+
+/*
+ * Make room for `need` more bytes in the shard: sweep the shard's CLOCK
+ * hand, evicting entries not used since it passed (or of an old
+ * generation). At most two turns; evicted bodies go to *freed.
+ */
+static void make_room(struct shard *s, size_t need, uint32_t gen, struct body **freed,
+		      int *nfreed, int maxfreed)
+{
+	size_t total = s->nsets * WAYS, looked;
+
+	for (looked = 0; s->bytes + need > s->max_bytes && looked < 2 * total; looked++) {
+		struct entry *e = &s->sets[s->sweep / WAYS].e[s->sweep % WAYS];
+
+		s->sweep = (s->sweep + 1) % total;
+		if (!(e->flags & E_VALID))
+			continue;
+		if ((e->flags & E_USED) && e->gen == gen) {
+			e->flags &= (uint8_t)~E_USED;
+			continue;
+		}
+		if (*nfreed >= maxfreed)
+			break;
+		freed[(*nfreed)++] = drop_entry(s, e);
+		s->evictions++;
+		s->evictions_bytes++;
+	}
+}
+
+#define MAX_FREED 64	/* bodies released by one put */
+
 void lh_cache_put(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen,
 		  const struct lh_verdict *v)
 {
 	size_t si;
 	struct shard *s = shard_of(c, k, &si);
 	struct set *set = &s->sets[si];
-	struct body *b = body_get(c, v->rule, v->reason), *old = NULL;
+	struct body *b = body_get(c, v->rule, v->reason);
+	struct body *freed[MAX_FREED + 1];
 	struct entry *victim = NULL;
-	int w;
+	int w, nfreed = 0;
 
+	if (b->charge > s->max_bytes) {
+		/* larger than the shard's whole share: not cached */
+		body_put(c, b);
+		return;
+	}
 	pthread_mutex_lock(&s->mu);
 	for (w = 0; w < WAYS; w++) {
 		struct entry *e = &set->e[w];
 
-		if (e->valid && e->lo == k->lo && e->hi == k->hi) {
+		if ((e->flags & E_VALID) && e->lo == k->lo && e->hi == k->hi) {
 			victim = e;	/* same key (maybe an old generation): replace */
 			break;
 		}
-		if (!victim && !e->valid)
+		if (!victim && !(e->flags & E_VALID))
 			victim = e;
 	}
 	if (!victim) {
@@ -264,8 +336,8 @@ void lh_cache_put(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen
 			struct entry *e = &set->e[h % WAYS];
 
 			h = (uint8_t)((h + 1) % WAYS);
-			if (e->used && e->gen == gen) {
-				e->used = 0;
+			if ((e->flags & E_USED) && e->gen == gen) {
+				e->flags &= (uint8_t)~E_USED;
 				continue;
 			}
 			victim = e;
@@ -273,29 +345,42 @@ void lh_cache_put(struct lh_cache *c, const struct lh_cache_key *k, uint32_t gen
 		}
 		s->hands[si] = h;
 		s->evictions++;
+		freed[nfreed++] = drop_entry(s, victim);
+	} else if (victim->flags & E_VALID) {
+		/* a replacement, not an eviction */
+		s->bytes -= victim->body->charge;
+		s->live--;
+		freed[nfreed++] = victim->body;
+		victim->flags = 0;
 	}
-	if (victim->valid)
-		old = victim->body;
-	else
-		s->live++;
+	if (s->bytes + b->charge > s->max_bytes)
+		make_room(s, b->charge, gen, freed, &nfreed, MAX_FREED);
+	if (s->bytes + b->charge > s->max_bytes) {
+		/* the sweep could not free enough: leave the slot empty */
+		pthread_mutex_unlock(&s->mu);
+		freed[nfreed++] = b;
+		goto out;
+	}
 	victim->lo = k->lo;
 	victim->hi = k->hi;
 	victim->gen = gen;
 	victim->decision = (uint8_t)v->decision;
 	victim->tier = (uint8_t)v->tier;
 	victim->risk = v->risk;
-	victim->used = 0;
-	victim->valid = 1;
+	victim->flags = E_VALID | (v->escalate ? E_ESCALATE : 0);
 	victim->body = b;
+	s->bytes += b->charge;
+	s->live++;
 	s->inserts++;
 	pthread_mutex_unlock(&s->mu);
-	if (old)
-		body_put(c, old);
+out:
+	for (w = 0; w < nfreed; w++)
+		body_put(c, freed[w]);
 }
 
 void lh_cache_get_stats(struct lh_cache *c, struct lh_cache_stats *st)
 {
-	int k;
+	int k, t;
 
 	memset(st, 0, sizeof(*st));
 	for (k = 0; k < NSHARDS; k++) {
@@ -306,7 +391,13 @@ void lh_cache_get_stats(struct lh_cache *c, struct lh_cache_stats *st)
 		st->misses += s->misses;
 		st->inserts += s->inserts;
 		st->evictions += s->evictions;
+		st->evictions_bytes += s->evictions_bytes;
 		st->entries += s->live;
+		st->bytes += s->bytes;
+		for (t = 0; t < LH_TIER_COUNT; t++) {
+			st->hits_by_tier[t] += s->hits_by_tier[t];
+			st->evictions_by_tier[t] += s->evictions_by_tier[t];
+		}
 		pthread_mutex_unlock(&s->mu);
 	}
 	for (k = 0; k < NSTRIPES; k++) {
@@ -315,4 +406,5 @@ void lh_cache_get_stats(struct lh_cache *c, struct lh_cache_stats *st)
 		pthread_mutex_unlock(&c->stripes[k].mu);
 	}
 	st->capacity = c->capacity;
+	st->max_bytes = c->max_bytes;
 }

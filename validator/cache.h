@@ -3,11 +3,15 @@
  *
  * Keyed by a 128-bit xxh3 of the normalized request (seeded with a random
  * value per process, so keys cannot be precomputed by whoever writes the
- * requests). Bounded (a fixed number of entries), sharded (one small lock
- * per shard, no global lock), set-associative with CLOCK replacement in
- * each set. Every entry is stamped with the policy generation it was
- * judged under; a lookup under another generation is a miss, so a policy
- * reload invalidates the whole cache at once without touching it.
+ * requests). Bounded twice: a fixed number of entries, and a number of
+ * bytes (entries plus the rule and reason texts they hold). Sharded (one
+ * small lock per shard, no global lock), set-associative with CLOCK
+ * replacement in each set for the entry bound and a CLOCK sweep over the
+ * shard for the byte bound. Every entry is stamped with the policy
+ * generation it was judged under; a lookup under another generation is a
+ * miss, so a policy reload invalidates the whole cache at once without
+ * touching it. Hits and evictions are counted per tier of the verdict
+ * held (LH_TIER_*).
  */
 #ifndef LH_CACHE_H
 #define LH_CACHE_H
@@ -25,12 +29,18 @@ struct lh_cache_key {
 
 struct lh_cache_stats {
 	uint64_t hits, misses, inserts, evictions;
+	uint64_t hits_by_tier[LH_TIER_COUNT];		/* tier of the verdict hit */
+	uint64_t evictions_by_tier[LH_TIER_COUNT];	/* tier of the verdict evicted */
+	uint64_t evictions_bytes;	/* of the evictions, those for the byte bound */
 	uint64_t entries;	/* live entries (any generation) */
-	uint64_t capacity;
+	uint64_t capacity;	/* entry bound */
+	uint64_t bytes;		/* bytes charged for the live entries */
+	uint64_t max_bytes;	/* byte bound */
 	uint64_t bodies;	/* distinct rule/reason texts held */
 };
 
-struct lh_cache *lh_cache_new(size_t entries);
+/* At most `entries` verdicts and `max_bytes` bytes (see cache.c). */
+struct lh_cache *lh_cache_new(size_t entries, size_t max_bytes);
 void lh_cache_free(struct lh_cache *c);
 
 /* 1 on a hit (out filled, out->cached set), 0 on a miss. */

@@ -4,6 +4,7 @@
 noinst_LIBRARIES += validator/libvalidator.a
 validator_libvalidator_a_SOURCES = \
 	validator/cache.c validator/cache.h \
+	validator/interp.c validator/interp.h \
 	validator/path.c validator/path.h \
 	validator/policy.c validator/policy.h validator/policy_int.h \
 	validator/request.c validator/request.h \

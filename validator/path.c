@@ -342,34 +342,136 @@ static int match_at(const char *pat, size_t pn, const char *text, size_t tn, int
 	return rc;
 }
 
-int lh_path_match(const char *pattern, const char *path, const char *home)
+/*
+ * Can `pattern` match the glob-free `text` (tn bytes) at all? A cheap
+ * test of the pattern's literal head and tail and, in between, of each of
+ * its literal runs in order (**\/.git/hooks/<star> needs "/.git/hooks/"
+ * in the text). It rejects most patterns of a class before the matcher
+ * runs, and never rejects a text the matcher would accept.
+ */
+static int may_match(const char *pattern, size_t pn, const char *text, size_t tn)
 {
-	int tglob = lh_path_has_glob(path);
-	size_t tn = strlen(path);
+	size_t head = strcspn(pattern, "*?[\\"), tail = 0, i, at;
 
-	if (pattern[0] == '~') {
-		size_t hl;
+	if (head > pn)
+		head = pn;
+	if (head > tn || memcmp(pattern, text, head))
+		return 0;
+	if (head == pn)
+		return tn == pn;	/* no wildcard: equal or not */
+	while (tail < pn - head && !strchr("*?]\\", pattern[pn - 1 - tail]))
+		tail++;
+	if (tail > tn - head || memcmp(pattern + pn - tail, text + tn - tail, tail))
+		return 0;
+	/* the literal runs in between, in order, within text[head .. tn - tail) */
+	for (i = head, at = head; i < pn - tail;) {
+		size_t run;
+		const char *hit;
 
-		if (!home)
+		if (pattern[i] == '*' || pattern[i] == '?' || pattern[i] == '\\') {
+			i += pattern[i] == '\\' ? 2 : 1;
+			continue;
+		}
+		if (pattern[i] == '[') {
+			while (i < pn && pattern[i] != ']')
+				i++;
+			i++;
+			continue;
+		}
+		run = strcspn(pattern + i, "*?[\\");
+		if (i + run > pn - tail)
+			run = pn - tail - i;
+		if (at > tn - tail)
 			return 0;
-		hl = strlen(home);
+		hit = memmem(text + at, tn - tail - at, pattern + i, run);
+		if (!hit)
+			return 0;
+		at = (size_t)(hit - text) + run;
+		i += run;
+	}
+	return 1;
+}
+
+void lh_pathpat_init(struct lh_pathpat *pp, const char *pattern)
+{
+	memset(pp, 0, sizeof(*pp));
+	pp->home = pattern[0] == '~';
+	pp->pat = pattern + pp->home;
+	pp->len = strlen(pp->pat);
+	pp->base = !pp->home && !strchr(pattern, '/');
+	pp->head = strcspn(pp->pat, "*?[\\");
+	if (pp->head > pp->len)
+		pp->head = pp->len;
+	while (pp->tail < pp->len - pp->head && !strchr("*?]\\", pp->pat[pp->len - 1 - pp->tail]))
+		pp->tail++;
+}
+
+void lh_pathtext_init(struct lh_pathtext *pt, const char *path, const char *home)
+{
+	const char *slash = strrchr(path, '/');
+
+	memset(pt, 0, sizeof(*pt));
+	pt->path = path;
+	pt->len = strlen(path);
+	pt->glob = lh_path_has_glob(path);
+	pt->base = slash ? slash + 1 : path;
+	pt->blen = pt->len - (size_t)(pt->base - path);
+	pt->all_wild_base = pt->glob && strspn(pt->base, "*?") == pt->blen;
+	if (home) {
+		size_t hl = strlen(home);
+
 		while (hl > 1 && home[hl - 1] == '/')
 			hl--;
-		if (strncmp(path, home, hl) || (path[hl] && path[hl] != '/'))
-			return 0;
-		return match_at(pattern + 1, strlen(pattern + 1), path + hl, tn - hl, tglob);
+		if (!strncmp(path, home, hl) && (!path[hl] || path[hl] == '/')) {
+			pt->home_ok = 1;
+			pt->hlen = hl;
+		}
 	}
-	if (!strchr(pattern, '/')) {
-		const char *base = strrchr(path, '/');
+}
 
-		base = base ? base + 1 : path;
+int lh_path_match_pp(const struct lh_pathpat *pp, const struct lh_pathtext *pt)
+{
+	const char *text = pt->path;
+	size_t tn = pt->len;
+
+	if (pp->home) {
+		if (!pt->home_ok)
+			return 0;
+		text += pt->hlen;
+		tn -= pt->hlen;
+	} else if (pp->base) {
 		/*
 		 * A bare wildcard (`grep x *`) could be any file; naming every
 		 * basename pattern for it would make the pattern meaningless.
 		 */
-		if (tglob && strspn(base, "*?") == strlen(base))
+		if (pt->all_wild_base)
 			return 0;
-		return match_at(pattern, strlen(pattern), base, strlen(base), tglob);
+		text = pt->base;
+		tn = pt->blen;
 	}
-	return match_at(pattern, strlen(pattern), path, tn, tglob);
+	if (!pt->glob) {
+		/* the literal head and tail first: most patterns fail there */
+		if (pp->head > tn || memcmp(pp->pat, text, pp->head))
+			return 0;
+		if (pp->head == pp->len)
+			return tn == pp->len;
+		if (pp->tail > tn - pp->head ||
+		    memcmp(pp->pat + pp->len - pp->tail, text + tn - pp->tail, pp->tail))
+			return 0;
+		if (!may_match(pp->pat, pp->len, text, tn))
+			return 0;
+	}
+	return match_at(pp->pat, pp->len, text, tn, pt->glob);
+}
+
+int lh_path_match(const char *pattern, const char *path, const char *home)
+{
+	struct lh_pathpat pp;
+	struct lh_pathtext pt;
+
+	if (pattern[0] == '~' && !home)
+		return 0;
+	lh_pathpat_init(&pp, pattern);
+	lh_pathtext_init(&pt, path, home);
+	return lh_path_match_pp(&pp, &pt);
 }

@@ -35,6 +35,34 @@ int lh_path_within(const char *path, const char *dir);
 /* Does the glob `pattern` match `path` (see above)? */
 int lh_path_match(const char *pattern, const char *path, const char *home);
 
+/*
+ * The same, for many patterns against one path: each pattern prepared
+ * once (when the policy is compiled), the path once per test. The
+ * structures point into the strings they were made from.
+ */
+struct lh_pathpat {
+	const char *pat;	/* the pattern, without a leading ~ */
+	size_t len;
+	size_t head, tail;	/* literal bytes before the first and after the last wildcard */
+	unsigned home : 1;	/* began with ~: under the caller's home */
+	unsigned base : 1;	/* no slash: matches the last segment */
+};
+
+struct lh_pathtext {
+	const char *path;
+	size_t len;
+	const char *base;	/* last segment */
+	size_t blen;
+	size_t hlen;		/* length of the home prefix, when home_ok */
+	unsigned glob : 1;	/* the path holds wildcards */
+	unsigned all_wild_base : 1;
+	unsigned home_ok : 1;	/* the path is the home folder or below it */
+};
+
+void lh_pathpat_init(struct lh_pathpat *pp, const char *pattern);
+void lh_pathtext_init(struct lh_pathtext *pt, const char *path, const char *home);
+int lh_path_match_pp(const struct lh_pathpat *pp, const struct lh_pathtext *pt);
+
 /* Does the word contain unquoted-glob characters (* ? [)? */
 int lh_path_has_glob(const char *s);
 

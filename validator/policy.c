@@ -45,6 +45,7 @@
 
 #include "common/buf.h"
 #include "common/xalloc.h"
+#include "validator/interp.h"
 #include "validator/path.h"
 #include "validator/policy_int.h"
 #include "validator/request.h"
@@ -55,6 +56,7 @@
 #define MATCH_LIMIT 100000
 #define DEPTH_LIMIT 1000
 #define SCRATCH_LIMIT (32 * 1024 * 1024)	/* arena bytes for one judgment */
+#define SCRATCH_FIRST_BLOCK (256 * 1024)	/* kept between judgments */
 
 enum ckind {
 	/* cheap: word tests on the parsed command */
@@ -67,6 +69,7 @@ enum ckind {
 	C_CONTEXT,
 	/* path resolution */
 	C_PATH,
+	C_TARGET,
 	C_REDIRECT,
 	/* regular expressions */
 	C_MATCH,
@@ -87,6 +90,7 @@ static const struct {
 	{ "wrapper", C_WRAPPER, 1 },
 	{ "context", C_CONTEXT, 1 },
 	{ "path", C_PATH, 0 },
+	{ "target", C_TARGET, 1 },
 	{ "redirect", C_REDIRECT, 1 },
 	{ "match", C_MATCH, 0 },
 	{ "content", C_CONTENT, 0 },
@@ -108,6 +112,9 @@ static const struct {
 	{ "string", LH_CTX_STRING },
 	{ "exec", LH_CTX_EXEC },
 	{ "heredoc", LH_CTX_STDIN_SCRIPT },
+	{ "interpreter", LH_CTX_INTERP },
+	{ "downloaded", LH_CTX_DOWNLOADED },
+	{ "runtime-code", LH_CTX_RUNTIME_CODE },
 };
 
 /* One alternative of a path condition: a class (or glob), maybe negated. */
@@ -122,7 +129,7 @@ struct cond {
 	int negate;
 	char **items;			/* word/glob alternatives */
 	int nitems;
-	struct pitem *pitems;		/* C_PATH, C_REDIRECT */
+	struct pitem *pitems;		/* C_PATH, C_TARGET, C_REDIRECT */
 	int npitems;
 	char *shorts;			/* C_FLAG: short letters */
 	char **longs;			/* C_FLAG: long flags */
@@ -132,11 +139,15 @@ struct cond {
 	char *lit;			/* literal every match contains, or NULL */
 	size_t litlen;
 	char *src;			/* the expression as written */
+	struct wlist wset;		/* items without wildcards, as a hash set (words only) */
+	int *globs;			/* indexes of the items with wildcards */
+	int nglobs;
 };
 
 struct rule {
 	char *id;
 	enum lh_decision action;
+	int escalate;			/* action escalate: delivered as ask (see verdict.h) */
 	int priority;
 	char *reason;			/* may hold {path} {command} {tool} {arg} */
 	char **tools;
@@ -150,6 +161,9 @@ struct rule {
 	int line;
 	int order;
 	int has_raw;
+	int index_cond;			/* the command condition the index used, or -1 */
+	const struct cond *gate;	/* generic rule: a match condition whose literal must
+					   be in the command's text for the rule to hold */
 };
 
 /* name -> sorted rule index list */
@@ -177,7 +191,9 @@ struct lh_policy {
 	/* settings */
 	enum lh_decision unknown_tool;
 	enum lh_decision unparseable;
+	int unknown_tool_esc, unparseable_esc;	/* the setting was escalate */
 	int risk_ask, risk_deny;
+	int risk_escalate;		/* set risk-uncertain escalate */
 	/* indexes */
 	struct index by_tool;		/* tool -> rules naming it (and tool * rules) */
 	int *any_tool;			/* rules for every tool */
@@ -185,8 +201,25 @@ struct lh_policy {
 	struct index by_cmd;		/* Bash: command name -> rules */
 	int *bash_generic;		/* Bash rules without an exact command list */
 	int nbash_generic;
+	/*
+	 * Gated generic rules by the first two bytes of their gate's literal:
+	 * an open-addressing table of (bigram, rule) pairs, so that the
+	 * generic rules a command can match are found by one pass over its
+	 * text, however many there are.
+	 */
+	struct gate_slot {
+		uint16_t bigram;
+		int rule;		/* -1: empty */
+	} *gates;
+	size_t ngates_cap;		/* power of two, 0 when no rule is gated */
 	pcre2_match_context *mctx;
 	int version;
+	/*
+	 * Class and list names -> { class index or -1, list index or -1 },
+	 * built when the policy is finished (the risk tier looks them up by
+	 * name for every command)
+	 */
+	struct index names;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -282,6 +315,23 @@ static void index_free(struct index *ix)
 /* ---- parsing ---------------------------------------------------------------- */
 
 static int builtin_class(const char *name);
+
+/*
+ * An action word: allow, ask, deny, or escalate (an ask that wants an
+ * expert or a person; see verdict.h). -1 for anything else.
+ */
+static int parse_action(const char *w, int *escalate)
+{
+	*escalate = 0;
+	if (!strcmp(w, "escalate")) {
+		*escalate = 1;
+		return LH_ASK;
+	}
+	return lh_decision_parse(w);
+}
+
+/* The prefix of every escalated verdict's reason. */
+#define ESCALATE_PREFIX "needs review by a person: "
 
 struct pstate {
 	struct lh_policy *pol;
@@ -412,6 +462,11 @@ static struct pclass *find_class(struct lh_policy *pol, const char *name)
 {
 	int k;
 
+	if (pol->names.cap) {
+		const struct ientry *e = index_find(&pol->names, name);
+
+		return e && e->n >= 1 && e->rules[0] >= 0 ? &pol->classes[e->rules[0]] : NULL;
+	}
 	for (k = 0; k < pol->nclasses; k++)
 		if (!strcmp(pol->classes[k].name, name))
 			return &pol->classes[k];
@@ -422,6 +477,11 @@ static struct wlist *find_list(struct lh_policy *pol, const char *name)
 {
 	int k;
 
+	if (pol->names.cap) {
+		const struct ientry *e = index_find(&pol->names, name);
+
+		return e && e->n >= 2 && e->rules[1] >= 0 ? &pol->lists[e->rules[1]] : NULL;
+	}
 	for (k = 0; k < pol->nlists; k++)
 		if (!strcmp(pol->lists[k].name, name))
 			return &pol->lists[k];
@@ -440,14 +500,54 @@ const struct wlist *lh_policy_list(const struct lh_policy *pol, const char *name
 
 int lh_list_has(const struct wlist *l, const char *word)
 {
+	size_t i;
 	int k;
 
 	if (!l)
 		return 0;
-	for (k = 0; k < l->nwords; k++)
-		if (!strcmp(l->words[k], word))
+	if (!l->nslots) {
+		for (k = 0; k < l->nwords; k++)
+			if (!strcmp(l->words[k], word))
+				return 1;
+		return 0;
+	}
+	for (i = hash_str(word) & (l->nslots - 1); l->slots[i]; i = (i + 1) & (l->nslots - 1))
+		if (!strcmp(l->words[l->slots[i] - 1], word))
 			return 1;
 	return 0;
+}
+
+static void cond_prepare(struct cond *c);
+
+/* Prepare a class's patterns for matching (lh_pathpat). */
+static void class_prepare(struct pclass *cl)
+{
+	int k;
+
+	if (!cl->npats)
+		return;
+	cl->pp = xcalloc((size_t)cl->npats, sizeof(*cl->pp));
+	for (k = 0; k < cl->npats; k++)
+		lh_pathpat_init(&cl->pp[k], cl->pats[k][0] == '!' ? cl->pats[k] + 1 : cl->pats[k]);
+}
+
+/* The hash set of a list's words (the risk tier asks lists for every command). */
+static void list_index(struct wlist *l)
+{
+	size_t n = 8, i;
+	int k;
+
+	while (n < (size_t)l->nwords * 2)
+		n *= 2;
+	l->slots = xcalloc(n, sizeof(*l->slots));
+	l->nslots = n;
+	for (k = 0; k < l->nwords; k++) {
+		for (i = hash_str(l->words[k]) & (n - 1); l->slots[i]; i = (i + 1) & (n - 1))
+			if (!strcmp(l->words[l->slots[i] - 1], l->words[k]))
+				break;
+		if (!l->slots[i])
+			l->slots[i] = k + 1;
+	}
 }
 
 static int valid_name(const char *s)
@@ -790,6 +890,7 @@ static int add_condition(struct pstate *ps, const char *file, int line, char **w
 		}
 		break;
 	case C_PATH:
+	case C_TARGET:
 	case C_REDIRECT:
 		c.pitems = xcalloc((size_t)(n - first - 1), sizeof(*c.pitems));
 		for (k = first + 1; k < n; k++) {
@@ -897,21 +998,31 @@ static int set_statement(struct pstate *ps, const char *file, int line, char **w
 		perr(ps, file, line, "'set' needs a name and one value");
 		return -1;
 	}
-	if (!strcmp(w[1], "unknown-tool") || !strcmp(w[1], "unparseable")) {
-		int d = lh_decision_parse(w[2]);
+	if (!strcmp(w[1], "unknown-tool") || !strcmp(w[1], "unparseable") ||
+	    !strcmp(w[1], "risk-uncertain")) {
+		int esc, d = parse_action(w[2], &esc);
 
 		if (d < 0) {
-			perr(ps, file, line, "'%s' must be allow, ask or deny", w[1]);
+			perr(ps, file, line, "'%s' must be allow, ask, escalate or deny", w[1]);
 			return -1;
 		}
 		if (!strcmp(w[1], "unparseable") && d == LH_ALLOW) {
-			perr(ps, file, line, "'unparseable' must be ask or deny: what cannot be read is not allowed");
+			perr(ps, file, line, "'unparseable' must be ask, escalate or deny: what cannot be read is not allowed");
 			return -1;
 		}
-		if (!strcmp(w[1], "unknown-tool"))
+		if (!strcmp(w[1], "risk-uncertain") && d != LH_ASK) {
+			perr(ps, file, line, "'risk-uncertain' must be ask or escalate");
+			return -1;
+		}
+		if (!strcmp(w[1], "unknown-tool")) {
 			pol->unknown_tool = (enum lh_decision)d;
-		else
+			pol->unknown_tool_esc = esc;
+		} else if (!strcmp(w[1], "unparseable")) {
 			pol->unparseable = (enum lh_decision)d;
+			pol->unparseable_esc = esc;
+		} else {
+			pol->risk_escalate = esc;
+		}
 		return 0;
 	}
 	if (!strcmp(w[1], "risk-ask") || !strcmp(w[1], "risk-deny")) {
@@ -942,11 +1053,11 @@ static int top_statement(struct pstate *ps, const char *file, int line, char **w
 
 	if (!strcmp(w[0], "rule")) {
 		struct rule *r;
-		int d;
+		int d, esc;
 
 		ps->cur = NULL;
 		if (n != 3) {
-			perr(ps, file, line, "'rule' needs an id and an action (allow, ask or deny)");
+			perr(ps, file, line, "'rule' needs an id and an action (allow, ask, escalate or deny)");
 			return -1;
 		}
 		if (!valid_name(w[1]) || strlen(w[1]) >= LH_RULE_MAX) {
@@ -954,9 +1065,9 @@ static int top_statement(struct pstate *ps, const char *file, int line, char **w
 			     w[1], LH_RULE_MAX - 1);
 			return -1;
 		}
-		d = lh_decision_parse(w[2]);
+		d = parse_action(w[2], &esc);
 		if (d < 0) {
-			perr(ps, file, line, "unknown action '%s' (allow, ask or deny)", w[2]);
+			perr(ps, file, line, "unknown action '%s' (allow, ask, escalate or deny)", w[2]);
 			return -1;
 		}
 		for (k = 0; k < pol->nrules; k++)
@@ -973,6 +1084,7 @@ static int top_statement(struct pstate *ps, const char *file, int line, char **w
 		memset(r, 0, sizeof(*r));
 		r->id = xstrdup(w[1]);
 		r->action = (enum lh_decision)d;
+		r->escalate = esc;
 		r->file = xstrdup(file);
 		r->line = line;
 		r->order = pol->nrules - 1;
@@ -1140,12 +1252,18 @@ static int compile_policy_text(struct pstate *ps, const char *file, const char *
 	return ps->nerrors ? -1 : 0;
 }
 
+/* allow < ask < escalate < deny, as lh_verdict_severity ranks verdicts */
+static int rule_severity(const struct rule *r)
+{
+	return (int)r->action * 2 + r->escalate;
+}
+
 static int severity_rank(const struct rule *a, const struct rule *b)
 {
 	if (a->priority != b->priority)
 		return b->priority - a->priority;
-	if (a->action != b->action)
-		return (int)b->action - (int)a->action;
+	if (rule_severity(a) != rule_severity(b))
+		return rule_severity(b) - rule_severity(a);
 	return a->order - b->order;
 }
 
@@ -1180,6 +1298,56 @@ static int rule_is_bash(const struct rule *r)
 		if (!strcmp(r->tools[k], "Bash"))
 			return 1;
 	return 0;
+}
+
+static uint16_t bigram(const char *s)
+{
+	return (uint16_t)((unsigned char)s[0] << 8 | (unsigned char)s[1]);
+}
+
+static size_t gate_hash(uint16_t b, size_t cap)
+{
+	return ((size_t)b * 0x9E37u) & (cap - 1);
+}
+
+/* Index the generic Bash rules that have a gate (see struct lh_policy). */
+static void gates_build(struct lh_policy *pol)
+{
+	int k, j, n = 0;
+
+	for (k = 0; k < pol->nbash_generic; k++) {
+		struct rule *r = &pol->rules[pol->bash_generic[k]];
+
+		r->gate = NULL;
+		for (j = 0; j < r->nconds; j++)
+			if (r->conds[j].kind == C_MATCH && !r->conds[j].negate && r->conds[j].lit &&
+			    r->conds[j].litlen >= 2) {
+				r->gate = &r->conds[j];
+				n++;
+				break;
+			}
+	}
+	if (!n)
+		return;
+	pol->ngates_cap = 16;
+	while (pol->ngates_cap < (size_t)n * 2)
+		pol->ngates_cap *= 2;
+	pol->gates = xcalloc(pol->ngates_cap, sizeof(*pol->gates));
+	for (k = 0; k < (int)pol->ngates_cap; k++)
+		pol->gates[k].rule = -1;
+	for (k = 0; k < pol->nbash_generic; k++) {
+		int ri = pol->bash_generic[k];
+		const struct rule *r = &pol->rules[ri];
+		size_t i;
+
+		if (!r->gate)
+			continue;
+		for (i = gate_hash(bigram(r->gate->lit), pol->ngates_cap); pol->gates[i].rule >= 0;
+		     i = (i + 1) & (pol->ngates_cap - 1))
+			;
+		pol->gates[i].bigram = bigram(r->gate->lit);
+		pol->gates[i].rule = ri;
+	}
 }
 
 static int finish(struct pstate *ps)
@@ -1230,6 +1398,7 @@ static int finish(struct pstate *ps)
 			ientry_push(index_add(&pol->by_tool, r->tools[j]), k);
 		if (!rule_is_bash(r))
 			continue;
+		r->index_cond = -1;
 		for (j = 0; j < r->nconds; j++)
 			if (r->conds[j].kind == C_COMMAND && !r->conds[j].negate) {
 				cmd = &r->conds[j];
@@ -1247,6 +1416,7 @@ static int finish(struct pstate *ps)
 		}
 		for (j = 0; j < cmd->nitems; j++)
 			ientry_push(index_add(&pol->by_cmd, cmd->items[j]), k);
+		r->index_cond = (int)(cmd - r->conds);
 	}
 	/* tool * rules apply to every named tool too */
 	for (k = 0; k < (int)pol->by_tool.cap; k++) {
@@ -1264,8 +1434,42 @@ static int finish(struct pstate *ps)
 		if (pol->by_cmd.v[k].key)
 			sort_rules(pol, pol->by_cmd.v[k].rules, pol->by_cmd.v[k].n);
 	sort_rules(pol, pol->bash_generic, pol->nbash_generic);
+	gates_build(pol);
 	sort_rules(pol, pol->any_tool, pol->nany_tool);
 
+	for (k = 0; k < pol->nlists; k++)
+		list_index(&pol->lists[k]);
+	{
+		struct index names = { NULL, 0, 0 };
+
+		for (k = 0; k < pol->nclasses; k++) {
+			struct ientry *e = index_add(&names, pol->classes[k].name);
+
+			ientry_push(e, k);
+			ientry_push(e, -1);
+		}
+		for (k = 0; k < pol->nlists; k++) {
+			struct ientry *e = index_add(&names, pol->lists[k].name);
+
+			if (!e->n)
+				ientry_push(e, -1);
+			if (e->n < 2)
+				ientry_push(e, k);
+			else
+				e->rules[1] = k;
+		}
+		pol->names = names;
+	}
+	for (k = 0; k < pol->nclasses; k++)
+		class_prepare(&pol->classes[k]);
+	for (k = 0; k < pol->nrules; k++)
+		for (j = 0; j < pol->rules[k].nconds; j++) {
+			int x;
+
+			for (x = 0; x < pol->rules[k].conds[j].npitems; x++)
+				class_prepare(&pol->rules[k].conds[j].pitems[x].own);
+			cond_prepare(&pol->rules[k].conds[j]);
+		}
 	pol->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(pol->mctx, MATCH_LIMIT);
 	pcre2_set_depth_limit(pol->mctx, DEPTH_LIMIT);
@@ -1355,8 +1559,12 @@ void lh_policy_free(struct lh_policy *pol)
 			for (x = 0; x < c->npitems; x++) {
 				free(c->pitems[x].own.name);
 				free_strv(c->pitems[x].own.pats, c->pitems[x].own.npats);
+				free(c->pitems[x].own.pp);
 			}
 			free(c->pitems);
+			free(c->wset.words);	/* the words are the items' */
+			free(c->wset.slots);
+			free(c->globs);
 			free(c->shorts);
 			free_strv(c->longs, c->nlongs);
 			if (c->re)
@@ -1375,17 +1583,21 @@ void lh_policy_free(struct lh_policy *pol)
 	for (k = 0; k < pol->nclasses; k++) {
 		free(pol->classes[k].name);
 		free_strv(pol->classes[k].pats, pol->classes[k].npats);
+		free(pol->classes[k].pp);
 	}
 	free(pol->classes);
 	for (k = 0; k < pol->nlists; k++) {
 		free(pol->lists[k].name);
 		free_strv(pol->lists[k].words, pol->lists[k].nwords);
+		free(pol->lists[k].slots);
 	}
 	free(pol->lists);
 	index_free(&pol->by_tool);
 	index_free(&pol->by_cmd);
+	index_free(&pol->names);
 	free(pol->any_tool);
 	free(pol->bash_generic);
+	free(pol->gates);
 	if (pol->mctx)
 		pcre2_match_context_free(pol->mctx);
 	lh_buf_release(&pol->text);
@@ -1420,11 +1632,23 @@ int lh_policy_risk_deny(const struct lh_policy *pol)
 	return pol->risk_deny;
 }
 
+int lh_policy_risk_escalate(const struct lh_policy *pol)
+{
+	return pol->risk_escalate;
+}
+
 /* ---- judging ------------------------------------------------------------------ */
 
 void lh_scratch_init(struct lh_scratch *s)
 {
 	lh_arena_init(&s->arena, SCRATCH_LIMIT);
+	/*
+	 * The arena keeps its first block when cleared: make it big enough
+	 * for most requests, so that judging one does not malloc and free
+	 * (and fault in) fresh blocks every time.
+	 */
+	if (lh_arena_alloc(&s->arena, SCRATCH_FIRST_BLOCK))
+		lh_arena_clear(&s->arena);
 	s->match_data = pcre2_match_data_create(1, NULL);
 	if (!s->match_data) {
 		fprintf(stderr, "lighthouse: out of memory creating PCRE2 match data\n");
@@ -1443,7 +1667,8 @@ void lh_scratch_release(struct lh_scratch *s)
 int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const char *path,
 		   const struct lh_judge_env *env)
 {
-	int k, hit = 0;
+	struct lh_pathtext pt;
+	int k, hit = 0, prepared = 0;
 
 	(void)pol;
 	if (cl->builtin) {
@@ -1464,12 +1689,17 @@ int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const c
 	for (k = 0; k < cl->npats; k++) {
 		const char *p = cl->pats[k];
 
+		if (!prepared) {
+			lh_pathtext_init(&pt, path, env->home);
+			prepared = 1;
+		}
 		if (p[0] == '!') {
 			/*
 			 * An exclusion removes a path only when it is certainly
 			 * excluded: a wildcard (.env*) may name both kinds.
 			 */
-			if (!lh_path_has_glob(path) && lh_path_match(p + 1, path, env->home))
+			if (!pt.glob && (cl->pp ? lh_path_match_pp(&cl->pp[k], &pt) :
+					 lh_path_match(p + 1, path, env->home)))
 				return 0;
 			continue;
 		}
@@ -1482,7 +1712,8 @@ int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const c
 			b.name = (char *)p + 1;
 			b.builtin = builtin_class(p + 1);
 			hit = lh_class_match(pol, &b, path, env);
-		} else if (lh_path_match(p, path, env->home)) {
+		} else if (cl->pp ? (p[0] != '~' || env->home) && lh_path_match_pp(&cl->pp[k], &pt) :
+			   lh_path_match(p, path, env->home)) {
 			hit = 1;
 		}
 	}
@@ -1594,6 +1825,24 @@ static const char *resolve(struct judge_ctx *j, const char *w)
 	return lh_path_resolve(&j->scratch->arena, w, j->env->cwd, j->env->home);
 }
 
+/*
+ * A word of a command, resolved where the command runs: after a cd in the
+ * request, against that folder. NULL with *unknown set when the folder is
+ * known only at run time and the word is relative.
+ */
+static const char *resolve_cmd(struct judge_ctx *j, const struct lh_scmd *c, const char *w,
+			       int *unknown)
+{
+	const char *cwd = c && c->cwd ? c->cwd : j->env->cwd;
+
+	*unknown = 0;
+	if (!cwd[0] && w[0] != '/' && w[0] != '~') {
+		*unknown = 1;
+		return NULL;
+	}
+	return lh_path_resolve(&j->scratch->arena, w, cwd[0] ? cwd : "/", j->env->home);
+}
+
 int lh_cmdinfo_paths(struct judge_ctx *j, struct cmdinfo *ci)
 {
 	const struct lh_scmd *c = ci->c;
@@ -1619,22 +1868,28 @@ int lh_cmdinfo_paths(struct judge_ctx *j, struct cmdinfo *ci)
 		return -ENOMEM;
 	for (k = 0; k < ci->npos; k++) {
 		const char *p;
+		int unknown;
 
 		if (ci->posf[k] & LH_W_DYNAMIC) {
 			ci->ndynamic++;
 			continue;
 		}
-		p = resolve(j, ci->pos[k]);
+		p = resolve_cmd(j, c, ci->pos[k], &unknown);
+		if (unknown)
+			ci->ndynamic++;
 		if (p)
 			ci->paths[n++] = p;
 	}
 	for (k = 0; k < c->nredirs; k++) {
 		const struct lh_redir *r = &c->redirs[k];
 		const char *p;
+		int unknown;
 
 		if ((r->op != LH_REDIR_IN && r->op != LH_REDIR_RW) || r->dynamic || !r->target)
 			continue;
-		p = resolve(j, r->target);
+		p = resolve_cmd(j, c, r->target, &unknown);
+		if (unknown)
+			ci->ndynamic++;
 		if (p)
 			ci->paths[n++] = p;
 	}
@@ -1658,6 +1913,7 @@ int lh_cmdinfo_outs(struct judge_ctx *j, struct cmdinfo *ci)
 	for (k = 0; k < c->nredirs; k++) {
 		const struct lh_redir *r = &c->redirs[k];
 		const char *p;
+		int unknown;
 
 		if (r->op != LH_REDIR_OUT && r->op != LH_REDIR_APPEND && r->op != LH_REDIR_RW)
 			continue;
@@ -1667,11 +1923,194 @@ int lh_cmdinfo_outs(struct judge_ctx *j, struct cmdinfo *ci)
 			ci->ndyn_outs++;
 			continue;
 		}
-		p = resolve(j, r->target);
+		p = resolve_cmd(j, c, r->target, &unknown);
+		if (unknown)
+			ci->ndyn_outs++;
 		if (p)
 			ci->outs[n++] = p;
 	}
 	ci->nouts = n;
+	return 0;
+}
+
+/* The destination-taking option of DEST_OPTION commands, and whether it glues. */
+static const struct {
+	const char *cmd;
+	const char *shorts;		/* option letters whose value is a destination */
+	const char *const longs[3];	/* long options, --x=VALUE or --x VALUE (openssl: -out) */
+	const char *prefix;		/* a word prefix: dd's of= */
+} dest_opts[] = {
+	{ "dd", "", { NULL }, "of=" },
+	{ "curl", "o", { "--output", NULL }, NULL },
+	{ "wget", "O", { "--output-document", NULL }, NULL },
+	{ "tar", "C", { "--directory", NULL }, NULL },
+	{ "bsdtar", "C", { "--directory", NULL }, NULL },
+	{ "unzip", "d", { NULL }, NULL },
+	{ "openssl", "", { "-out", "-keyout", NULL }, NULL },
+};
+
+static int dest_kind(const char *name)
+{
+	static const char *const last[] = { "cp", "mv", "ln", "install", "rsync", "scp", NULL };
+	static const char *const all[] = { "tee", "sponge", NULL };
+	size_t k;
+
+	for (k = 0; last[k]; k++)
+		if (!strcmp(name, last[k]))
+			return DEST_LAST;
+	for (k = 0; all[k]; k++)
+		if (!strcmp(name, all[k]))
+			return DEST_ALL;
+	for (k = 0; k < sizeof(dest_opts) / sizeof(dest_opts[0]); k++)
+		if (!strcmp(name, dest_opts[k].cmd))
+			return DEST_OPTION;
+	return DEST_NONE;
+}
+
+/* host:path is a remote destination (scp, rsync), not a local file */
+static int remote_word(const char *w)
+{
+	const char *colon = strchr(w, ':');
+
+	return colon && colon != w && memchr(w, '/', (size_t)(colon - w)) == NULL;
+}
+
+static void add_target(struct judge_ctx *j, struct cmdinfo *ci, const char *w, unsigned flags)
+{
+	const char *p;
+	int unknown;
+
+	if (flags & LH_W_DYNAMIC) {
+		ci->ndyn_targets++;
+		return;
+	}
+	if (remote_word(w))
+		return;
+	p = resolve_cmd(j, ci->c, w, &unknown);
+	if (unknown)
+		ci->ndyn_targets++;
+	if (p)
+		ci->targets[ci->ntargets++] = p;
+}
+
+/*
+ * The files a command writes: its output redirections, and the
+ * destination arguments of the commands that copy, link, tee, download
+ * or extract into a place (dest_kind). Computed once per command.
+ */
+int lh_cmdinfo_targets(struct judge_ctx *j, struct cmdinfo *ci)
+{
+	const struct lh_scmd *c = ci->c;
+	int k;
+
+	if (ci->have_targets)
+		return 0;
+	ci->have_targets = 1;
+	if (!c)
+		return 0;
+	if (lh_cmdinfo_outs(j, ci) || lh_cmdinfo_pos(j, ci))
+		return -ENOMEM;
+	ci->targets = lh_arena_alloc(&j->scratch->arena,
+				     sizeof(*ci->targets) * (size_t)(ci->nouts + c->argc + 1));
+	if (!ci->targets)
+		return -ENOMEM;
+	for (k = 0; k < ci->nouts; k++)
+		ci->targets[ci->ntargets++] = ci->outs[k];
+	ci->ndyn_targets = ci->ndyn_outs;
+	ci->dest_kind = dest_kind(c->name);
+	switch (ci->dest_kind) {
+	case DEST_LAST: {
+		const char *dir = NULL;
+		unsigned dflags = 0;
+
+		for (k = 1; k < c->argc; k++) {
+			const char *a = c->argv[k];
+
+			if (!strcmp(a, "--"))
+				break;
+			if (!strncmp(a, "--target-directory=", 19)) {
+				dir = a + 19;
+				dflags = c->wflags[k];
+			} else if (!strcmp(a, "--target-directory") && k + 1 < c->argc) {
+				dir = c->argv[k + 1];
+				dflags = c->wflags[k + 1];
+			} else if (a[0] == '-' && a[1] == 't' && strcmp(c->name, "rsync") &&
+				   strcmp(c->name, "scp")) {
+				dir = a[2] ? a + 2 : k + 1 < c->argc ? c->argv[k + 1] : NULL;
+				dflags = a[2] ? c->wflags[k] : k + 1 < c->argc ? c->wflags[k + 1] : 0;
+			}
+		}
+		if (dir)
+			add_target(j, ci, dir, dflags);
+		else if (ci->npos >= 2 || (ci->npos == 1 && !strcmp(c->name, "ln")))
+			add_target(j, ci, ci->npos >= 2 ? ci->pos[ci->npos - 1] : ".",
+				   ci->npos >= 2 ? ci->posf[ci->npos - 1] : 0);
+		break;
+	}
+	case DEST_ALL:
+		for (k = 0; k < ci->npos; k++)
+			add_target(j, ci, ci->pos[k], ci->posf[k]);
+		break;
+	case DEST_OPTION: {
+		size_t d;
+		int before = ci->ntargets + ci->ndyn_targets, remote_name = 0;
+
+		for (d = 0; strcmp(dest_opts[d].cmd, c->name); d++)
+			;
+		for (k = 1; k < c->argc; k++) {
+			const char *a = c->argv[k];
+			int x;
+
+			if (!strcmp(a, "--"))
+				break;
+			if (dest_opts[d].prefix &&
+			    !strncmp(a, dest_opts[d].prefix, strlen(dest_opts[d].prefix))) {
+				add_target(j, ci, a + strlen(dest_opts[d].prefix), c->wflags[k]);
+				continue;
+			}
+			for (x = 0; dest_opts[d].longs[x]; x++) {
+				size_t l = strlen(dest_opts[d].longs[x]);
+
+				if (strncmp(a, dest_opts[d].longs[x], l))
+					continue;
+				if (a[l] == '=')
+					add_target(j, ci, a + l + 1, c->wflags[k]);
+				else if (!a[l] && k + 1 < c->argc)
+					add_target(j, ci, c->argv[k + 1], c->wflags[k + 1]);
+			}
+			if (a[0] == '-' && a[1] != '-' && a[1] && strchr(dest_opts[d].shorts, a[1])) {
+				if (a[2])
+					add_target(j, ci, a + 2, c->wflags[k]);
+				else if (k + 1 < c->argc)
+					add_target(j, ci, c->argv[k + 1], c->wflags[k + 1]);
+			}
+			if (!strcmp(c->name, "curl") && ((a[0] == '-' && a[1] != '-' && strchr(a, 'O')) ||
+							 !strcmp(a, "--remote-name")))
+				remote_name = 1;
+		}
+		if ((remote_name || !strcmp(c->name, "wget")) &&
+		    ci->ntargets + ci->ndyn_targets == before) {
+			/* wget URL, curl -O URL: the file is named after the URL */
+			for (k = 0; k < ci->npos; k++) {
+				const char *u = ci->pos[k], *slash, *end;
+
+				if (!strstr(u, "://") || (ci->posf[k] & LH_W_DYNAMIC))
+					continue;
+				end = u + strcspn(u, "?#");
+				for (slash = end; slash > u && slash[-1] != '/'; slash--)
+					;
+				if (slash < end && slash[-1] == '/' && slash - u > 3 && slash[-2] != '/') {
+					char *name = lh_arena_strndup(&j->scratch->arena, slash,
+								      (size_t)(end - slash));
+
+					if (name)
+						add_target(j, ci, name, 0);
+				}
+			}
+		}
+		break;
+	}
+	}
 	return 0;
 }
 
@@ -1712,14 +2151,36 @@ static int word_glob(const char *p, const char *s)
 	return !*p;
 }
 
-static int word_any(char *const *items, int n, const char *w)
+/* Is w one of a word condition's items: its literal set, then its globs? */
+static int word_any(const struct cond *c, const char *w)
 {
 	int k;
 
-	for (k = 0; k < n; k++)
-		if (word_glob(items[k], w))
+	if (lh_list_has(&c->wset, w))
+		return 1;
+	for (k = 0; k < c->nglobs; k++)
+		if (word_glob(c->items[c->globs[k]], w))
 			return 1;
 	return 0;
+}
+
+/* Split a word condition's items into a literal hash set and its globs. */
+static void cond_prepare(struct cond *c)
+{
+	int k;
+
+	if (c->kind != C_COMMAND && c->kind != C_SUBCOMMAND && c->kind != C_ARG &&
+	    c->kind != C_STDIN_FROM)
+		return;
+	c->wset.words = xcalloc((size_t)c->nitems + 1, sizeof(*c->wset.words));
+	c->globs = xcalloc((size_t)c->nitems + 1, sizeof(*c->globs));
+	for (k = 0; k < c->nitems; k++) {
+		if (strpbrk(c->items[k], "*?\\"))
+			c->globs[c->nglobs++] = k;
+		else
+			c->wset.words[c->wset.nwords++] = c->items[k];
+	}
+	list_index(&c->wset);
 }
 
 static int pitems_match(struct judge_ctx *j, const struct cond *c, const char *path)
@@ -1737,6 +2198,37 @@ static int pitems_match(struct judge_ctx *j, const struct cond *c, const char *p
 	return 0;
 }
 
+/* The command's words joined by blanks, for match conditions (computed once). */
+static int cmd_text(struct judge_ctx *j, struct cmdinfo *ci)
+{
+	const struct lh_scmd *sc = ci->c;
+	size_t n = 0;
+	char *t, *q;
+	int k;
+
+	if (ci->text)
+		return 0;
+	ci->text = "";
+	for (k = 0; k < sc->argc; k++)
+		n += strlen(sc->argv[k]) + 1;
+	t = lh_arena_alloc(&j->scratch->arena, n + 1);
+	if (!t)
+		return -ENOMEM;
+	q = t;
+	for (k = 0; k < sc->argc; k++) {
+		size_t l = strlen(sc->argv[k]);
+
+		memcpy(q, sc->argv[k], l);
+		q += l;
+		*q++ = ' ';
+	}
+	if (q > t)
+		q--;
+	*q = '\0';
+	ci->text = t;
+	return 0;
+}
+
 static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *ci)
 {
 	const struct lh_scmd *sc = ci->c;
@@ -1744,11 +2236,11 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 
 	switch (c->kind) {
 	case C_COMMAND:
-		return sc && sc->name[0] && word_any(c->items, c->nitems, sc->name);
+		return sc && sc->name[0] && word_any(c, sc->name);
 	case C_SUBCOMMAND: {
 		const char *s = subcommand(ci);
 
-		return s && word_any(c->items, c->nitems, s);
+		return s && word_any(c, s);
 	}
 	case C_FLAG:
 		if (!sc)
@@ -1776,16 +2268,16 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 		return 0;
 	case C_ARG:
 		if (!sc)
-			return word_any(c->items, c->nitems, j->req->input);
+			return word_any(c, j->req->input);
 		for (k = 1; k < sc->argc; k++)
-			if (word_any(c->items, c->nitems, sc->argv[k])) {
+			if (word_any(c, sc->argv[k])) {
 				ci->hit = sc->argv[k];
 				return 1;
 			}
 		return 0;
 	case C_STDIN_FROM:
 		return sc && sc->pipe_from && sc->pipe_from[0] &&
-		       word_any(c->items, c->nitems, sc->pipe_from);
+		       word_any(c, sc->pipe_from);
 	case C_WRAPPER: {
 		const char *w;
 
@@ -1827,6 +2319,22 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 				return 1;
 			}
 		return 0;
+	case C_TARGET:
+		if (lh_cmdinfo_targets(j, ci))
+			return 1;
+		if (ci->ndyn_targets) {
+			for (k = 0; k < c->npitems; k++)
+				if (c->pitems[k].neg) {
+					ci->hit = "a path known only at run time";
+					return 1;
+				}
+		}
+		for (k = 0; k < ci->ntargets; k++)
+			if (pitems_match(j, c, ci->targets[k])) {
+				ci->hit = ci->targets[k];
+				return 1;
+			}
+		return 0;
 	case C_REDIRECT:
 		if (lh_cmdinfo_outs(j, ci))
 			return 1;
@@ -1847,31 +2355,8 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 	case C_MATCH:
 		if (!sc)
 			return re_test(j, c, j->req->input, strlen(j->req->input));
-		if (!ci->text) {
-			ci->text = "";
-			{
-				size_t n = 0;
-				char *t, *q;
-
-				for (k = 0; k < sc->argc; k++)
-					n += strlen(sc->argv[k]) + 1;
-				t = lh_arena_alloc(&j->scratch->arena, n + 1);
-				if (!t)
-					return 1;
-				q = t;
-				for (k = 0; k < sc->argc; k++) {
-					size_t l = strlen(sc->argv[k]);
-
-					memcpy(q, sc->argv[k], l);
-					q += l;
-					*q++ = ' ';
-				}
-				if (q > t)
-					q--;
-				*q = '\0';
-				ci->text = t;
-			}
-		}
+		if (cmd_text(j, ci))
+			return 1;
 		return re_test(j, c, ci->text, strlen(ci->text));
 	case C_CONTENT: {
 		const char *s = j->req->content;
@@ -1898,7 +2383,7 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
  * decided (a regex limit) makes a deny or ask rule apply and an allow rule
  * not: a guard errs on the side of asking.
  */
-static int rule_test(struct judge_ctx *j, const struct rule *r, struct cmdinfo *ci)
+static int rule_test(struct judge_ctx *j, const struct rule *r, struct cmdinfo *ci, int indexed)
 {
 	int k;
 
@@ -1907,6 +2392,9 @@ static int rule_test(struct judge_ctx *j, const struct rule *r, struct cmdinfo *
 		const struct cond *c = &r->conds[k];
 		int hit;
 
+		/* found through the command index: its exact command list holds */
+		if (indexed && k == r->index_cond)
+			continue;
 		if (c->kind == C_RAW && j->raw_memo) {
 			signed char *m = &j->raw_memo[r->order];
 
@@ -1974,29 +2462,73 @@ static void render_reason(struct judge_ctx *j, const struct rule *r, struct cmdi
 		out[o++] = *s++;
 	}
 	out[o] = '\0';
-	lh_verdict_set(v, r->action, LH_TIER_POLICY, r->id, "%s", out);
+	lh_verdict_set_text(v, r->action, LH_TIER_POLICY, r->id,
+			    r->escalate ? ESCALATE_PREFIX : NULL, out);
+	v->escalate = (unsigned)r->escalate;
 }
 
-/* Judge with the rules in two rank-sorted lists; 1 if a rule decided. */
-static int judge_lists(struct judge_ctx *j, const int *a, int na, const int *b, int nb,
-		       struct cmdinfo *ci, struct lh_verdict *v)
+/*
+ * Judge with the rules in two rank-sorted lists; 1 if a rule decided.
+ * a_indexed: the rules of `a` came from the command index for this name.
+ */
+static int judge_lists(struct judge_ctx *j, const int *a, int na, int a_indexed, const int *b,
+		       int nb, struct cmdinfo *ci, struct lh_verdict *v)
 {
 	const struct lh_policy *pol = j->pol;
 	int ia = 0, ib = 0;
 
 	while (ia < na || ib < nb) {
-		int pick;
+		int pick, indexed;
 
-		if (ib >= nb || (ia < na && severity_rank(&pol->rules[a[ia]], &pol->rules[b[ib]]) <= 0))
+		if (ib >= nb || (ia < na && severity_rank(&pol->rules[a[ia]], &pol->rules[b[ib]]) <= 0)) {
 			pick = a[ia++];
-		else
+			indexed = a_indexed;
+		} else {
 			pick = b[ib++];
-		if (rule_test(j, &pol->rules[pick], ci)) {
+			indexed = 0;
+			/* a gated generic rule whose literal is not in the text cannot hold */
+			if (pol->rules[pick].gate && ci->c && j->gate_open &&
+			    j->gate_open[pick] != j->gate_gen)
+				continue;
+		}
+		if (rule_test(j, &pol->rules[pick], ci, indexed)) {
 			render_reason(j, &pol->rules[pick], ci, v);
 			return 1;
 		}
 	}
 	return 0;
+}
+
+/*
+ * Open the gates of the generic rules whose literal is in the command's
+ * text: one pass over the text's bigrams, one table probe each; a gate
+ * opens only when its whole literal is there. Gated rules stay shut for
+ * this command otherwise, and are skipped without being tested.
+ */
+static void open_gates(struct judge_ctx *j, struct cmdinfo *ci)
+{
+	const struct lh_policy *pol = j->pol;
+	size_t n, i;
+
+	j->gate_gen++;
+	if (!pol->ngates_cap || !j->gate_open || cmd_text(j, ci))
+		return;
+	n = strlen(ci->text);
+	for (i = 0; i + 1 < n; i++) {
+		uint16_t b = bigram(ci->text + i);
+		size_t s;
+
+		for (s = gate_hash(b, pol->ngates_cap); pol->gates[s].rule >= 0;
+		     s = (s + 1) & (pol->ngates_cap - 1)) {
+			const struct rule *r = &pol->rules[pol->gates[s].rule];
+
+			if (pol->gates[s].bigram != b || j->gate_open[pol->gates[s].rule] == j->gate_gen)
+				continue;
+			if (r->gate->litlen <= n - i &&
+			    !memcmp(ci->text + i, r->gate->lit, r->gate->litlen))
+				j->gate_open[pol->gates[s].rule] = j->gate_gen;
+		}
+	}
 }
 
 static void judge_cmd(struct judge_ctx *j, const struct lh_scmd *c, struct lh_verdict *v)
@@ -2007,7 +2539,8 @@ static void judge_cmd(struct judge_ctx *j, const struct lh_scmd *c, struct lh_ve
 
 	memset(&ci, 0, sizeof(ci));
 	ci.c = c;
-	if (judge_lists(j, e ? e->rules : NULL, e ? e->n : 0, pol->bash_generic,
+	open_gates(j, &ci);
+	if (judge_lists(j, e ? e->rules : NULL, e ? e->n : 0, 1, pol->bash_generic,
 			pol->nbash_generic, &ci, v))
 		return;
 	lh_risk_judge_cmd(j, &ci, v);
@@ -2019,11 +2552,195 @@ static void judge_cmd(struct judge_ctx *j, const struct lh_scmd *c, struct lh_ve
  */
 static void merge(struct lh_verdict *acc, const struct lh_verdict *v, int *have)
 {
-	if (!*have || v->decision > acc->decision ||
-	    (v->decision == acc->decision && v->tier == LH_TIER_POLICY &&
-	     acc->tier != LH_TIER_POLICY)) {
+	int a = *have ? lh_verdict_severity(acc) : -1, b = lh_verdict_severity(v);
+
+	if (!*have || b > a ||
+	    (b == a && v->tier == LH_TIER_POLICY && acc->tier != LH_TIER_POLICY)) {
 		*acc = *v;
 		*have = 1;
+	}
+}
+
+/* A file that runs by itself later: class autorun (startup files, cron, hooks...). */
+static int runs_itself(const struct judge_ctx *j, const char *path)
+{
+	const struct pclass *autorun = lh_policy_class(j->pol, "autorun");
+
+	return autorun && lh_class_match(j->pol, autorun, path, j->env);
+}
+
+/* The language of code bound for `path` (shell for startup files without extension). */
+static enum lh_lang code_lang(const struct judge_ctx *j, const char *path, const char *code)
+{
+	enum lh_lang lang = lh_interp_file_lang(path, code);
+	const struct pclass *startup = lh_policy_class(j->pol, "shell-startup");
+
+	if (lang == LH_LANG_NONE && startup && lh_class_match(j->pol, startup, path, j->env))
+		lang = LH_LANG_SHELL;	/* ~/.bashrc has no extension */
+	return lang;
+}
+
+/*
+ * Code about to be written to `path` is judged as if it ran now, command by
+ * command, with the Bash rules and the risk tier: a script that would
+ * rm -rf / is no safer for being run later. For a file that runs by itself
+ * (class autorun: shell startup files, cron, systemd units, git hooks) the
+ * code's verdict counts in full; for any other program only a deny does,
+ * since running it is a request of its own. Parse errors in the code (an
+ * Edit's new text is a fragment) do not count. The code's verdict replaces
+ * *out when it is more severe.
+ */
+static void judge_code(struct judge_ctx *j0, const char *path, const char *code,
+		       struct lh_verdict *out)
+{
+	const struct lh_request *req = j0->req;
+	const struct lh_policy *pol = j0->pol;
+	struct lh_shell_env senv = { j0->env->home, j0->env->cwd, j0->env->user };
+	struct lh_request as_bash;
+	struct lh_script script;
+	struct lh_verdict cv, v;
+	struct judge_ctx j;
+	enum lh_lang lang = code_lang(j0, path, code);
+	int k, have = 0, full = runs_itself(j0, path);
+
+	if (lang == LH_LANG_NONE || out->decision == LH_DENY)
+		return;
+	if (lh_shell_parse_code(&script, &j0->scratch->arena, lang, code, strlen(code),
+				&senv) == -ENOMEM)
+		return;
+	/* judged as the Bash command it would be: raw and content rules see the code */
+	as_bash = *req;
+	as_bash.tool = (char *)"Bash";
+	as_bash.input = (char *)code;
+	as_bash.content = NULL;
+	j = *j0;
+	j.req = &as_bash;
+	j.raw_memo = lh_arena_alloc(&j.scratch->arena, (size_t)pol->nrules + 1);
+	if (j.raw_memo)
+		memset(j.raw_memo, -1, (size_t)pol->nrules + 1);
+	memset(&cv, 0, sizeof(cv));
+	for (k = 0; k < script.ncmds; k++) {
+		memset(&v, 0, sizeof(v));
+		judge_cmd(&j, &script.cmds[k], &v);
+		merge(&cv, &v, &have);
+	}
+	if (!have || (!full && cv.decision != LH_DENY) ||
+	    lh_verdict_severity(&cv) <= lh_verdict_severity(out))
+		return;
+	v = cv;
+	lh_verdict_set(out, cv.decision, cv.tier, cv.rule, "%s would run code that %s: %s", path,
+		       cv.decision == LH_DENY ? "is denied" : "needs a look", cv.reason);
+	out->escalate = v.escalate;
+	out->risk = v.risk;
+}
+
+/* Write and Edit of a program: its content is judged as code (judge_code). */
+static void judge_content(struct judge_ctx *j, struct lh_verdict *out)
+{
+	const struct lh_request *req = j->req;
+	const char *path;
+
+	if (!req->content || (strcmp(req->tool, "Write") && strcmp(req->tool, "Edit")))
+		return;
+	path = lh_path_resolve(&j->scratch->arena, req->input, j->env->cwd, j->env->home);
+	if (path)
+		judge_code(j, path, req->content, out);
+}
+
+/*
+ * A shell command that writes text into a file that runs by itself --
+ * echo 'curl x | sh' >> ~/.bashrc, cat <<EOF > .git/hooks/pre-push -- is
+ * judged on that text as code, as a Write of it would be.
+ */
+static void judge_written_code(struct judge_ctx *j, const struct lh_scmd *c, struct lh_verdict *out)
+{
+	struct cmdinfo ci;
+	const char *text = NULL;
+	int k, first = 1;
+
+	if (!c->nredirs)
+		return;
+	if (!strcmp(c->name, "echo") || !strcmp(c->name, "printf")) {
+		size_t n = 0;
+		char *t, *q;
+
+		while (first < c->argc && c->argv[first][0] == '-' && !strcmp(c->name, "echo"))
+			first++;
+		for (k = first; k < c->argc; k++)
+			n += strlen(c->argv[k]) + 1;
+		t = lh_arena_alloc(&j->scratch->arena, n + 1);
+		if (!t)
+			return;
+		for (q = t, k = first; k < c->argc; k++) {
+			size_t l = strlen(c->argv[k]);
+
+			memcpy(q, c->argv[k], l);
+			q += l;
+			*q++ = k + 1 < c->argc ? ' ' : '\n';
+		}
+		*q = '\0';
+		text = t;
+	} else if (!strcmp(c->name, "cat") || !strcmp(c->name, "tee")) {
+		for (k = 0; k < c->nredirs; k++)
+			if ((c->redirs[k].op == LH_REDIR_HEREDOC || c->redirs[k].op == LH_REDIR_HERESTR) &&
+			    c->redirs[k].target)
+				text = c->redirs[k].target;
+	}
+	if (!text || !text[0])
+		return;
+	memset(&ci, 0, sizeof(ci));
+	ci.c = c;
+	if (lh_cmdinfo_targets(j, &ci))
+		return;
+	for (k = 0; k < ci.ntargets; k++)
+		if (runs_itself(j, ci.targets[k]))
+			judge_code(j, ci.targets[k], text, out);
+}
+
+/*
+ * A program downloaded earlier in the same request and then run
+ * (curl -o i.sh URL && sh i.sh, wget URL/x.py; python3 x.py, ./i.sh):
+ * the command that runs it gets the context LH_CTX_DOWNLOADED.
+ */
+static void mark_downloads(struct judge_ctx *j, struct lh_script *s)
+{
+	const struct wlist *fetchers = lh_policy_list(j->pol, "fetchers");
+	const struct wlist *shells = lh_policy_list(j->pol, "shells");
+	const struct wlist *interps = lh_policy_list(j->pol, "interpreters");
+	const char *got[16];
+	int ngot = 0, k, t;
+
+	if (!fetchers)
+		return;
+	for (k = 0; k < s->ncmds; k++) {
+		struct lh_scmd *c = &s->cmds[k];
+		struct cmdinfo ci;
+
+		memset(&ci, 0, sizeof(ci));
+		ci.c = c;
+		if (ngot && !lh_list_has(fetchers, c->name)) {
+			const char *run = NULL;
+			int unknown;
+
+			if (strchr(c->argv[0], '/') && !(c->wflags[0] & LH_W_DYNAMIC)) {
+				run = c->argv[0];
+			} else if (lh_list_has(shells, c->name) || lh_list_has(interps, c->name) ||
+				   !strcmp(c->name, "source") || !strcmp(c->name, ".")) {
+				if (lh_cmdinfo_pos(j, &ci))
+					return;
+				if (ci.npos && !(ci.posf[0] & LH_W_DYNAMIC))
+					run = ci.pos[0];
+			}
+			run = run ? resolve_cmd(j, c, run, &unknown) : NULL;
+			for (t = 0; run && t < ngot; t++)
+				if (!strcmp(run, got[t]))
+					c->ctx |= LH_CTX_DOWNLOADED;
+			continue;
+		}
+		if (!lh_list_has(fetchers, c->name) || lh_cmdinfo_targets(j, &ci))
+			continue;
+		for (t = 0; t < ci.ntargets && ngot < (int)(sizeof(got) / sizeof(got[0])); t++)
+			got[ngot++] = ci.targets[t];
 	}
 }
 
@@ -2046,6 +2763,12 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 	j.raw_memo = lh_arena_alloc(&scratch->arena, (size_t)pol->nrules + 1);
 	if (j.raw_memo)
 		memset(j.raw_memo, -1, (size_t)pol->nrules + 1);
+	if (pol->ngates_cap) {
+		/* without it every gate is open: slower, never wrong */
+		j.gate_open = lh_arena_alloc(&scratch->arena, sizeof(*j.gate_open) * (size_t)(pol->nrules + 1));
+		if (j.gate_open)
+			memset(j.gate_open, 0, sizeof(*j.gate_open) * (size_t)(pol->nrules + 1));
+	}
 
 	if (strcmp(req->tool, "Bash")) {
 		struct cmdinfo ci;
@@ -2053,15 +2776,17 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 		memset(&ci, 0, sizeof(ci));
 		if (!te) {
 			/* a tool no rule names */
-			if (judge_lists(&j, pol->any_tool, pol->nany_tool, NULL, 0, &ci, out))
+			if (judge_lists(&j, pol->any_tool, pol->nany_tool, 0, NULL, 0, &ci, out))
 				goto done;
 			lh_verdict_set(out, pol->unknown_tool, LH_TIER_DEFAULT, "",
-				       "the policy has no rules for tool '%s'", req->tool);
+				       "%sthe policy has no rules for tool '%s'",
+				       pol->unknown_tool_esc ? ESCALATE_PREFIX : "", req->tool);
+			out->escalate = (unsigned)pol->unknown_tool_esc;
 			goto done;
 		}
-		if (judge_lists(&j, te->rules, te->n, NULL, 0, &ci, out))
-			goto done;
-		lh_risk_judge_file(&j, &ci, out);
+		if (!judge_lists(&j, te->rules, te->n, 0, NULL, 0, &ci, out))
+			lh_risk_judge_file(&j, &ci, out);
+		judge_content(&j, out);
 		goto done;
 	}
 
@@ -2078,10 +2803,11 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 				       script.error ? script.error : "out of memory");
 			goto done;
 		}
-		/* tool-level rules (tool Bash with only raw/match/content conditions) */
+		mark_downloads(&j, &script);
 		for (k = 0; k < script.ncmds; k++) {
 			memset(&v, 0, sizeof(v));
 			judge_cmd(&j, &script.cmds[k], &v);
+			judge_written_code(&j, &script.cmds[k], &v);
 			merge(out, &v, &have);
 		}
 		if (!script.ncmds) {
@@ -2100,7 +2826,7 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 			memset(&ci, 0, sizeof(ci));
 			ci.c = &none;
 			memset(&v, 0, sizeof(v));
-			if (!judge_lists(&j, NULL, 0, pol->bash_generic, pol->nbash_generic, &ci, &v))
+			if (!judge_lists(&j, NULL, 0, 0, pol->bash_generic, pol->nbash_generic, &ci, &v))
 				lh_verdict_set(&v, LH_ALLOW, LH_TIER_RISK, "",
 					       "nothing to run");
 			merge(out, &v, &have);
@@ -2108,7 +2834,9 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 		if (script.error) {
 			memset(&v, 0, sizeof(v));
 			lh_verdict_set(&v, pol->unparseable, LH_TIER_POLICY, "shell.unparseable",
-				       "cannot parse the command: %s", script.error);
+				       "%scannot parse the command: %s",
+				       pol->unparseable_esc ? ESCALATE_PREFIX : "", script.error);
+			v.escalate = (unsigned)pol->unparseable_esc;
 			merge(out, &v, &have);
 		}
 	}

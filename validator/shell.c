@@ -38,18 +38,36 @@
  * words (LH_SHELL_MAX_WORDS), alias expansions, and memory through the
  * arena's byte limit. Hitting one stops the parse with `error` set.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/arena.h"
+#include "validator/interp.h"
+#include "validator/path.h"
 #include "validator/shell.h"
 #include "common/banned.h"
 
 #define MAX_HEREDOCS 16
 #define MAX_ALIAS_DEPTH 8
-#define SPLIT_MARK '\x01'	/* marks word-splitting points inside a word */
+/*
+ * Marks inside a decoded word, used only by the parser that read the word
+ * and only when its source holds none of these bytes (parser.marks_ok):
+ * word-splitting points of unquoted expansions, and the unquoted braces
+ * and commas of a brace expansion.
+ */
+#define SPLIT_MARK '\x01'
+#define BR_OPEN '\x02'
+#define BR_SEP '\x03'
+#define BR_CLOSE '\x04'
+#define MAX_BRACE_WORDS 64	/* words one brace expansion may make */
+#define MAX_SEQ_WORDS 64	/* words one {x..y} sequence may make */
+#define MAX_FOR_VALUES 16	/* a for loop over more values leaves its variable unknown */
+#define MAX_LOOP_BODIES 64	/* loop bodies parsed once per value, per request */
+#define MAX_XARGS_ITEMS 16	/* known xargs input items used as arguments */
 
 struct var {
 	struct var *next;
@@ -70,9 +88,10 @@ struct shared {
 	struct var *vars;		/* newest first */
 	struct alias *aliases;		/* newest first */
 	int alias_depth;
+	int loop_bodies;		/* for-loop bodies parsed so far (MAX_LOOP_BODIES) */
+	const char *cwd;		/* after a cd: see lh_scmd.cwd */
 	int stop;			/* an error or a limit stopped the parse */
 	int oom;
-	int split_ok;			/* the input holds no SPLIT_MARK of its own */
 };
 
 struct heredoc {
@@ -80,7 +99,7 @@ struct heredoc {
 	const char *delim;
 	int strip_tabs;
 	int expand;			/* unquoted delimiter: body is expanded */
-	int script;			/* fed to a shell: parse the body */
+	int lang;			/* fed to a shell or interpreter (lh_lang): read the body */
 	unsigned ctx;
 	const char *wrappers;
 };
@@ -96,7 +115,12 @@ struct parser {
 	unsigned elem_ctx;		/* PIPE_IN for the current element */
 	struct heredoc hd[MAX_HEREDOCS];
 	int nhd;
-	int stdin_shell;		/* the last simple command was a shell reading stdin */
+	int stdin_lang;			/* the last simple command reads a program from stdin (lh_lang) */
+	int marks_ok;			/* s holds no SPLIT_MARK or BR_* byte of its own */
+	int open_loops;			/* while/until/for bodies whose 'done' is still to come */
+	const char *feed_text;		/* what the element before this one in the pipeline
+					   writes, when known (echo, printf, cat <<<) */
+	const char *feed_items;		/* or the files it lists (find ROOT: ROOT/<star>) */
 };
 
 struct word {
@@ -258,6 +282,8 @@ static const char *var_get(struct parser *p, const char *name, size_t n, int *kn
 		return env->user;
 	if (n == 7 && !memcmp(name, "LOGNAME", 7) && env->user)
 		return env->user;
+	if (n == 3 && !memcmp(name, "IFS", 3))
+		return " \t\n";	/* rm${IFS}-rf${IFS}/ splits as bash splits it */
 	*known = 0;
 	return NULL;
 }
@@ -290,7 +316,7 @@ static void parse_list(struct parser *p, int term);
 static int read_word(struct parser *p, struct word *w);
 static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int argc,
 		   struct lh_redir *redirs, int nredirs, unsigned ctx,
-		   const char *wrappers, int *stdin_shell);
+		   const char *wrappers, int *stdin_lang);
 
 static int enter(struct parser *p)
 {
@@ -304,9 +330,22 @@ static int enter(struct parser *p)
 	return 1;
 }
 
-/* Parse a separate string (a -c argument, backtick contents, ...). */
-static void subparse(struct parser *p, const char *s, size_t n, unsigned ctx,
-		     const char *wrappers)
+static int marks_ok(const char *s, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if ((s[k] >= SPLIT_MARK && s[k] <= BR_CLOSE) || s[k] == LH_INTERP_DYN)
+			return 0;
+	return 1;
+}
+
+/*
+ * Parse a separate string run by the same shell (eval, an alias): a cd in
+ * it moves what follows.
+ */
+static void subparse_here(struct parser *p, const char *s, size_t n, unsigned ctx,
+			  const char *wrappers)
 {
 	struct parser q;
 
@@ -319,7 +358,21 @@ static void subparse(struct parser *p, const char *s, size_t n, unsigned ctx,
 	q.depth = p->depth + 1;
 	q.ctx = ctx;
 	q.wrappers = wrappers;
+	q.marks_ok = marks_ok(s, n);
 	parse_list(&q, 0);
+}
+
+/*
+ * Parse a separate string run by another shell or process (a -c argument,
+ * a substitution, a script on stdin): its cd stays inside it.
+ */
+static void subparse(struct parser *p, const char *s, size_t n, unsigned ctx,
+		     const char *wrappers)
+{
+	const char *cwd = p->sh->cwd;
+
+	subparse_here(p, s, n, ctx, wrappers);
+	p->sh->cwd = cwd;
 }
 
 /* ---- substitutions --------------------------------------------------- */
@@ -328,7 +381,7 @@ static void subparse(struct parser *p, const char *s, size_t n, unsigned ctx,
 static void command_subst(struct parser *p)
 {
 	unsigned save_ctx = p->ctx, save_elem = p->elem_ctx;
-	const char *save_from = p->pipe_from;
+	const char *save_from = p->pipe_from, *save_cwd = p->sh->cwd;
 
 	if (!enter(p))
 		return;
@@ -341,6 +394,29 @@ static void command_subst(struct parser *p)
 	p->ctx = save_ctx;
 	p->elem_ctx = save_elem;
 	p->pipe_from = save_from;
+	p->sh->cwd = save_cwd;
+}
+
+static const char *echo_output(struct parser *p, int from);
+
+/*
+ * The output of a substitution we know: $(pwd) is the folder the shell is
+ * in; $(echo WORDS) and $(printf ...) of known words are what they print
+ * (`from` is the first command the substitution emitted). NULL for
+ * anything else.
+ */
+static const char *known_subst(struct parser *p, const char *s, size_t n, int from)
+{
+	const char *cwd = p->sh->cwd ? p->sh->cwd : p->sh->env->cwd;
+
+	while (n && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (cwd && cwd[0] && ((n == 3 && !memcmp(s, "pwd", 3)) ||
+			      (n == 6 && (!memcmp(s, "pwd -L", 6) || !memcmp(s, "pwd -P", 6)))))
+		return cwd;
+	return echo_output(p, from);
 }
 
 /* `...`: p->i is at the opening backquote. */
@@ -423,6 +499,8 @@ static void ansi_c(struct parser *p, struct wb *b)
 		}
 		c = p->s[i + 1];
 		i += 2;
+		if (strchr("xuUc01234567", c))
+			b->flags |= LH_W_ESCAPED;	/* a spelling that hides the word */
 		switch (c) {
 		case 'n': out = '\n'; break;
 		case 't': out = '\t'; break;
@@ -526,18 +604,29 @@ static void ansi_c(struct parser *p, struct wb *b)
 }
 
 /* Add a known expansion value; unquoted blanks become split points. */
+static const char *var_get(struct parser *p, const char *name, size_t n, int *known);
+
 static void add_value(struct parser *p, struct wb *b, const char *v, int in_dq)
 {
+	const char *ifs;
 	size_t k;
+	int known;
 
-	if (in_dq || !p->sh->split_ok) {
+	if (in_dq || !p->marks_ok) {
 		wb_add(b, v, strlen(v));
+		return;
+	}
+	/* split at the characters of IFS, as set in the request (IFS=,; $x) */
+	ifs = var_get(p, "IFS", 3, &known);
+	if (!known) {
+		wb_add(b, v, strlen(v));
+		b->flags |= LH_W_DYNAMIC;	/* split where, we cannot know */
 		return;
 	}
 	for (k = 0; v[k]; k++) {
 		char c = v[k];
 
-		if (c == ' ' || c == '\t' || c == '\n')
+		if (c && strchr(ifs, c))
 			wb_addc(b, SPLIT_MARK);
 		else {
 			if (c == '*' || c == '?' || c == '[')
@@ -594,6 +683,57 @@ static void param_expansion(struct parser *p, struct wb *b, size_t dollar, int i
 		return;
 	}
 	/*
+	 * ${x:-word} and ${x-word} with x unknown, unquoted and a word of its
+	 * own: either x's value or the word. Judge both: the word's value,
+	 * and a run-time word beside it (rm -rf ${DIR:-/} may delete /).
+	 */
+	if (name_end > start && is_name_start((unsigned char)p->s[start])) {
+		size_t w = name_end;
+		const char *dflt;
+		int colon = 0;
+
+		if (w < i - 1 && p->s[w] == ':') {
+			w++;
+			colon = 1;
+		}
+		val = var_get(p, p->s + start, name_end - start, &known);
+		if (known && w < i - 1 && (p->s[w] == '-' || p->s[w] == '=') &&
+		    (val[0] || !colon)) {
+			/* set: its value */
+			p->i = i;
+			add_value(p, b, val, in_dq);
+			return;
+		}
+		if (w < i - 1 && (p->s[w] == '-' || p->s[w] == '=') && !in_dq && !b->len &&
+		    p->marks_ok && (i >= p->n || is_meta((unsigned char)p->s[i]))) {
+			size_t ws = w + 1, we = i - 1;
+
+			if (we - ws >= 2 && (p->s[ws] == '"' || p->s[ws] == '\'') &&
+			    p->s[we - 1] == p->s[ws]) {
+				ws++;
+				we--;
+			}
+			dflt = sdup(p, p->s + ws, we - ws);
+			if (!strpbrk(dflt, "$`\\\"'{}")) {
+				if (dflt[0] == '~' && (!dflt[1] || dflt[1] == '/') && p->sh->env->home) {
+					size_t hl = strlen(p->sh->env->home), rl = strlen(dflt + 1);
+					char *t = alloc(p, hl + rl + 1);
+
+					if (!t)
+						return;
+					memcpy(t, p->sh->env->home, hl);
+					memcpy(t + hl, dflt + 1, rl + 1);
+					dflt = t;
+				}
+				p->i = i;
+				add_value(p, b, dflt, 0);
+				wb_addc(b, SPLIT_MARK);
+				wb_addc(b, LH_INTERP_DYN);
+				return;
+			}
+		}
+	}
+	/*
 	 * Anything else (${x:-word}, ${#x}, ${x/a/b}...): the value is not
 	 * known, but the word parts may hold substitutions that would run.
 	 */
@@ -646,8 +786,17 @@ static void expand_dollar(struct parser *p, struct wb *b, int in_dq)
 			p->i += 3;
 			skip_arith(p);
 		} else {
+			const char *v;
+			int from = p->sh->out->ncmds;
+
 			p->i += 2;
 			command_subst(p);
+			v = p->i > dollar + 3 ? known_subst(p, p->s + dollar + 2, p->i - dollar - 3, from) :
+				NULL;
+			if (v) {
+				add_value(p, b, v, in_dq);
+				return;
+			}
 		}
 		wb_add(b, p->s + dollar, (p->i > dollar ? p->i : dollar) - dollar);
 		b->flags |= LH_W_DYNAMIC;
@@ -732,8 +881,15 @@ static void decode_dq(struct parser *p, struct wb *b, int heredoc)
 		}
 		if (c == '`') {
 			size_t s = p->i;
+			const char *v;
+			int from = p->sh->out->ncmds;
 
 			backtick(p);
+			v = p->i > s + 2 ? known_subst(p, p->s + s + 1, p->i - s - 2, from) : NULL;
+			if (v) {
+				add_value(p, b, v, 1);
+				continue;
+			}
 			wb_add(b, p->s + s, p->i - s);
 			b->flags |= LH_W_DYNAMIC;
 			continue;
@@ -819,6 +975,55 @@ static int read_word(struct parser *p, struct word *w)
 				any = 1;
 				continue;
 			}
+			if (c == '(' && eq_seen && b.len && b.p[b.len - 1] == '=' && !(b.flags & LH_W_QUOTED)) {
+				/* name=(a b c): an array; its elements are read, its value not kept */
+				size_t open = p->i;
+				int depth = 0;
+
+				while (p->i < p->n && !p->sh->stop) {
+					int d = p->s[p->i];
+
+					if (d == '\\') {
+						p->i += 2;
+						continue;
+					}
+					if (d == '\'' || d == '"') {
+						struct wb skip;
+
+						wb_init(&skip, p);
+						if (d == '"') {
+							decode_dq(p, &skip, 0);
+						} else {
+							const char *q = memchr(p->s + p->i + 1, '\'', p->n - p->i - 1);
+
+							p->i = q ? (size_t)(q - p->s) + 1 : p->n;
+						}
+						continue;
+					}
+					if (d == '$') {
+						struct wb skip;
+
+						wb_init(&skip, p);
+						expand_dollar(p, &skip, 0);
+						continue;
+					}
+					if (d == '(')
+						depth++;
+					else if (d == ')' && --depth == 0) {
+						p->i++;
+						break;
+					}
+					p->i++;
+				}
+				if (depth > 0 && !p->sh->stop) {
+					fail(p, "unterminated array at offset %zu", open);
+					break;
+				}
+				wb_add(&b, p->s + open, p->i - open);
+				b.flags |= LH_W_DYNAMIC;
+				any = 1;
+				continue;
+			}
 			break;
 		}
 		switch (c) {
@@ -857,8 +1062,15 @@ static int read_word(struct parser *p, struct word *w)
 			break;
 		case '`': {
 			size_t s = p->i;
+			const char *v;
+			int from = p->sh->out->ncmds;
 
 			backtick(p);
+			v = p->i > s + 2 ? known_subst(p, p->s + s + 1, p->i - s - 2, from) : NULL;
+			if (v) {
+				add_value(p, &b, v, 0);
+				break;
+			}
 			wb_add(&b, p->s + s, p->i - s);
 			b.flags |= LH_W_DYNAMIC;
 			break;
@@ -877,14 +1089,26 @@ static int read_word(struct parser *p, struct word *w)
 			p->i++;
 			break;
 		case '{':
-			brace = 1;
-			wb_addc(&b, '{');
+			/* brace expansion happens after the word is read (expand_braces) */
+			if (p->marks_ok) {
+				brace++;
+				wb_addc(&b, BR_OPEN);
+			} else {
+				wb_addc(&b, '{');
+			}
+			p->i++;
+			break;
+		case ',':
+			wb_addc(&b, brace ? BR_SEP : ',');
 			p->i++;
 			break;
 		case '}':
-			if (brace)
-				b.flags |= LH_W_GLOB;	/* brace expansion: many words */
-			wb_addc(&b, '}');
+			if (brace) {
+				brace--;
+				wb_addc(&b, BR_CLOSE);
+			} else {
+				wb_addc(&b, '}');
+			}
 			p->i++;
 			break;
 		case '=':
@@ -910,6 +1134,342 @@ static int read_word(struct parser *p, struct word *w)
 	w->start = start;
 	w->end = p->i;
 	return 1;
+}
+
+/* ---- brace expansion and word splitting ------------------------------ */
+
+static int is_brace_mark(char c)
+{
+	return c == BR_OPEN || c == BR_SEP || c == BR_CLOSE;
+}
+
+/*
+ * A part known only at run time (LH_INTERP_DYN, from interpreter code or
+ * ${x:-word}) makes the whole word a run-time word, shown with '?'.
+ */
+static const char *undyn(struct parser *p, const char *s, unsigned *flags)
+{
+	char *d, *x;
+
+	if (!strchr(s, LH_INTERP_DYN))
+		return s;
+	*flags |= LH_W_DYNAMIC;
+	d = (char *)sdup(p, s, strlen(s));
+	for (x = d; *x; x++)
+		if (*x == LH_INTERP_DYN)
+			*x = '?';
+	return d;
+}
+
+/* The word with its brace marks turned back into the characters typed. */
+static const char *unmark(struct parser *p, const char *s)
+{
+	const char *q;
+	char *d, *x;
+
+	for (q = s; *q && !is_brace_mark(*q); q++)
+		;
+	if (!*q)
+		return s;
+	d = (char *)sdup(p, s, strlen(s));
+	for (x = d; *x; x++)
+		if (*x == BR_OPEN)
+			*x = '{';
+		else if (*x == BR_SEP)
+			*x = ',';
+		else if (*x == BR_CLOSE)
+			*x = '}';
+	return d;
+}
+
+struct words_out {
+	struct word *v;
+	int n, cap;
+};
+
+static void words_push(struct parser *p, struct words_out *o, const struct word *proto,
+		       const char *s, size_t len)
+{
+	if (o->n == o->cap) {
+		int cap = o->cap ? o->cap * 2 : 16;
+		struct word *v = alloc(p, sizeof(*v) * (size_t)cap);
+
+		if (!v)
+			return;
+		if (o->n)
+			memcpy(v, o->v, sizeof(*v) * (size_t)o->n);
+		o->v = v;
+		o->cap = cap;
+	}
+	o->v[o->n] = *proto;
+	o->v[o->n].v = sdup(p, s, len);
+	o->v[o->n].len = len;
+	o->n++;
+}
+
+struct brace_out {
+	const char **v;			/* expanded words, marks still in them */
+	int n, overflow;
+};
+
+static void brace_push(struct parser *p, struct brace_out *o, const char *s, size_t n)
+{
+	if (o->n >= MAX_BRACE_WORDS) {
+		o->overflow = 1;
+		return;
+	}
+	o->v[o->n++] = sdup(p, s, n);
+}
+
+/* pre + mid + post, as one new string */
+static char *concat3(struct parser *p, const char *a, size_t an, const char *b, size_t bn,
+		     const char *c, size_t cn)
+{
+	char *d = alloc(p, an + bn + cn + 1);
+
+	if (!d)
+		return NULL;
+	memcpy(d, a, an);
+	memcpy(d + an, b, bn);
+	memcpy(d + an + bn, c, cn);
+	d[an + bn + cn] = '\0';
+	return d;
+}
+
+static int parse_seq_end(const char *s, size_t n, long *num, int *ch, int *width)
+{
+	size_t k = 0;
+	long v = 0;
+	int neg = 0;
+
+	*ch = -1;
+	*width = 0;
+	if (n == 1 && ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) {
+		*ch = (unsigned char)s[0];
+		return 1;
+	}
+	if (k < n && (s[k] == '-' || s[k] == '+'))
+		neg = s[k++] == '-';
+	if (k == n || n - k > 9)
+		return 0;
+	if (s[k] == '0' && n - k > 1)
+		*width = (int)n;
+	for (; k < n; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return 0;
+		v = v * 10 + (s[k] - '0');
+	}
+	*num = neg ? -v : v;
+	return 1;
+}
+
+/* {x..y} or {x..y..step} between s[i] and s[j]: 1 when it is one. */
+static int brace_seq(struct parser *p, const char *s, size_t n, size_t i, size_t j,
+		     struct brace_out *o, int depth);
+
+static void brace_expand(struct parser *p, const char *s, size_t n, struct brace_out *o,
+			 int depth)
+{
+	size_t i, j, a;
+	int d, nsep = 0;
+
+	if (o->overflow || p->sh->stop)
+		return;
+	if (depth > MAX_BRACE_WORDS) {
+		o->overflow = 1;
+		return;
+	}
+	for (i = 0; i < n && s[i] != BR_OPEN; i++)
+		;
+	if (i == n) {
+		brace_push(p, o, s, n);
+		return;
+	}
+	for (d = 0, j = i; j < n; j++) {
+		if (s[j] == BR_OPEN)
+			d++;
+		else if (s[j] == BR_CLOSE && --d == 0)
+			break;
+		else if (s[j] == BR_SEP && d == 1)
+			nsep++;
+	}
+	if (j == n) {
+		/* no closing brace: this one is a literal character */
+		char *c = concat3(p, s, i, "{", 1, s + i + 1, n - i - 1);
+
+		if (c)
+			brace_expand(p, c, n, o, depth + 1);
+		return;
+	}
+	if (nsep) {
+		for (a = i + 1;;) {
+			size_t b = a;
+			char *c;
+
+			for (d = 0; b < j; b++) {
+				if (s[b] == BR_OPEN)
+					d++;
+				else if (s[b] == BR_CLOSE)
+					d--;
+				else if (s[b] == BR_SEP && d == 0)
+					break;
+			}
+			c = concat3(p, s, i, s + a, b - a, s + j + 1, n - j - 1);
+			if (!c)
+				return;
+			brace_expand(p, c, strlen(c), o, depth + 1);
+			if (b >= j || o->overflow)
+				break;
+			a = b + 1;
+		}
+		return;
+	}
+	if (brace_seq(p, s, n, i, j, o, depth))
+		return;
+	{
+		/* {} and {word}: literal braces; what is inside may still expand */
+		char *c = concat3(p, s, n, "", 0, "", 0);
+
+		if (!c)
+			return;
+		c[i] = '{';
+		c[j] = '}';
+		brace_expand(p, c, n, o, depth + 1);
+	}
+}
+
+static int brace_seq(struct parser *p, const char *s, size_t n, size_t i, size_t j,
+		     struct brace_out *o, int depth)
+{
+	const char *in = s + i + 1, *dots, *dots2;
+	size_t len = j - i - 1, k;
+	long x = 0, y = 0, step = 1, count;
+	int cx, cy, wx, wy, w;
+
+	for (k = 0; k < len; k++)
+		if (is_brace_mark(in[k]))
+			return 0;
+	dots = memmem(in, len, "..", 2);
+	if (!dots)
+		return 0;
+	if (!parse_seq_end(in, (size_t)(dots - in), &x, &cx, &wx))
+		return 0;
+	dots2 = memmem(dots + 2, len - (size_t)(dots + 2 - in), "..", 2);
+	if (!parse_seq_end(dots + 2, (size_t)((dots2 ? dots2 : in + len) - (dots + 2)), &y, &cy,
+			   &wy))
+		return 0;
+	if (dots2) {
+		int cs, ws;
+
+		if (!parse_seq_end(dots2 + 2, (size_t)(in + len - (dots2 + 2)), &step, &cs, &ws) ||
+		    cs >= 0)
+			return 0;
+		if (step < 0)
+			step = -step;
+		if (!step)
+			step = 1;
+	}
+	if ((cx >= 0) != (cy >= 0))
+		return 0;
+	if (cx >= 0) {
+		x = cx;
+		y = cy;
+	}
+	count = (x <= y ? y - x : x - y) / step + 1;
+	if (count > MAX_SEQ_WORDS) {
+		o->overflow = 1;
+		return 1;
+	}
+	w = wx > wy ? wx : wy;
+	for (; count > 0 && !o->overflow; count--) {
+		char item[32];
+		char *c;
+
+		if (cx >= 0)
+			snprintf(item, sizeof(item), "%c", (char)x);
+		else
+			snprintf(item, sizeof(item), "%0*ld", w, x);
+		c = concat3(p, s, i, item, strlen(item), s + j + 1, n - j - 1);
+		if (!c)
+			return 1;
+		brace_expand(p, c, strlen(c), o, depth + 1);
+		x += x <= y ? step : -step;
+	}
+	return 1;
+}
+
+/*
+ * Brace expansion, then splitting at SPLIT_MARKs, of every word: bash's
+ * order (a variable's value is never brace-expanded: it holds no marks).
+ * A brace expansion past its bounds keeps the word as typed, marked as a
+ * glob, which path matching treats as a wildcard.
+ */
+static int expand_words(struct parser *p, struct word **wv, int n)
+{
+	struct words_out o = { NULL, 0, 0 };
+	int k, need = 0;
+
+	for (k = 0; k < n && !need; k++)
+		need = strchr((*wv)[k].v, SPLIT_MARK) || strchr((*wv)[k].v, BR_OPEN) ||
+		       strchr((*wv)[k].v, BR_SEP) || strchr((*wv)[k].v, BR_CLOSE);
+	if (!need)
+		return n;
+	for (k = 0; k < n && !p->sh->stop; k++) {
+		const struct word *w = &(*wv)[k];
+		const char *one[1];
+		struct brace_out bo = { one, 0, 0 };
+		const char *many[MAX_BRACE_WORDS];
+		int b, groups = 0;
+		struct word proto = *w;
+		const char *q;
+
+		for (q = w->v; *q; q++)
+			groups += *q == BR_OPEN;
+		if (!groups) {
+			one[0] = w->v;
+			bo.n = 1;
+		} else {
+			bo.v = many;
+			if (groups <= MAX_BRACE_WORDS)
+				brace_expand(p, w->v, strlen(w->v), &bo, 0);
+			else
+				bo.overflow = 1;
+			if (bo.overflow) {
+				/* too many words: keep it as typed, a wildcard */
+				many[0] = w->v;
+				bo.n = 1;
+				proto.flags |= LH_W_GLOB;
+			} else if (bo.n > 1) {
+				p->sh->out->nwords += bo.n - 1;
+				if (p->sh->out->nwords > LH_SHELL_MAX_WORDS) {
+					p->sh->out->truncated = 1;
+					fail(p, "too many words (more than %d)", LH_SHELL_MAX_WORDS);
+					return n;
+				}
+			}
+		}
+		for (b = 0; b < bo.n; b++) {
+			const char *str = unmark(p, bo.v[b]), *sp;
+
+			if (!strchr(str, SPLIT_MARK)) {
+				words_push(p, &o, &proto, str, strlen(str));
+				continue;
+			}
+			while ((sp = strchr(str, SPLIT_MARK)) || *str) {
+				size_t len = sp ? (size_t)(sp - str) : strlen(str);
+
+				if (len)
+					words_push(p, &o, &proto, str, len);
+				if (!sp)
+					break;
+				str = sp + 1;
+			}
+		}
+	}
+	if (p->sh->stop)
+		return n;
+	*wv = o.v;
+	return o.n;
 }
 
 /* Is the raw word at p->i exactly `kw` followed by a separator? */
@@ -950,6 +1510,50 @@ static int append_cmd(struct parser *p, struct lh_scmd *c)
 	return 0;
 }
 
+/*
+ * cd DIR, pushd DIR, popd: where the commands after it run. A place known
+ * only at run time is "", whose relative paths are run-time paths.
+ */
+static void change_dir(struct parser *p, const struct lh_scmd *c)
+{
+	const struct lh_shell_env *env = p->sh->env;
+	const char *base = p->sh->cwd ? p->sh->cwd : env->cwd, *to = NULL;
+	int k, dynamic = 0;
+
+	if (strcmp(c->name, "cd") && strcmp(c->name, "pushd") && strcmp(c->name, "popd"))
+		return;
+	if (!strcmp(c->name, "popd")) {
+		p->sh->cwd = "";
+		return;
+	}
+	for (k = 1; k < c->argc; k++) {
+		const char *a = c->argv[k];
+
+		if (!strcmp(a, "--")) {
+			if (k + 1 < c->argc) {
+				to = c->argv[k + 1];
+				dynamic = c->wflags[k + 1] & LH_W_DYNAMIC;
+			}
+			break;
+		}
+		if (a[0] == '-' && a[1] && strspn(a + 1, "LPe@") == strlen(a + 1))
+			continue;
+		to = a;
+		dynamic = c->wflags[k] & LH_W_DYNAMIC;
+		break;
+	}
+	if (!to)
+		to = env->home ? env->home : "";	/* cd alone: home */
+	if (dynamic || !strcmp(to, "-") || !to[0] ||
+	    ((!base || !base[0]) && to[0] != '/' && to[0] != '~')) {
+		p->sh->cwd = "";
+		return;
+	}
+	p->sh->cwd = lh_path_resolve(p->sh->arena, to, base && base[0] ? base : "/", env->home);
+	if (!p->sh->cwd)
+		p->sh->cwd = "";
+}
+
 static void emit(struct parser *p, const char **argv, const unsigned char *wf, int argc,
 		 struct lh_redir *redirs, int nredirs, unsigned ctx, const char *wrappers)
 {
@@ -978,7 +1582,9 @@ static void emit(struct parser *p, const char **argv, const unsigned char *wf, i
 	if (!c.pipe_from)
 		c.ctx &= ~(unsigned)LH_CTX_PIPE_IN;
 	c.depth = p->depth;
-	append_cmd(p, &c);
+	c.cwd = p->sh->cwd;
+	if (append_cmd(p, &c) == 0 && !(ctx & LH_CTX_DEFINITION))
+		change_dir(p, &c);
 }
 
 static const char *join_words(struct parser *p, const char *const *argv, int argc)
@@ -1020,6 +1626,410 @@ static const char *add_wrapper(struct parser *p, const char *wrappers, const cha
 	return s;
 }
 
+/* ---- interpreters ------------------------------------------------------------ */
+
+struct interp_run {
+	struct parser *p;
+	enum lh_lang lang;
+	unsigned ctx;
+	const char *wrappers;
+};
+
+static void emit(struct parser *p, const char **argv, const unsigned char *wf, int argc,
+		 struct lh_redir *redirs, int nredirs, unsigned ctx, const char *wrappers);
+
+/*
+ * Words of commands made from interpreter code that hold LH_INTERP_DYN
+ * are run-time words: flag them (and their redirections) and show the
+ * unknown part as '?'.
+ */
+static void mark_dynamic(struct parser *p, int from)
+{
+	int k, i;
+
+	for (k = from; k < p->sh->out->ncmds; k++) {
+		struct lh_scmd *c = &p->sh->out->cmds[k];
+
+		for (i = 0; i < c->argc; i++) {
+			char *w = (char *)c->argv[i], *q;
+
+			if (!strchr(w, LH_INTERP_DYN))
+				continue;
+			for (q = w; *q; q++)
+				if (*q == LH_INTERP_DYN)
+					*q = '?';
+			((unsigned char *)c->wflags)[i] |= LH_W_DYNAMIC;
+			if (!i)
+				c->name = "";
+		}
+		for (i = 0; i < c->nredirs; i++) {
+			char *t = (char *)c->redirs[i].target, *q;
+
+			if (!t || !strchr(t, LH_INTERP_DYN))
+				continue;
+			for (q = t; *q; q++)
+				if (*q == LH_INTERP_DYN)
+					*q = '?';
+			c->redirs[i].dynamic = 1;
+		}
+	}
+}
+
+/*
+ * A command line found in interpreter code. Our parser is stricter than a
+ * shell in places and the line may be a guess (a string that was not a
+ * command at all): a syntax error in it keeps what was parsed and is not
+ * an error of the request. Limits still stop everything.
+ */
+static void subparse_lenient(struct parser *p, const char *s, size_t n, unsigned ctx,
+			     const char *wrappers)
+{
+	const char *err = p->sh->out->error;
+
+	subparse(p, s, n, ctx, wrappers);
+	if (p->sh->stop && !p->sh->oom && !p->sh->out->truncated) {
+		p->sh->stop = 0;
+		p->sh->out->error = err;
+	}
+}
+
+static void run_code(struct parser *p, enum lh_lang lang, const char *code, size_t n,
+		     unsigned ctx, const char *wrappers);
+
+static void on_interp(void *arg, const struct lh_interp_act *a)
+{
+	struct interp_run *ir = arg;
+	struct parser *p = ir->p;
+	int from = p->sh->out->ncmds, k;
+
+	if (p->sh->stop)
+		return;
+	switch (a->kind) {
+	case LH_INTERP_SHELL:
+		subparse_lenient(p, a->text, strlen(a->text), ir->ctx | LH_CTX_STRING, ir->wrappers);
+		break;
+	case LH_INTERP_ARGV:
+	case LH_INTERP_CHMOD: {
+		int off = a->kind == LH_INTERP_CHMOD, n = a->argc + off;
+		const char **av = alloc(p, sizeof(*av) * (size_t)(n + 1));
+		unsigned char *wf = alloc(p, (size_t)n + 1);
+
+		if (!av || !wf)
+			return;
+		if (off)
+			av[0] = "chmod";
+		for (k = 0; k < a->argc; k++)
+			av[k + off] = sdup(p, a->argv[k], strlen(a->argv[k]));
+		av[n] = NULL;
+		memset(wf, 0, (size_t)n + 1);
+		if (n > 0)
+			unwrap(p, av, wf, n, NULL, 0, ir->ctx, ir->wrappers, NULL);
+		break;
+	}
+	case LH_INTERP_DELETE:
+	case LH_INTERP_RMTREE: {
+		const char *av[5];
+		unsigned char wf[4] = { 0, 0, 0, 0 };
+		int n = 0;
+
+		av[n++] = "rm";
+		if (a->kind == LH_INTERP_RMTREE)
+			av[n++] = "-rf";
+		av[n++] = "--";
+		av[n++] = sdup(p, a->text, strlen(a->text));
+		av[n] = NULL;
+		emit(p, av, wf, n, NULL, 0, ir->ctx, ir->wrappers);
+		break;
+	}
+	case LH_INTERP_WRITE: {
+		static const char *colon[] = { ":" };
+		static const unsigned char cf[] = { 0 };
+		struct lh_redir *r = alloc(p, sizeof(*r));
+
+		if (!r)
+			return;
+		memset(r, 0, sizeof(*r));
+		r->op = LH_REDIR_OUT;
+		r->fd = 1;
+		r->target = sdup(p, a->text, strlen(a->text));
+		emit(p, colon, cf, 1, r, 1, ir->ctx, ir->wrappers);
+		break;
+	}
+	case LH_INTERP_CODE:
+		run_code(p, ir->lang, a->text, strlen(a->text), ir->ctx, ir->wrappers);
+		break;
+	}
+	mark_dynamic(p, from);
+}
+
+/* Judge interpreter code: what it runs, deletes and writes (interp.h). */
+static void run_code(struct parser *p, enum lh_lang lang, const char *code, size_t n,
+		     unsigned ctx, const char *wrappers)
+{
+	struct interp_run ir = { p, lang, ctx | LH_CTX_INTERP, wrappers };
+
+	if (!enter(p))
+		return;
+	p->depth++;
+	if (lh_interp_scan(p->sh->arena, lang, code, n, on_interp, &ir) == -ENOMEM &&
+	    !p->sh->stop) {
+		p->sh->oom = 1;
+		p->sh->out->truncated = 1;
+		fail(p, "command too large to judge");
+	}
+	p->depth--;
+}
+
+/* A crontab read from stdin: each line's command runs later, unattended. */
+static void run_crontab(struct parser *p, const char *text, unsigned ctx, const char *wrappers)
+{
+	while (*text && !p->sh->stop) {
+		const char *e = strchr(text, '\n'), *q = text;
+		size_t len = e ? (size_t)(e - text) : strlen(text);
+		int fields = 5, k;
+
+		while (q < text + len && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q < text + len && *q != '#' && !(is_name_start((unsigned char)*q) &&
+						     memchr(q, '=', (size_t)(text + len - q)) &&
+						     strcspn(q, "= \t") < strcspn(q, " \t"))) {
+			if (*q == '@')
+				fields = 1;	/* @reboot, @daily... */
+			for (k = 0; k < fields && q < text + len; k++) {
+				while (q < text + len && *q != ' ' && *q != '\t')
+					q++;
+				while (q < text + len && (*q == ' ' || *q == '\t'))
+					q++;
+			}
+			if (q < text + len)
+				subparse(p, q, (size_t)(text + len - q), ctx, wrappers);
+		}
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+}
+
+/* A program read from stdin (a here-document, a here-string, a pipe). */
+static void run_stdin(struct parser *p, int lang, const char *text, unsigned ctx,
+		      const char *wrappers)
+{
+	if (lang == LH_LANG_CRON)
+		run_crontab(p, text, ctx, wrappers);
+	else if (lang == LH_LANG_SHELL)
+		subparse(p, text, strlen(text), ctx | LH_CTX_STDIN_SCRIPT, wrappers);
+	else if (lang != LH_LANG_NONE)
+		run_code(p, (enum lh_lang)lang, text, strlen(text), ctx | LH_CTX_STDIN_SCRIPT,
+			 wrappers);
+}
+
+/* Options of an interpreter that take the next word as their value. */
+static int interp_opt_value(enum lh_lang lang, const char *a)
+{
+	static const char *const node[] = { "-r", "--require", "--import", "--loader",
+		"--experimental-loader", "-C", "--conditions", "--title", "--env-file", NULL };
+	static const char *const awk[] = { "-F", "-v", "-f", "-i", "--include", "--field-separator",
+		"--assign", "--file", NULL };
+	const char *const *v = lang == LH_LANG_NODE ? node : lang == LH_LANG_AWK ? awk : NULL;
+
+	for (; v && *v; v++)
+		if (!strcmp(*v, a))
+			return 1;
+	return 0;
+}
+
+/*
+ * Returns 1 when the inline code is known only at run time.
+ *
+ * Find an interpreter's program among its arguments: inline code
+ * (-c, -e, -E, --eval, -p, -r, the first awk argument), a script file, or
+ * stdin. Inline code is scanned now; a program read from stdin is
+ * reported through *stdin_lang so that here-documents and pipes feeding
+ * it are scanned when they are read.
+ */
+static int interp_program(struct parser *p, enum lh_lang lang, const char **argv,
+			  const unsigned char *wf, int argc, unsigned ctx, const char *wrappers,
+			  int *stdin_lang)
+{
+	struct wb code;
+	int i, have_code = 0, script = 0, dynamic = 0;
+
+	wb_init(&code, p);
+	for (i = 1; i < argc && !script; i++) {
+		const char *a = argv[i];
+		int j;
+
+		if (!strcmp(a, "-")) {
+			break;			/* the program comes from stdin */
+		}
+		if (!strcmp(a, "--") || a[0] != '-' || !a[1]) {
+			/* the program (awk) or a script file; what follows are its arguments */
+			if (!strcmp(a, "--")) {
+				if (++i >= argc)
+					break;
+				a = argv[i];
+			}
+			if (lang == LH_LANG_AWK && !have_code) {
+				if (wf[i] & LH_W_DYNAMIC)
+					dynamic = 1;
+				wb_add(&code, a, strlen(a));
+				have_code = 1;
+			}
+			script = 1;
+			break;
+		}
+		if (a[1] == '-') {
+			/* long options */
+			const char *eq = strchr(a, '=');
+			size_t l = eq ? (size_t)(eq - a) : strlen(a);
+
+			if ((lang == LH_LANG_NODE && ((l == 6 && !strncmp(a, "--eval", 6)) ||
+						      (l == 7 && !strncmp(a, "--print", 7)))) ||
+			    (lang == LH_LANG_AWK && l == 8 && !strncmp(a, "--source", 8))) {
+				const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+
+				if (v) {
+					if (wf[i] & LH_W_DYNAMIC)
+						dynamic = 1;
+					if (have_code)
+						wb_addc(&code, '\n');
+					wb_add(&code, v, strlen(v));
+					have_code = 1;
+				}
+				continue;
+			}
+			if (lang == LH_LANG_AWK && l == 6 && !strncmp(a, "--file", 6))
+				have_code = -1;
+			if (!eq && interp_opt_value(lang, a))
+				i++;
+			continue;
+		}
+		if (interp_opt_value(lang, a)) {
+			if (lang == LH_LANG_AWK && !strcmp(a, "-f"))
+				have_code = -1;	/* the program is in a file */
+			i++;
+			continue;
+		}
+		/* a bundle of short options */
+		for (j = 1; a[j]; j++) {
+			char o = a[j];
+			int code_opt = (lang == LH_LANG_PYTHON && o == 'c') ||
+				       ((lang == LH_LANG_PERL || lang == LH_LANG_RUBY) &&
+					(o == 'e' || o == 'E')) ||
+				       (lang == LH_LANG_NODE && (o == 'e' || o == 'p')) ||
+				       (lang == LH_LANG_PHP && (o == 'r' || o == 'B' || o == 'R' ||
+								o == 'E')) ||
+				       (lang == LH_LANG_AWK && o == 'e');
+
+			if (code_opt) {
+				const char *v = a[j + 1] ? a + j + 1 : i + 1 < argc ? argv[++i] : NULL;
+
+				if (v) {
+					if (wf[i] & LH_W_DYNAMIC)
+						dynamic = 1;
+					if (have_code > 0)
+						wb_addc(&code, '\n');
+					wb_add(&code, v, strlen(v));
+					have_code = 1;
+				}
+				if (lang == LH_LANG_PYTHON)
+					script = 1;	/* the rest are sys.argv */
+				break;
+			}
+			if (lang == LH_LANG_PYTHON && o == 'm') {
+				script = 1;		/* a module: its code is a file */
+				break;
+			}
+			if ((lang == LH_LANG_PYTHON && strchr("WXQ", o)) ||
+			    (lang == LH_LANG_RUBY && strchr("IrCEF", o)) ||
+			    (lang == LH_LANG_PHP && strchr("cdfzt", o)) ||
+			    (lang == LH_LANG_AWK && strchr("Fvfi", o)) ||
+			    (lang == LH_LANG_PERL && o == 'I')) {
+				if (lang == LH_LANG_PHP && o == 'f')
+					script = 1;
+				if (lang == LH_LANG_AWK && o == 'f')
+					have_code = -1;
+				if (!a[j + 1])
+					i++;	/* the value is the next word */
+				break;
+			}
+			if (lang == LH_LANG_PERL && strchr("iMmxCdDFV", o))
+				break;		/* the rest of the word is the value */
+			if ((lang == LH_LANG_PERL || lang == LH_LANG_RUBY) && (o == 'l' || o == '0')) {
+				while (a[j + 1] >= '0' && a[j + 1] <= '9')
+					j++;
+				continue;
+			}
+		}
+	}
+	if (have_code > 0 && !dynamic) {
+		run_code(p, lang, wb_str(&code), code.len, ctx, wrappers);
+		return 0;
+	}
+	if (have_code || script || dynamic || lang == LH_LANG_AWK)
+		return dynamic;
+	if (i >= argc || !strcmp(argv[i], "-")) {
+		if (stdin_lang)
+			*stdin_lang = lang;
+	}
+	return 0;
+}
+
+/*
+ * Items of a known xargs input, split at blanks and newlines: at most max,
+ * else -1 (too many to list: the input is treated as unknown).
+ */
+static int split_items(struct parser *p, const char *text, const char **items, int max)
+{
+	int n = 0;
+
+	while (*text) {
+		size_t l;
+
+		while (*text == ' ' || *text == '\t' || *text == '\n')
+			text++;
+		l = strcspn(text, " \t\n");
+		if (!l)
+			break;
+		if (n == max)
+			return -1;
+		items[n++] = sdup(p, text, l);
+		text += l;
+	}
+	return n;
+}
+
+/* `word` with every `what` in it replaced by `with`. */
+static const char *replace_all(struct parser *p, const char *word, const char *what,
+			       const char *with)
+{
+	size_t wl = strlen(what), xl = strlen(with), n = 0;
+	const char *q;
+	char *out, *o;
+
+	for (q = word; (q = strstr(q, what)); q += wl)
+		n++;
+	if (!n)
+		return word;
+	out = alloc(p, strlen(word) + n * xl + 1);
+	if (!out)
+		return word;
+	for (o = out, q = word;;) {
+		const char *hit = strstr(q, what);
+		size_t l = hit ? (size_t)(hit - q) : strlen(q);
+
+		memcpy(o, q, l);
+		o += l;
+		if (!hit)
+			break;
+		memcpy(o, with, xl);
+		o += xl;
+		q = hit + wl;
+	}
+	*o = '\0';
+	return out;
+}
+
 /* ---- wrappers ----------------------------------------------------------- */
 
 enum wkind {
@@ -1036,6 +2046,7 @@ enum wkind {
 	W_FIND,		/* find ROOTS EXPR with -exec/-execdir/-ok/-okdir */
 	W_BUSYBOX,	/* busybox APPLET ARGS */
 	W_FLOCK,	/* flock [opts] FILE (CMD | -c STRING) */
+	W_CSTRING,	/* script -c STRING, sg GROUP (-c STRING | STRING) */
 };
 
 struct wrapper {
@@ -1116,6 +2127,23 @@ static const struct wrapper wrapper_table[] = {
 	{ "find", W_FIND, "", none_long, 0, 0 },
 	{ "busybox", W_BUSYBOX, "", none_long, 0, 0 },
 	{ "flock", W_FLOCK, "wEc", flock_long, 0, 0 },
+	/* programs that run a program: tracers, sandboxes, session and package runners */
+	{ "strace", W_OPTS, "oepsuEabIOPSX", none_long, 0, 0 },
+	{ "ltrace", W_OPTS, "oepsunaADFlxw", none_long, 0, 0 },
+	{ "valgrind", W_OPTS, "", none_long, 0, 0 },
+	{ "unshare", W_OPTS, "", none_long, 0, 0 },
+	{ "setpriv", W_OPTS, "", none_long, 0, 0 },
+	{ "systemd-run", W_OPTS, "pEMu", none_long, 0, 0 },
+	{ "firejail", W_OPTS, "", none_long, 0, 0 },
+	{ "catchsegv", W_OPTS, "", none_long, 0, 0 },
+	{ "xvfb-run", W_OPTS, "sfenp", none_long, 0, 0 },
+	{ "dbus-run-session", W_OPTS, "", none_long, 0, 0 },
+	{ "faketime", W_OPTS, "", none_long, 1, 0 },
+	{ "npx", W_OPTS, "pc", none_long, 0, 0 },
+	{ "pnpx", W_OPTS, "pc", none_long, 0, 0 },
+	{ "bunx", W_OPTS, "pc", none_long, 0, 0 },
+	{ "script", W_CSTRING, "", none_long, 0, 0 },
+	{ "sg", W_CSTRING, "", none_long, 0, 0 },
 };
 
 static const struct wrapper *find_wrapper(const char *name)
@@ -1123,7 +2151,7 @@ static const struct wrapper *find_wrapper(const char *name)
 	size_t k;
 
 	for (k = 0; k < sizeof(wrapper_table) / sizeof(wrapper_table[0]); k++)
-		if (!strcmp(wrapper_table[k].name, name))
+		if (wrapper_table[k].name[0] == name[0] && !strcmp(wrapper_table[k].name, name))
 			return &wrapper_table[k];
 	return NULL;
 }
@@ -1183,6 +2211,11 @@ static int is_assignment(const char *w)
 	return *q == '=' || (q[0] == '+' && q[1] == '=');
 }
 
+static int is_stdin_path(const char *w)
+{
+	return !strcmp(w, "/dev/stdin") || !strcmp(w, "/proc/self/fd/0") || !strcmp(w, "/dev/fd/0");
+}
+
 /* sh -c: returns 1 if the shell reads its commands from stdin. */
 static int unwrap_shell(struct parser *p, const char **argv, const unsigned char *wf, int argc,
 			unsigned ctx, const char *wrappers, int *handled)
@@ -1216,21 +2249,22 @@ static int unwrap_shell(struct parser *p, const char **argv, const unsigned char
 			*handled = 1;
 			if (wf[i] & LH_W_DYNAMIC) {
 				/* the string is not known: judge the shell itself */
-				*handled = 0;
+				*handled = -1;
 				return 0;
 			}
 			subparse(p, argv[i], strlen(argv[i]), ctx | LH_CTX_STRING, wrappers);
 		}
 		return 0;
 	}
-	return i >= argc;	/* no script file: commands come from stdin */
+	/* no script file, or /dev/stdin: commands come from stdin */
+	return i >= argc || is_stdin_path(argv[i]);
 }
 
 static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, int argc,
 			struct lh_redir *redirs, int nredirs, unsigned ctx,
 			const char *wrappers)
 {
-	const char *root = ".";
+	const char *root = ".", *entries;
 	int i;
 
 	for (i = 1; i < argc; i++) {
@@ -1240,6 +2274,22 @@ static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, 
 			break;
 		if (i == 1)
 			root = a;
+	}
+	/*
+	 * {} is each file found under the root: ROOT/ followed by a wildcard
+	 * (`find / -exec rm -rf {}` deletes everything under /).
+	 */
+	{
+		size_t rl = strlen(root);
+		char *e = alloc(p, rl + 3);
+
+		if (!e)
+			return;
+		memcpy(e, root, rl);
+		if (rl && root[rl - 1] == '/')
+			rl--;
+		memcpy(e + rl, "/*", 3);
+		entries = e;
 	}
 	/* find itself, without the commands it runs (judged on their own below) */
 	{
@@ -1289,7 +2339,7 @@ static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, 
 			if (!sub || !sf)
 				return;
 			for (k = 0; k < n; k++) {
-				sub[k] = strcmp(argv[i + 1 + k], "{}") ? argv[i + 1 + k] : root;
+				sub[k] = strcmp(argv[i + 1 + k], "{}") ? argv[i + 1 + k] : entries;
 				sf[k] = wf[i + 1 + k];
 			}
 			unwrap(p, sub, sf, n, NULL, 0, ctx | LH_CTX_EXEC,
@@ -1299,14 +2349,178 @@ static void unwrap_find(struct parser *p, const char **argv, unsigned char *wf, 
 	}
 }
 
+/*
+ * Commands that read a program from stdin besides shells and interpreters:
+ * source /dev/stdin, and crontab with no file (its table, each line's
+ * command run later). Returns the language, or `lang` unchanged.
+ */
+static int reads_program(const char **argv, int argc, int lang)
+{
+	const char *name = lh_shell_basename(argv[0]);
+	int k;
+
+	if ((!strcmp(name, "source") || !strcmp(name, ".")) && argc > 1 && is_stdin_path(argv[1]))
+		return LH_LANG_SHELL;
+	if (!strcmp(name, "crontab")) {
+		const char *file = NULL;
+
+		for (k = 1; k < argc; k++) {
+			const char *a = argv[k];
+
+			if (!strcmp(a, "-u") || !strcmp(a, "-s")) {
+				k++;
+				continue;
+			}
+			if (!strcmp(a, "-"))
+				return LH_LANG_CRON;
+			if (a[0] == '-')
+				return lang;	/* -l -r -e -i: no table read */
+			file = a;
+		}
+		return file ? lang : LH_LANG_CRON;
+	}
+	return lang;
+}
+
+/*
+ * git settings whose value is a command git runs through sh: 1; 2 for
+ * those that are one only after a '!' (alias.*, credential.helper).
+ */
+static int git_command_key(const char *k, size_t n)
+{
+	static const char *const keys[] = { "core.pager", "core.sshcommand", "core.editor",
+		"core.fsmonitor", "sequence.editor", "diff.external", "gpg.program",
+		"core.askpass", NULL };
+	char low[64];
+	size_t i;
+	int x;
+
+	if (n >= sizeof(low))
+		return 0;
+	for (i = 0; i < n; i++)
+		low[i] = (char)tolower((unsigned char)k[i]);
+	low[n] = '\0';
+	for (x = 0; keys[x]; x++)
+		if (!strcmp(low, keys[x]))
+			return 1;
+	if (!strncmp(low, "alias.", 6) || !strcmp(low, "credential.helper"))
+		return 2;
+	return !strncmp(low, "pager.", 6) || (n > 9 && !strcmp(low + n - 9, ".textconv"));
+}
+
+/*
+ * Options whose value is a command the program runs through a shell:
+ * git -c core.pager=CMD (and git config KEY CMD), tar
+ * --checkpoint-action=exec=CMD / --to-command / -I, rsync -e, ssh -o
+ * ProxyCommand=CMD, vim -c '!CMD', zip -TT CMD, npx -c CMD. The value is
+ * parsed as shell, in context string, with the program as wrapper.
+ */
+static void exec_options(struct parser *p, const char **argv, const unsigned char *wf, int argc,
+			 unsigned ctx, const char *wrappers)
+{
+	const char *name = lh_shell_basename(argv[0]);
+	const char *w;
+	int k, x, git_sub = 0;
+
+	if (!name[0] || !strchr("gtrsvnzpbe", name[0]))
+		return;
+	w = add_wrapper(p, wrappers, name);
+	for (k = 1; k < argc; k++) {
+		const char *a = argv[k], *v = NULL, *next = k + 1 < argc ? argv[k + 1] : NULL;
+		int vk = k;
+
+		if (!strcmp(name, "git")) {
+			if (!strcmp(a, "-c") && next) {
+				const char *eq = strchr(next, '=');
+
+				vk = ++k;
+				if (eq && (x = git_command_key(next, (size_t)(eq - next))) &&
+				    (x == 1 || eq[1] == '!'))
+					v = eq + 1;
+			} else if (!strcmp(a, "-C") && next) {
+				k++;
+			} else if (!strncmp(a, "--upload-pack=", 14) || !strncmp(a, "--receive-pack=", 15) ||
+				   !strncmp(a, "--exec=", 7)) {
+				v = strchr(a, '=') + 1;
+			} else if (a[0] != '-' && !git_sub++ && !strcmp(a, "config")) {
+				/* git config [opts] KEY VALUE */
+				int j = k + 1;
+
+				while (j < argc && argv[j][0] == '-')
+					j++;
+				if (j + 1 < argc && (x = git_command_key(argv[j], strlen(argv[j]))) &&
+				    (x == 1 || argv[j + 1][0] == '!')) {
+					v = argv[j + 1];
+					vk = j + 1;
+				}
+				k = argc;
+			}
+			if (v && v[0] == '!')
+				v++;
+		} else if (!strcmp(name, "tar")) {
+			if (!strncmp(a, "--checkpoint-action=exec=", 25))
+				v = a + 25;
+			else if (!strncmp(a, "--to-command=", 13) || !strncmp(a, "--use-compress-program=", 23))
+				v = strchr(a, '=') + 1;
+			else if ((!strcmp(a, "--to-command") || !strcmp(a, "--use-compress-program") ||
+				  !strcmp(a, "-I")) && next)
+				v = next, vk = ++k;
+			else if (!strncmp(a, "-I", 2) && a[2])
+				v = a + 2;
+		} else if (!strcmp(name, "rsync")) {
+			if (!strncmp(a, "--rsh=", 6))
+				v = a + 6;
+			else if ((!strcmp(a, "-e") || !strcmp(a, "--rsh")) && next)
+				v = next, vk = ++k;
+		} else if (!strcmp(name, "ssh") || !strcmp(name, "scp") || !strcmp(name, "sftp")) {
+			const char *o = NULL;
+
+			if (!strcmp(a, "-o") && next)
+				o = next, vk = ++k;
+			else if (!strncmp(a, "-o", 2) && a[2])
+				o = a + 2;
+			if (o && (!strncasecmp(o, "ProxyCommand", 12) || !strncasecmp(o, "LocalCommand", 12))) {
+				o += 12;
+				while (*o == ' ' || *o == '=')
+					o++;
+				v = o;
+			}
+		} else if (!strcmp(name, "vim") || !strcmp(name, "vi") || !strcmp(name, "nvim") ||
+			   !strcmp(name, "view") || !strcmp(name, "ex") || !strcmp(name, "rvim")) {
+			const char *c = NULL;
+
+			if ((!strcmp(a, "-c") || !strcmp(a, "--cmd")) && next)
+				c = next, vk = ++k;
+			else if (a[0] == '+' && a[1])
+				c = a + 1;
+			while (c && (*c == ':' || *c == ' '))
+				c++;
+			if (c && *c == '!')
+				v = c + 1;
+		} else if (!strcmp(name, "zip")) {
+			if ((!strcmp(a, "-TT") || !strcmp(a, "--unzip-command")) && next)
+				v = next, vk = ++k;
+			else if (!strncmp(a, "--unzip-command=", 16))
+				v = a + 16;
+		} else if (!strcmp(name, "npx") || !strcmp(name, "pnpx") || !strcmp(name, "bunx")) {
+			if ((!strcmp(a, "-c") || !strcmp(a, "--call")) && next)
+				v = next, vk = ++k;
+			else if (!strncmp(a, "--call=", 7))
+				v = a + 7;
+		}
+		if (v && *v && !(wf[vk] & LH_W_DYNAMIC))
+			subparse(p, v, strlen(v), ctx | LH_CTX_STRING, w);
+	}
+}
+
 static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int argc,
 		   struct lh_redir *redirs, int nredirs, unsigned ctx,
-		   const char *wrappers, int *stdin_shell)
+		   const char *wrappers, int *stdin_lang)
 {
 	int guard;
 
-	if (stdin_shell)
-		*stdin_shell = 0;
+	if (stdin_lang)
+		*stdin_lang = LH_LANG_NONE;
 	for (guard = 0; guard < 32 && argc > 0 && !p->sh->stop; guard++) {
 		const struct wrapper *w;
 		const char *name;
@@ -1316,8 +2530,15 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 			break;
 		name = lh_shell_basename(argv[0]);
 		w = find_wrapper(name);
-		if (!w)
+		if (!w) {
+			enum lh_lang lang = lh_interp_lang(name);
+
+			if (lang != LH_LANG_NONE &&
+			    interp_program(p, lang, argv, wf, argc, ctx, add_wrapper(p, wrappers, name),
+					   stdin_lang))
+				ctx |= LH_CTX_RUNTIME_CODE;
 			break;
+		}
 		switch (w->kind) {
 		case W_OPTS:
 			k = skip_opts(argv, argc, w, 1) + w->positionals;
@@ -1330,8 +2551,19 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 					    strchr(argv[j], 'e'))
 						goto done;
 			}
-			if (k >= argc)
+			if (k >= argc) {
+				int j;
+
+				/* sudo -s, sudo -i: a root shell, reading its commands from stdin */
+				for (j = 1; j < argc && stdin_lang; j++)
+					if ((!strcmp(name, "sudo") || !strcmp(name, "doas")) &&
+					    argv[j][0] == '-' && argv[j][1] != '-' &&
+					    (strchr(argv[j], 's') || strchr(argv[j], 'i'))) {
+						*stdin_lang = LH_LANG_SHELL;
+						ctx |= w->ctx;
+					}
 				goto done;
+			}
 			ctx |= w->ctx;
 			wrappers = add_wrapper(p, wrappers, name);
 			argv += k;
@@ -1377,9 +2609,15 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 					break;
 				}
 				if (a[0] == '-' && a[1]) {
-					int j = skip_opts(argv, i + 1, w, i);
-
-					i = j > i ? j : i + 1;
+					/* -u NAME, -C DIR take the next word; -uNAME, --unset=NAME do not */
+					if (a[1] != '-' && strchr(w->short_arg, a[strlen(a) - 1]) &&
+					    strspn(a + 1, "i0v") == strlen(a) - 2)
+						i += 2;
+					else if (a[1] == '-' && !strchr(a, '=') &&
+						 in_list(w->long_arg, a, strlen(a)))
+						i += 2;
+					else
+						i++;
 					continue;
 				}
 				if (is_assignment(a)) {
@@ -1425,10 +2663,12 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 			int from_stdin = unwrap_shell(p, argv, wf, argc, ctx,
 						      add_wrapper(p, wrappers, name), &handled);
 
-			if (handled)
+			if (handled > 0)
 				return;
-			if (from_stdin && stdin_shell)
-				*stdin_shell = 1;
+			if (from_stdin && stdin_lang)
+				*stdin_lang = LH_LANG_SHELL;
+			if (handled < 0)
+				ctx |= LH_CTX_RUNTIME_CODE;
 			goto done;
 		}
 		case W_EVAL:
@@ -1436,9 +2676,14 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 				goto done;
 			{
 				const char *s = join_words(p, argv + 1, argc - 1);
+				int j;
 
-				subparse(p, s, strlen(s), ctx | LH_CTX_STRING,
-					 add_wrapper(p, wrappers, name));
+				for (j = 1; j < argc; j++)
+					if (wf[j] & LH_W_DYNAMIC)
+						ctx |= LH_CTX_RUNTIME_CODE;
+
+				subparse_here(p, s, strlen(s), ctx | LH_CTX_STRING,
+					      add_wrapper(p, wrappers, name));
 			}
 			return;
 		case W_SU: {
@@ -1472,6 +2717,8 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 				return;
 			}
 			ctx |= LH_CTX_PRIV;
+			if (stdin_lang)
+				*stdin_lang = LH_LANG_SHELL;	/* su: a root shell reading stdin */
 			goto done;
 		}
 		case W_SSH: {
@@ -1519,14 +2766,30 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 			return;
 		}
 		case W_XARGS: {
-			int i = skip_opts(argv, argc, w, 1), replace = 0, j;
-			const char **sub;
+			int i = skip_opts(argv, argc, w, 1), j, nitems = -1;
+			const char **sub, *replace = NULL, *items[MAX_XARGS_ITEMS];
 			unsigned char *sf;
 
-			for (j = 1; j < i; j++)
-				if (!strncmp(argv[j], "-I", 2) || !strncmp(argv[j], "--replace", 9) ||
-				    !strcmp(argv[j], "-i"))
-					replace = 1;
+			for (j = 1; j < i; j++) {
+				const char *a = argv[j];
+
+				if (!strncmp(a, "-I", 2))
+					replace = a[2] ? a + 2 : j + 1 < i ? argv[j + 1] : "{}";
+				else if (!strncmp(a, "--replace=", 10))
+					replace = a + 10;
+				else if (!strcmp(a, "--replace") || !strcmp(a, "-i"))
+					replace = "{}";
+				else if (!strncmp(a, "-i", 2) && a[1] == 'i')
+					replace = a + 2;
+				if (!strncmp(a, "-a", 2) || !strncmp(a, "--arg-file", 10))
+					nitems = -2;	/* items from a file */
+			}
+			if (nitems == -1 && (p->elem_ctx & LH_CTX_PIPE_IN) && p->feed_text)
+				nitems = split_items(p, p->feed_text, items, MAX_XARGS_ITEMS);
+			else if (nitems == -1 && (p->elem_ctx & LH_CTX_PIPE_IN) && p->feed_items) {
+				items[0] = p->feed_items;	/* find ROOT | xargs: files under ROOT */
+				nitems = 1;
+			}
 			if (i >= argc) {
 				static const char *echo[] = { "echo" };
 				static unsigned char ef[] = { 0 };
@@ -1541,20 +2804,52 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 			}
 			ctx |= LH_CTX_EXEC;
 			wrappers = add_wrapper(p, wrappers, name);
-			if (replace)
+			if (replace && replace[0]) {
+				/* -I{}: each item replaces {} in the words; one command per item */
+				int it;
+
+				if (nitems > 0) {
+					for (it = 0; it < nitems && !p->sh->stop; it++) {
+						const char **av = alloc(p, sizeof(*av) * (size_t)(argc + 1));
+						unsigned char *af = alloc(p, (size_t)argc + 1);
+
+						if (!av || !af)
+							return;
+						for (j = 0; j < argc; j++) {
+							av[j] = replace_all(p, argv[j], replace, items[it]);
+							af[j] = wf[j];
+						}
+						av[argc] = NULL;
+						unwrap(p, av, af, argc, redirs, nredirs, ctx, wrappers, NULL);
+					}
+					return;
+				}
+				sf = alloc(p, (size_t)argc + 1);
+				if (!sf)
+					return;
+				for (j = 0; j < argc; j++)
+					sf[j] = wf[j] | (strstr(argv[j], replace) ? LH_W_DYNAMIC : 0);
+				wf = sf;
 				continue;
+			}
 			/* the items xargs reads become trailing arguments */
-			sub = alloc(p, sizeof(*sub) * (size_t)(argc + 1));
-			sf = alloc(p, (size_t)argc + 1);
+			sub = alloc(p, sizeof(*sub) * (size_t)(argc + MAX_XARGS_ITEMS + 1));
+			sf = alloc(p, (size_t)argc + MAX_XARGS_ITEMS + 1);
 			if (!sub || !sf)
 				return;
 			memcpy(sub, argv, sizeof(*sub) * (size_t)argc);
 			memcpy(sf, wf, (size_t)argc);
-			sub[argc] = "{input}";
-			sf[argc] = LH_W_DYNAMIC;
+			if (nitems >= 0) {
+				for (j = 0; j < nitems; j++) {
+					sub[argc] = items[j];
+					sf[argc++] = 0;
+				}
+			} else {
+				sub[argc] = "{input}";
+				sf[argc++] = LH_W_DYNAMIC;
+			}
 			argv = sub;
 			wf = sf;
-			argc++;
 			continue;
 		}
 		case W_PARALLEL: {
@@ -1600,6 +2895,35 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 		case W_FIND:
 			unwrap_find(p, argv, wf, argc, redirs, nredirs, ctx, wrappers);
 			return;
+		case W_CSTRING: {
+			/* script -c CMD [FILE], sg GROUP -c CMD, sg GROUP CMD */
+			int i, npos = 0;
+			const char *cmd = NULL;
+
+			for (i = 1; i < argc; i++) {
+				const char *a = argv[i];
+
+				if (!strcmp(a, "-c") || !strcmp(a, "--command")) {
+					if (i + 1 < argc)
+						cmd = argv[++i];
+					continue;
+				}
+				if (!strncmp(a, "--command=", 10)) {
+					cmd = a + 10;
+					continue;
+				}
+				if (a[0] == '-')
+					continue;
+				if (++npos == 2 && !strcmp(name, "sg") && !cmd)
+					cmd = a;
+			}
+			if (cmd) {
+				subparse(p, cmd, strlen(cmd), ctx | LH_CTX_STRING,
+					 add_wrapper(p, wrappers, name));
+				return;
+			}
+			goto done;
+		}
 		case W_FLOCK: {
 			int i = 1;
 			const char *cmd = NULL;
@@ -1640,6 +2964,10 @@ static void unwrap(struct parser *p, const char **argv, unsigned char *wf, int a
 		}
 	}
 done:
+	if (stdin_lang && argc > 0 && !(wf[0] & LH_W_DYNAMIC))
+		*stdin_lang = reads_program(argv, argc, *stdin_lang);
+	if (argc > 1 && !(wf[0] & LH_W_DYNAMIC))
+		exec_options(p, argv, wf, argc, ctx, wrappers);
 	emit(p, argv, wf, argc, redirs, nredirs, ctx, wrappers);
 }
 
@@ -1752,10 +3080,10 @@ static void parse_redir(struct parser *p, struct redir_list *rl)
 				r->target = "";
 				rl->hd_index[p->nhd - rl->hd_first] = rl->n - 1;
 				p->hd[p->nhd].r = NULL;	/* set when the command is final */
-				p->hd[p->nhd].delim = w.v;
+				p->hd[p->nhd].delim = unmark(p, w.v);
 				p->hd[p->nhd].strip_tabs = strip;
 				p->hd[p->nhd].expand = !(w.flags & LH_W_QUOTED);
-				p->hd[p->nhd].script = 0;
+				p->hd[p->nhd].lang = LH_LANG_NONE;
 				p->nhd++;
 				return;
 			}
@@ -1772,7 +3100,7 @@ static void parse_redir(struct parser *p, struct redir_list *rl)
 		fail(p, "missing redirection target at offset %zu", p->i);
 		return;
 	}
-	r->target = w.v;
+	r->target = undyn(p, unmark(p, w.v), &w.flags);
 	r->dynamic = !!(w.flags & LH_W_DYNAMIC);
 	if (r->op == LH_REDIR_DUP && r->fd >= 0 &&
 	    !(w.v[0] == '-' && !w.v[1]) && strspn(w.v, "0123456789") != strlen(w.v)) {
@@ -1828,9 +3156,8 @@ static void read_heredocs(struct parser *p)
 		} else if (h->r) {
 			h->r->target = wb_str(&body);
 		}
-		if (h->script && h->r)
-			subparse(p, h->r->target, strlen(h->r->target),
-				 h->ctx | LH_CTX_STDIN_SCRIPT, h->wrappers);
+		if (h->lang && h->r)
+			run_stdin(p, h->lang, h->r->target, h->ctx, h->wrappers);
 	}
 	p->nhd = 0;
 }
@@ -1848,7 +3175,7 @@ static void assign(struct parser *p, const struct word *w)
 {
 	const char *eq = strchr(w->v, '=');
 	size_t n = (size_t)(eq - w->v);
-	const char *value = eq + 1;
+	const char *value = unmark(p, eq + 1);	/* no brace expansion in assignments */
 
 	if (n && w->v[n - 1] == '+') {
 		n--;		/* x+=y: the value is no longer known */
@@ -1886,54 +3213,9 @@ static void alias_define(struct parser *p, const char *arg)
 	subparse(p, a->value, strlen(a->value), p->ctx | LH_CTX_DEFINITION, p->wrappers);
 }
 
-/* Split words that hold SPLIT_MARKs into several. */
-static int split_words(struct parser *p, struct word **wv, int n, int *cap)
-{
-	int k, extra = 0;
-
-	for (k = 0; k < n; k++)
-		if (strchr((*wv)[k].v, SPLIT_MARK)) {
-			const char *q;
-
-			for (q = (*wv)[k].v; *q; q++)
-				extra += *q == SPLIT_MARK;
-		}
-	if (!extra)
-		return n;
-	{
-		struct word *out = alloc(p, sizeof(*out) * (size_t)(n + extra + 1));
-		int m = 0;
-
-		if (!out)
-			return n;
-		for (k = 0; k < n; k++) {
-			const char *s = (*wv)[k].v, *q;
-
-			if (!strchr(s, SPLIT_MARK)) {
-				out[m++] = (*wv)[k];
-				continue;
-			}
-			while ((q = strchr(s, SPLIT_MARK)) || *s) {
-				size_t len = q ? (size_t)(q - s) : strlen(s);
-
-				if (len) {
-					out[m] = (*wv)[k];
-					out[m].v = sdup(p, s, len);
-					out[m].len = len;
-					m++;
-				}
-				if (!q)
-					break;
-				s = q + 1;
-			}
-		}
-		*wv = out;
-		*cap = n + extra + 1;
-		return m;
-	}
-}
-
 static void parse_command(struct parser *p, int term);
+static void parse_list(struct parser *p, int term);
+static void trailing_redirs(struct parser *p, int from);
 
 /*
  * A simple command. Words and redirections up to an operator; then
@@ -1942,7 +3224,8 @@ static void parse_command(struct parser *p, int term);
 static void parse_simple(struct parser *p)
 {
 	struct word *wv = NULL;
-	int nw = 0, cap = 0, k, first, stdin_shell = 0;
+	int nw = 0, cap = 0, k, first, stdin_lang = 0;
+	unsigned sctx = p->ctx;
 	struct redir_list rl;
 	const char **argv;
 	unsigned char *wf;
@@ -2014,7 +3297,25 @@ static void parse_simple(struct parser *p)
 			break;
 		assign(p, &wv[first]);
 	}
-	nw = split_words(p, &wv, nw, &cap);
+	/* assignments are not split or brace-expanded: only the words after them */
+	if (first < nw) {
+		struct word *rest = wv + first;
+
+		nw = first + expand_words(p, &rest, nw - first);
+		for (k = 0; k < nw - first; k++)
+			rest[k].v = undyn(p, rest[k].v, &rest[k].flags);
+		if (rest != wv + first) {
+			struct word *all = alloc(p, sizeof(*all) * (size_t)(nw + 1));
+
+			if (!all)
+				return;
+			if (first)
+				memcpy(all, wv, sizeof(*all) * (size_t)first);
+			if (nw > first)
+				memcpy(all + first, rest, sizeof(*all) * (size_t)(nw - first));
+			wv = all;
+		}
+	}
 	if (first >= nw) {
 		if (rl.n) {
 			/* "> file" alone truncates it, like ": > file" */
@@ -2044,7 +3345,7 @@ static void parse_simple(struct parser *p)
 			memcpy(s + vl + 1, p->s + rs, re - rs);
 			s[vl + 1 + (re - rs)] = '\0';
 			p->sh->alias_depth++;
-			subparse(p, s, strlen(s), p->ctx, p->wrappers);
+			subparse_here(p, s, strlen(s), p->ctx, p->wrappers);
 			p->sh->alias_depth--;
 			return;
 		}
@@ -2075,22 +3376,27 @@ static void parse_simple(struct parser *p)
 			if (wv[k].v[0] != '-' && is_name_start((unsigned char)wv[k].v[0]))
 				var_set(p, wv[k].v, strlen(wv[k].v), NULL);
 	}
-	unwrap(p, argv, wf, nw - first, rl.v, rl.n, p->ctx, p->wrappers, &stdin_shell);
-	p->stdin_shell = stdin_shell;
+	unwrap(p, argv, wf, nw - first, rl.v, rl.n, p->ctx, p->wrappers, &stdin_lang);
+	p->stdin_lang = stdin_lang;
+	if (stdin_lang && p->sh->out->ncmds) {
+		/* what the shell reads runs with its privilege (sudo bash <<EOF) */
+		const struct lh_scmd *last = &p->sh->out->cmds[p->sh->out->ncmds - 1];
+
+		sctx = p->ctx | (last->ctx & LH_CTX_PRIV);
+	}
 	/* here-docs are filled in when their bodies are read */
 	for (k = rl.hd_first; k < p->nhd; k++) {
 		p->hd[k].r = &rl.v[rl.hd_index[k - rl.hd_first]];
-		if (stdin_shell) {
-			p->hd[k].script = 1;
-			p->hd[k].ctx = p->ctx;
+		if (stdin_lang) {
+			p->hd[k].lang = stdin_lang;
+			p->hd[k].ctx = sctx;
 			p->hd[k].wrappers = p->wrappers;
 		}
 	}
-	if (stdin_shell)
+	if (stdin_lang)
 		for (k = 0; k < rl.n; k++)
 			if (rl.v[k].op == LH_REDIR_HERESTR && rl.v[k].target)
-				subparse(p, rl.v[k].target, strlen(rl.v[k].target),
-					 p->ctx | LH_CTX_STDIN_SCRIPT, p->wrappers);
+				run_stdin(p, stdin_lang, rl.v[k].target, sctx, p->wrappers);
 }
 
 /* Redirections after a compound command apply to every command in it. */
@@ -2199,6 +3505,88 @@ static const char *const skip_keywords[] = {
 	"esac", "!", "coproc", NULL
 };
 
+/*
+ * for NAME [in WORDS]; do LIST; done (and select). When every word is
+ * known and there are few, the body is parsed once per value with NAME
+ * bound to it, so `for d in / /tmp; do rm -rf $d; done` is judged as
+ * `rm -rf /` and `rm -rf /tmp`. Otherwise NAME is unknown and the body is
+ * left to the enclosing list, parsed once.
+ */
+static void parse_for(struct parser *p, int from)
+{
+	struct word w, *vals = NULL;
+	const char *name = NULL;
+	int nvals = 0, cap = 0, known = 1, k;
+	size_t save, body;
+
+	p->i += at_keyword(p, "for") ? 3 : 6;
+	skip_blanks(p);
+	if (peekc(p, 0) == '(' && peekc(p, 1) == '(') {
+		p->i += 2;
+		skip_arith(p);
+		p->open_loops++;
+		return;
+	}
+	if (read_word(p, &w))
+		name = unmark(p, w.v);
+	skip_newlines(p);
+	if (at_keyword(p, "in")) {
+		p->i += 2;
+		for (;;) {
+			skip_blanks(p);
+			if (p->sh->stop || is_meta(peekc(p, 0)) || peekc(p, 0) < 0)
+				break;
+			if (!read_word(p, &w))
+				break;
+			if (nvals == cap) {
+				struct word *v;
+
+				cap = cap ? cap * 2 : 8;
+				v = alloc(p, sizeof(*v) * (size_t)cap);
+				if (!v)
+					return;
+				if (nvals)
+					memcpy(v, vals, sizeof(*v) * (size_t)nvals);
+				vals = v;
+			}
+			vals[nvals++] = w;
+			if (w.flags & (LH_W_DYNAMIC | LH_W_GLOB))
+				known = 0;
+		}
+	} else {
+		known = 0;		/* for NAME; do: the positional parameters */
+	}
+	if (p->sh->stop || !name)
+		return;
+	if (known && nvals > 0 && nvals <= MAX_FOR_VALUES) {
+		nvals = expand_words(p, &vals, nvals);
+		for (k = 0; k < nvals; k++)
+			if (vals[k].flags & LH_W_GLOB)
+				known = 0;
+	}
+	save = p->i;
+	skip_blanks(p);
+	if (peekc(p, 0) == ';')
+		p->i++;
+	skip_newlines(p);
+	if (!known || nvals < 1 || nvals > MAX_FOR_VALUES || !is_name_start((unsigned char)name[0]) ||
+	    p->sh->loop_bodies + nvals > MAX_LOOP_BODIES || !at_keyword(p, "do")) {
+		p->i = save;
+		var_set(p, name, strlen(name), NULL);
+		p->open_loops++;
+		return;
+	}
+	p->i += 2;
+	body = p->i;
+	p->sh->loop_bodies += nvals;
+	for (k = 0; k < nvals && !p->sh->stop; k++) {
+		var_set(p, name, strlen(name), vals[k].v);
+		p->i = body;
+		parse_list(p, 'd');
+	}
+	trailing_redirs(p, from);
+}
+
 static void parse_command(struct parser *p, int term)
 {
 	int from = p->sh->out->ncmds, k;
@@ -2212,6 +3600,7 @@ static void parse_command(struct parser *p, int term)
 			skip_arith(p);
 		} else {
 			unsigned save = p->ctx;
+			const char *save_cwd = p->sh->cwd;
 
 			if (!enter(p))
 				return;
@@ -2221,6 +3610,7 @@ static void parse_command(struct parser *p, int term)
 			parse_list(p, ')');
 			p->depth--;
 			p->ctx = save;
+			p->sh->cwd = save_cwd;
 		}
 		trailing_redirs(p, from);
 		return;
@@ -2231,9 +3621,18 @@ static void parse_command(struct parser *p, int term)
 		trailing_redirs(p, from);
 		return;
 	}
+	/* every keyword starts with one of these: most commands skip the checks */
+	if (!strchr("!}cdefistuw[", peekc(p, 0))) {
+		parse_simple(p);
+		return;
+	}
 	for (k = 0; skip_keywords[k]; k++)
 		if (at_keyword(p, skip_keywords[k])) {
 			p->i += strlen(skip_keywords[k]);
+			if (!strcmp(skip_keywords[k], "while") || !strcmp(skip_keywords[k], "until"))
+				p->open_loops++;
+			if (!strcmp(skip_keywords[k], "done") && p->open_loops > 0)
+				p->open_loops--;
 			if (!strcmp(skip_keywords[k], "done") || !strcmp(skip_keywords[k], "fi") ||
 			    !strcmp(skip_keywords[k], "esac"))
 				trailing_redirs(p, from);
@@ -2256,28 +3655,7 @@ static void parse_command(struct parser *p, int term)
 		return;
 	}
 	if (at_keyword(p, "for") || at_keyword(p, "select")) {
-		struct word w;
-
-		p->i += at_keyword(p, "for") ? 3 : 6;
-		skip_blanks(p);
-		if (peekc(p, 0) == '(' && peekc(p, 1) == '(') {
-			p->i += 2;
-			skip_arith(p);
-			return;
-		}
-		if (read_word(p, &w))
-			var_set(p, w.v, strlen(w.v), NULL);
-		skip_newlines(p);
-		if (at_keyword(p, "in")) {
-			p->i += 2;
-			for (;;) {
-				skip_blanks(p);
-				if (p->sh->stop || is_meta(peekc(p, 0)) || peekc(p, 0) < 0)
-					break;
-				if (!read_word(p, &w))
-					break;
-			}
-		}
+		parse_for(p, from);
 		return;
 	}
 	if (at_keyword(p, "case")) {
@@ -2333,24 +3711,200 @@ static void parse_command(struct parser *p, int term)
  */
 struct feeder {
 	const char *text;		/* echo/printf arguments, or a here-string */
+	const char *items;		/* for xargs only: find ROOT lists ROOT/<star> */
 	int hd_from, hd_to;		/* here-docs of a cat, pending in p->hd */
 };
 
-static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
+/*
+ * What printf FORMAT ARGS... writes (and echo -e, with no arguments):
+ * backslash escapes decoded, %s %b %d %c conversions filled from the
+ * arguments in turn, the format reused while arguments are left (bounded).
+ */
+static const char *printf_text(struct parser *p, const char *fmt, const char *const *args,
+			       int nargs)
+{
+	struct wb out;
+	int a = 0, rounds;
+
+	wb_init(&out, p);
+	for (rounds = 0; rounds < 64; rounds++) {
+		const char *q = fmt;
+		int used = 0;
+
+		while (*q && !p->sh->stop) {
+			if (*q == '\\' && q[1]) {
+				unsigned v = 0;
+				int k;
+
+				q++;
+				switch (*q) {
+				case 'n': wb_addc(&out, '\n'); q++; continue;
+				case 't': wb_addc(&out, '\t'); q++; continue;
+				case 'r': wb_addc(&out, '\r'); q++; continue;
+				case '\\': wb_addc(&out, '\\'); q++; continue;
+				case 'x':
+					for (q++, k = 0; k < 2 && isxdigit((unsigned char)*q); k++, q++)
+						v = v * 16 + (unsigned)(isdigit((unsigned char)*q) ? *q - '0' :
+									 (*q | 32) - 'a' + 10);
+					if (v)
+						wb_addc(&out, (char)v);
+					continue;
+				case '0': case '1': case '2': case '3':
+				case '4': case '5': case '6': case '7':
+					if (*q == '0')
+						q++;
+					for (k = 0; k < 3 && *q >= '0' && *q <= '7'; k++, q++)
+						v = v * 8 + (unsigned)(*q - '0');
+					if (v)
+						wb_addc(&out, (char)v);
+					continue;
+				default:
+					wb_addc(&out, '\\');
+					wb_addc(&out, *q++);
+					continue;
+				}
+			}
+			if (*q == '%' && q[1] == '%') {
+				wb_addc(&out, '%');
+				q += 2;
+				continue;
+			}
+			if (*q == '%' && args) {
+				const char *spec = q + 1;
+
+				while (*spec && strchr("-+ #0123456789.", *spec))
+					spec++;
+				if (*spec && strchr("sbdicuxXoeEfgG", *spec)) {
+					const char *v = a < nargs ? args[a] : "";
+
+					if (a < nargs)
+						a++;
+					used = 1;
+					if (*spec == 'b')
+						v = printf_text(p, v, NULL, 0);
+					wb_add(&out, v, strlen(v));
+					q = spec + 1;
+					continue;
+				}
+			}
+			wb_addc(&out, *q++);
+		}
+		if (!args || a >= nargs || !used)
+			break;
+	}
+	return wb_str(&out);
+}
+
+/*
+ * What the one command a substitution ran prints, when it is echo or
+ * printf of known words (without its final newline, which a substitution
+ * drops). NULL otherwise.
+ */
+static const char *echo_output(struct parser *p, int from)
 {
 	const struct lh_scmd *c;
 	int k, first = 1;
 
+	if (p->sh->stop || p->sh->out->ncmds != from + 1)
+		return NULL;
+	c = &p->sh->out->cmds[from];
+	if (c->nredirs || (strcmp(c->name, "echo") && strcmp(c->name, "printf")))
+		return NULL;
+	for (k = 0; k < c->argc; k++)
+		if (c->wflags[k] & LH_W_DYNAMIC)
+			return NULL;
+	if (!strcmp(c->name, "printf"))
+		return c->argc > 1 ? printf_text(p, c->argv[1], c->argv + 2, c->argc - 2) : "";
+	while (first < c->argc && c->argv[first][0] == '-' && c->argv[first][1] &&
+	       strspn(c->argv[first] + 1, "neE") == strlen(c->argv[first] + 1))
+		first++;
+	return first < c->argc ? join_words(p, c->argv + first, c->argc - first) : "";
+}
+
+/* What echo or printf writes (decoded as they decode it), or NULL. */
+static const char *written_text(struct parser *p, const struct lh_scmd *c)
+{
+	int first = 1;
+
+	if (!strcmp(c->name, "echo")) {
+		int esc = 0;
+
+		while (first < c->argc && c->argv[first][0] == '-' && c->argv[first][1] &&
+		       strspn(c->argv[first] + 1, "neE") == strlen(c->argv[first] + 1)) {
+			if (strchr(c->argv[first], 'e'))
+				esc = 1;
+			first++;
+		}
+		if (first < c->argc) {
+			const char *t = join_words(p, c->argv + first, c->argc - first);
+
+			return esc ? printf_text(p, t, NULL, 0) : t;
+		}
+		return NULL;
+	}
+	if (!strcmp(c->name, "printf")) {
+		if (first < c->argc && !strcmp(c->argv[first], "--"))
+			first++;
+		if (first < c->argc)
+			return printf_text(p, c->argv[first], c->argv + first + 1,
+					   c->argc - first - 1);
+		return NULL;
+	}
+	return NULL;
+}
+
+static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
+{
+	const struct lh_scmd *c;
+	int k;
+
 	f->text = NULL;
+	f->items = NULL;
 	f->hd_from = f->hd_to = 0;
+	if (p->sh->out->ncmds > from + 1) {
+		/*
+		 * (crontab -l; echo LINE) | crontab -: what the echo and printf of
+		 * a group or subshell write is known; the rest (crontab -l's
+		 * output) is not, and is not ours to judge
+		 */
+		struct wb all;
+
+		wb_init(&all, p);
+		for (k = from; k < p->sh->out->ncmds; k++) {
+			const struct lh_scmd *x = &p->sh->out->cmds[k];
+			const char *t;
+
+			if ((x->ctx & LH_CTX_SUBST) || x->nredirs)
+				continue;
+			t = written_text(p, x);
+			if (t) {
+				wb_add(&all, t, strlen(t));
+				wb_addc(&all, '\n');
+			}
+		}
+		if (all.len)
+			f->text = wb_str(&all);
+		return;
+	}
 	if (p->sh->out->ncmds != from + 1)
 		return;
 	c = &p->sh->out->cmds[from];
+	if (!strcmp(c->name, "find") && c->argc > 1 && c->argv[1][0] != '-' &&
+	    !(c->wflags[1] & LH_W_DYNAMIC)) {
+		size_t l = strlen(c->argv[1]);
+		char *e = alloc(p, l + 3);
+
+		if (e) {
+			memcpy(e, c->argv[1], l);
+			if (l && e[l - 1] == '/')
+				l--;
+			memcpy(e + l, "/*", 3);
+			f->items = e;
+		}
+		return;
+	}
 	if (!strcmp(c->name, "echo") || !strcmp(c->name, "printf")) {
-		while (first < c->argc && c->argv[first][0] == '-' && !strcmp(c->name, "echo"))
-			first++;
-		if (first < c->argc)
-			f->text = join_words(p, c->argv + first, c->argc - first);
+		f->text = written_text(p, c);
 		return;
 	}
 	if (!strcmp(c->name, "cat") && c->argc == 1) {
@@ -2362,29 +3916,45 @@ static void feeder_of(struct parser *p, int from, int hd_from, struct feeder *f)
 	}
 }
 
+static int passthrough(const char *name)
+{
+	static const char *const v[] = { "tee", "cat", "head", "tail", "grep", "egrep", "fgrep",
+		"sed", "tr", "sort", "uniq", "cut", "dos2unix", "iconv", "pv", "buffer", NULL };
+	int k;
+
+	if (!strchr("tcheg sudipb", name[0]) || !name[0])
+		return 0;
+	for (k = 0; v[k]; k++)
+		if (!strcmp(v[k], name))
+			return 1;
+	return 0;
+}
+
 static void parse_pipeline(struct parser *p, int term)
 {
 	const char *save_from = p->pipe_from;
 	unsigned save_elem = p->elem_ctx;
-	struct feeder feed = { NULL, 0, 0 };
+	struct feeder feed = { NULL, NULL, 0, 0 };
 
 	for (;;) {
 		int from = p->sh->out->ncmds, hd_from = p->nhd, k;
 
-		p->stdin_shell = 0;
+		p->stdin_lang = 0;
+		p->feed_text = (p->elem_ctx & LH_CTX_PIPE_IN) ? feed.text : NULL;
+		p->feed_items = (p->elem_ctx & LH_CTX_PIPE_IN) ? feed.items : NULL;
 		parse_command(p, term);
 		if (p->sh->stop)
 			break;
-		if (p->stdin_shell && (p->elem_ctx & LH_CTX_PIPE_IN)) {
+		if (p->stdin_lang && (p->elem_ctx & LH_CTX_PIPE_IN)) {
 			/* the shell's own context (sudo bash) applies to what it runs */
 			const struct lh_scmd *sh = &p->sh->out->cmds[p->sh->out->ncmds - 1];
-			unsigned ctx = p->ctx | (sh->ctx & LH_CTX_PRIV) | LH_CTX_STDIN_SCRIPT;
+			unsigned ctx = p->ctx | (sh->ctx & LH_CTX_PRIV);
 
 			if (feed.text)
-				subparse(p, feed.text, strlen(feed.text), ctx, sh->wrappers);
+				run_stdin(p, p->stdin_lang, feed.text, ctx, sh->wrappers);
 			for (k = feed.hd_from; k < feed.hd_to && k < p->nhd; k++) {
-				p->hd[k].script = 1;
-				p->hd[k].ctx = ctx & ~(unsigned)LH_CTX_STDIN_SCRIPT;
+				p->hd[k].lang = p->stdin_lang;
+				p->hd[k].ctx = ctx;
 				p->hd[k].wrappers = p->wrappers;
 			}
 		}
@@ -2400,7 +3970,9 @@ static void parse_pipeline(struct parser *p, int term)
 				if ((c->ctx & LH_CTX_SUBST) && !(p->ctx & LH_CTX_SUBST))
 					continue;
 				c->ctx |= LH_CTX_PIPE_OUT;
-				last = c->name;
+				/* tee, cat, grep, sed...: what feeds them passes through */
+				last = passthrough(c->name) && c->pipe_from && c->pipe_from[0] ?
+					c->pipe_from : c->name;
 			}
 			p->pipe_from = last ? last : "";
 			p->elem_ctx = LH_CTX_PIPE_IN;
@@ -2415,11 +3987,14 @@ static void parse_pipeline(struct parser *p, int term)
 
 /*
  * A list up to `term`: 0 (end of input), ')' (closing paren, consumed),
- * '}' (closing brace word, consumed) or 'c' (a case item: stops before ;;
- * or esac).
+ * '}' (closing brace word, consumed), 'c' (a case item: stops before ;;
+ * or esac) or 'd' (a for body: up to its own 'done', consumed; the 'done'
+ * of a while or until loop inside it is theirs, counted by open_loops).
  */
 static void parse_list(struct parser *p, int term)
 {
+	int base = p->open_loops;
+
 	for (;;) {
 		int c, from;
 
@@ -2434,6 +4009,8 @@ static void parse_list(struct parser *p, int term)
 				fail(p, "unexpected end of input: missing '}'");
 			else if (term == 'c')
 				fail(p, "unexpected end of input: case without esac");
+			else if (term == 'd')
+				fail(p, "unexpected end of input: missing 'done'");
 			return;
 		}
 		if (c == '\n') {
@@ -2457,6 +4034,10 @@ static void parse_list(struct parser *p, int term)
 		if (term == 'c' && ((c == ';' && (peekc(p, 1) == ';' || peekc(p, 1) == '&')) ||
 				    at_keyword(p, "esac")))
 			return;
+		if (term == 'd' && at_keyword(p, "done") && p->open_loops == base) {
+			p->i += 4;
+			return;
+		}
 		if (c == ';' || c == '&' || c == '|') {
 			if (c == ';' && peekc(p, 1) == ';' && term != 'c') {
 				fail(p, "syntax error near unexpected ';;' at offset %zu", p->i);
@@ -2504,6 +4085,11 @@ static void parse_list(struct parser *p, int term)
 			p->i++;
 			continue;
 		}
+		if (c == '(') {
+			/* echo :() ...: bash refuses a '(' after a command's words */
+			fail(p, "syntax error near unexpected '(' at offset %zu", p->i);
+			return;
+		}
 		/* newline, ')' , '}' or a keyword: handled at the top */
 		if (c >= 0 && c != '\n' && c != ')' && !is_meta(c) && p->i == p->n)
 			return;
@@ -2513,6 +4099,12 @@ static void parse_list(struct parser *p, int term)
 int lh_shell_parse(struct lh_script *script, struct lh_arena *arena,
 		   const char *src, size_t len, const struct lh_shell_env *env)
 {
+	return lh_shell_parse_code(script, arena, LH_LANG_SHELL, src, len, env);
+}
+
+int lh_shell_parse_code(struct lh_script *script, struct lh_arena *arena, int lang,
+			const char *src, size_t len, const struct lh_shell_env *env)
+{
 	struct shared sh;
 	struct parser p;
 
@@ -2521,11 +4113,15 @@ int lh_shell_parse(struct lh_script *script, struct lh_arena *arena,
 	sh.out = script;
 	sh.arena = arena;
 	sh.env = env;
-	sh.split_ok = memchr(src, SPLIT_MARK, len) == NULL;
 	memset(&p, 0, sizeof(p));
 	p.sh = &sh;
 	p.s = src;
 	p.n = len;
+	p.marks_ok = marks_ok(src, len);
+	if (lang != LH_LANG_SHELL) {
+		run_code(&p, (enum lh_lang)lang, src, len, 0, "");
+		return sh.oom ? -ENOMEM : 0;
+	}
 	parse_list(&p, 0);
 	if (!sh.stop && p.nhd)
 		read_heredocs(&p);

@@ -7,7 +7,9 @@
  * under which privilege wrapper, inside a substitution, how deeply nested).
  * Wrappers are seen through: `sudo env X=1 nice bash -c 'rm -rf ~'` yields
  * one simple command, `rm -rf /home/alice`, with the context "sudo" and
- * depth 1. Control structures (if, while, for, case, functions, groups,
+ * depth 1. A `cd` moves the commands after it, within the shell that ran
+ * it: `cd / && rm -rf *` is judged as a recursive delete of every entry of
+ * the root. Control structures (if, while, for, case, functions, groups,
  * subshells) are flattened: every command in them is listed, whether or not
  * it would run, because a guard must judge what *could* run.
  *
@@ -49,6 +51,7 @@ struct lh_redir {
 #define LH_W_GLOB 0x02		/* contains unquoted * ? [ */
 #define LH_W_QUOTED 0x04	/* some part was quoted or escaped */
 #define LH_W_PROCSUB 0x08	/* is a process substitution <(...) >(...) */
+#define LH_W_ESCAPED 0x10	/* spelled with numeric escapes: $'\x72\x6d' */
 
 /* Command context flags. */
 #define LH_CTX_PIPE_IN 0x001	/* stdin comes from a pipe */
@@ -62,6 +65,11 @@ struct lh_redir {
 #define LH_CTX_STRING 0x100	/* came from a -c string, eval or watch */
 #define LH_CTX_EXEC 0x200	/* run by find -exec, xargs or parallel */
 #define LH_CTX_STDIN_SCRIPT 0x400	/* a here-doc or here-string fed to a shell */
+#define LH_CTX_INTERP 0x800	/* found in interpreter code (python -c, perl -e...) */
+#define LH_CTX_DOWNLOADED 0x1000	/* runs a file downloaded earlier in the request
+					   (set by the policy, which knows the fetchers) */
+#define LH_CTX_RUNTIME_CODE 0x2000	/* a shell, interpreter or eval given code that is
+					   known only at run time (sh -c "$X", eval "$X") */
 
 struct lh_scmd {
 	const char **argv;	/* decoded words; argv[argc] == NULL */
@@ -74,6 +82,9 @@ struct lh_scmd {
 	const char *wrappers;	/* wrappers seen through, space separated, or "" */
 	unsigned ctx;		/* LH_CTX_* */
 	int depth;		/* 0 at top level, +1 per nesting */
+	const char *cwd;	/* where it runs when a cd earlier in the request moved
+				   there (absolute); "" when that place is known only at
+				   run time; NULL: the request's cwd */
 };
 
 struct lh_shell_env {
@@ -99,6 +110,14 @@ struct lh_script {
  */
 int lh_shell_parse(struct lh_script *script, struct lh_arena *arena,
 		   const char *src, size_t len, const struct lh_shell_env *env);
+
+/*
+ * Parse the code of a program file in language `lang` (an enum lh_lang of
+ * interp.h): shell code as lh_shell_parse does, an interpreter's code into
+ * the commands it runs, deletes and writes (context LH_CTX_INTERP).
+ */
+int lh_shell_parse_code(struct lh_script *script, struct lh_arena *arena, int lang,
+			const char *src, size_t len, const struct lh_shell_env *env);
 
 /* Basename of a command word: "/usr/bin/rm" -> "rm". */
 const char *lh_shell_basename(const char *word);

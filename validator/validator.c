@@ -55,6 +55,7 @@ struct lh_validator {
 	_Atomic uint64_t judged;
 	_Atomic uint64_t by_decision[3];
 	_Atomic uint64_t by_tier[LH_TIER_COUNT];
+	_Atomic uint64_t misses_by_tier[LH_TIER_COUNT];	/* tier that judged after a miss */
 };
 
 static void ref_put_locked(struct lh_validator *v, struct polref *r)
@@ -110,7 +111,8 @@ int lh_validator_new(struct lh_validator **out, struct lh_policy *pol,
 	v->cur->gen = 1;
 	v->cur->refs = 1;
 	atomic_store(&v->gen, 1);
-	v->cache = lh_cache_new(opts && opts->cache_entries ? opts->cache_entries : 1u << 20);
+	v->cache = lh_cache_new(opts && opts->cache_entries ? opts->cache_entries : 1u << 20,
+				opts && opts->cache_bytes ? opts->cache_bytes : LH_CACHE_BYTES_DEFAULT);
 	v->project = opts && opts->project ? xstrdup(opts->project) : NULL;
 	v->max_request = opts && opts->max_request ? opts->max_request : LH_REQUEST_MAX_DEFAULT;
 	if (getrandom(&v->seed, sizeof(v->seed), 0) != sizeof(v->seed))
@@ -228,6 +230,7 @@ void lh_validator_judge(struct lh_validator *v, const struct lh_judge_in *in,
 	if (lh_cache_get(v->cache, &key, t->ref->gen, out))
 		goto count;
 	lh_policy_judge(t->ref->pol, req, &env, &t->scratch, out);
+	atomic_fetch_add_explicit(&v->misses_by_tier[out->tier], 1, memory_order_relaxed);
 	if (out->cacheable)
 		lh_cache_put(v->cache, &key, t->ref->gen, out);
 count:
@@ -287,6 +290,14 @@ void lh_validator_get_stats(struct lh_validator *v, struct lh_validator_stats *s
 	st->cache_evictions = cs.evictions;
 	st->cache_entries = cs.entries;
 	st->cache_capacity = cs.capacity;
+	st->cache_bytes = cs.bytes;
+	st->cache_max_bytes = cs.max_bytes;
+	st->cache_evictions_bytes = cs.evictions_bytes;
+	for (k = 0; k < LH_TIER_COUNT; k++) {
+		st->cache_hits_by_tier[k] = cs.hits_by_tier[k];
+		st->cache_misses_by_tier[k] = atomic_load(&v->misses_by_tier[k]);
+		st->cache_evictions_by_tier[k] = cs.evictions_by_tier[k];
+	}
 	for (k = 0; k < 3; k++)
 		st->by_decision[k] = atomic_load(&v->by_decision[k]);
 	for (k = 0; k < LH_TIER_COUNT; k++)

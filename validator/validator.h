@@ -32,7 +32,10 @@ struct lh_validator_opts {
 	const char *project;	/* project root (absolute); NULL: none */
 	size_t cache_entries;	/* 0: default (1 Mi) */
 	size_t max_request;	/* bytes; 0: LH_REQUEST_MAX_DEFAULT */
+	size_t cache_bytes;	/* 0: default (LH_CACHE_BYTES_DEFAULT) */
 };
+
+#define LH_CACHE_BYTES_DEFAULT ((size_t)128 << 20)
 
 struct lh_judge_in {
 	const char *data;	/* the request as written */
@@ -46,6 +49,12 @@ struct lh_judge_in {
 struct lh_validator_stats {
 	uint64_t judged;
 	uint64_t cache_hits, cache_misses, cache_evictions, cache_entries, cache_capacity;
+	uint64_t cache_bytes, cache_max_bytes;	/* bytes charged now, byte bound */
+	uint64_t cache_evictions_bytes;		/* evictions made for the byte bound */
+	/* per tier (LH_TIER_*) of the verdict: hit, judged after a miss, evicted */
+	uint64_t cache_hits_by_tier[LH_TIER_COUNT];
+	uint64_t cache_misses_by_tier[LH_TIER_COUNT];
+	uint64_t cache_evictions_by_tier[LH_TIER_COUNT];
 	uint64_t by_decision[3];		/* allow ask deny */
 	uint64_t by_tier[LH_TIER_COUNT];	/* tier that decided (cache hits counted by their tier) */
 	uint32_t policy_generation;

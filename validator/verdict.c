@@ -42,6 +42,11 @@ int lh_decision_parse(const char *w)
 	return -1;
 }
 
+int lh_verdict_severity(const struct lh_verdict *v)
+{
+	return (int)v->decision * 2 + (v->decision == LH_ASK && v->escalate);
+}
+
 /* Cut s at max bytes without splitting a UTF-8 sequence; one line only. */
 static void clean(char *s, size_t max)
 {
@@ -58,6 +63,33 @@ static void clean(char *s, size_t max)
 			s[i] = ' ';
 }
 
+void lh_verdict_set_text(struct lh_verdict *v, enum lh_decision d, enum lh_tier t,
+			 const char *rule, const char *prefix, const char *text)
+{
+	size_t pl = prefix ? strlen(prefix) : 0, tl = strlen(text), rl = rule ? strlen(rule) : 0;
+	char big[LH_REASON_MAX * 2];
+
+	v->decision = d;
+	v->tier = t;
+	v->escalate = 0;
+	if (rl >= sizeof(v->rule))
+		rl = sizeof(v->rule) - 1;
+	if (rl)
+		memcpy(v->rule, rule, rl);
+	v->rule[rl] = '\0';
+	clean(v->rule, sizeof(v->rule));
+	if (pl >= sizeof(big))
+		pl = sizeof(big) - 1;
+	if (tl >= sizeof(big) - pl)
+		tl = sizeof(big) - 1 - pl;
+	if (pl)
+		memcpy(big, prefix, pl);
+	memcpy(big + pl, text, tl);
+	big[pl + tl] = '\0';
+	clean(big, sizeof(v->reason));
+	memcpy(v->reason, big, strlen(big) + 1);
+}
+
 void lh_verdict_set(struct lh_verdict *v, enum lh_decision d, enum lh_tier t,
 		    const char *rule, const char *fmt, ...)
 {
@@ -66,6 +98,7 @@ void lh_verdict_set(struct lh_verdict *v, enum lh_decision d, enum lh_tier t,
 
 	v->decision = d;
 	v->tier = t;
+	v->escalate = 0;
 	snprintf(v->rule, sizeof(v->rule), "%s", rule ? rule : "");
 	va_start(ap, fmt);
 	vsnprintf(big, sizeof(big), fmt, ap);

@@ -13,7 +13,13 @@
 #define LH_RULE_MAX 64		/* bytes of a rule id, NUL included */
 #define LH_REASON_MAX 320	/* bytes of a reason, NUL included */
 
-/* In order of severity: the most severe verdict of a request's commands wins. */
+/*
+ * In order of severity: the most severe verdict of a request's commands
+ * wins. These three are the public decisions. A policy may also say
+ * `escalate` (hand the question to expert agents or a person): until
+ * escalation exists that is delivered as LH_ASK with `escalate` set and a
+ * reason that says a person must look, and it ranks between ask and deny.
+ */
 enum lh_decision {
 	LH_ALLOW = 0,
 	LH_ASK = 1,
@@ -34,6 +40,7 @@ struct lh_verdict {
 	enum lh_tier tier;
 	unsigned cached : 1;	/* answered from the verdict cache */
 	unsigned cacheable : 1;	/* depends only on the normalized request */
+	unsigned escalate : 1;	/* an ask the policy wants escalated (decision is LH_ASK) */
 	int risk;		/* risk score when tier is RISK, else 0 */
 	char rule[LH_RULE_MAX];	/* rule id, "" when none */
 	char reason[LH_REASON_MAX];
@@ -43,6 +50,12 @@ const char *lh_decision_name(enum lh_decision d);
 const char *lh_tier_name(enum lh_tier t);
 /* -1 when the word is not a decision */
 int lh_decision_parse(const char *word);
+/* Severity for merging: allow < ask < escalated ask < deny. */
+int lh_verdict_severity(const struct lh_verdict *v);
+
+/* Set rule and reason (prefix then text), without printf: the hot path's form. */
+void lh_verdict_set_text(struct lh_verdict *v, enum lh_decision d, enum lh_tier t,
+			 const char *rule, const char *prefix, const char *text);
 
 /* Set rule and reason, truncating on a UTF-8 boundary. */
 void lh_verdict_set(struct lh_verdict *v, enum lh_decision d, enum lh_tier t,
