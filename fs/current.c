@@ -705,6 +705,33 @@ static void namedop_end(struct namedop *o)
 }
 
 /*
+ * Unlinking or renaming a name changes its inode's ctime too: the node of
+ * dir/name, if the kernel holds one, is busy meanwhile and learns the new
+ * ctime after (victim_end), so that the notifier takes none of it for an
+ * outside change.
+ */
+static struct cnode *victim_begin(struct namedop *o)
+{
+	struct stat st;
+	struct cnode *n;
+
+	if (fstatat(o->dfd, o->name, &st, AT_SYMLINK_NOFOLLOW))
+		return NULL;
+	n = cur_find_ref(o->cur, st.st_dev, st.st_ino);
+	if (n)
+		busy_begin(o->cur, n);
+	return n;
+}
+
+static void victim_end(struct namedop *o, struct cnode *n)
+{
+	if (!n)
+		return;
+	busy_end(o->cur, n, NULL);
+	cur_unref(o->cur, n);
+}
+
+/*
  * The end of every operation that makes a name: give the new inode to the
  * caller, look it up and answer with its entry.
  */
@@ -833,13 +860,16 @@ out:
 static void c_unlink_common(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
 {
 	struct namedop o;
+	struct cnode *victim;
 	int rc = namedop_begin(&o, req, parent, name, flags ? -EBUSY : -EISDIR);
 
 	if (!rc) {
+		victim = victim_begin(&o);
 		cur_expect(o.cur, o.dir, name, 1);
 		rc = unlinkat(o.dfd, name, flags) ? -errno : 0;
 		if (rc)
 			cur_expect_cancel(o.cur, o.dir, name, 1);
+		victim_end(&o, victim);
 	}
 	namedop_end(&o);
 	fuse_reply_err(req, -rc);
@@ -859,6 +889,7 @@ static void c_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		     const char *newname, unsigned int flags)
 {
 	struct namedop from, to;
+	struct cnode *moved, *replaced;
 	int rc, events = flags & RENAME_EXCHANGE ? 2 : 1;
 
 	to.dfd = -1;
@@ -867,6 +898,14 @@ static void c_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		rc = namedop_begin(&to, req, newparent, newname, -EBUSY);
 	if (rc)
 		goto out;
+	moved = victim_begin(&from);
+	replaced = victim_begin(&to);
+	if (replaced == moved && moved) {
+		/* two names of one inode: one reference is enough */
+		busy_end(to.cur, replaced, NULL);
+		cur_unref(to.cur, replaced);
+		replaced = NULL;
+	}
 	cur_expect(from.cur, from.dir, name, events);
 	cur_expect(to.cur, to.dir, newname, events);
 	rc = renameat2(from.dfd, name, to.dfd, newname, flags) ? -errno : 0;
@@ -874,6 +913,8 @@ static void c_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		cur_expect_cancel(from.cur, from.dir, name, events);
 		cur_expect_cancel(to.cur, to.dir, newname, events);
 	}
+	victim_end(&from, moved);
+	victim_end(&to, replaced);
 out:
 	namedop_end(&from);
 	if (to.dfd >= 0)

@@ -12,7 +12,9 @@ for t in git make cc tar; do
 	command -v $t >/dev/null || skip_all "needs $t"
 done
 
-# fixed identities and dates: git's hashes come out the same in both places
+# no make of ours around the session's make; fixed identities and dates:
+# git's hashes come out the same in both places
+unset MAKEFLAGS MAKELEVEL MFLAGS
 export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.org GIT_COMMITTER_NAME=t \
 	GIT_COMMITTER_EMAIL=t@example.org GIT_AUTHOR_DATE='2026-01-01T00:00:00Z' \
 	GIT_COMMITTER_DATE='2026-01-01T00:00:00Z' GIT_CONFIG_NOSYSTEM=1 HOME=$TMP LC_ALL=C
