@@ -10,6 +10,7 @@
 #define LH_CTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct lh_buf;
 
@@ -55,5 +56,15 @@ int cmd_config(struct ctl_env *env, int argc, char **argv);
 int cmd_top(struct ctl_env *env, int argc, char **argv);
 int cmd_install_hook(struct ctl_env *env, int argc, char **argv);
 int cmd_uninstall_hook(struct ctl_env *env, int argc, char **argv);
+int cmd_verify(struct ctl_env *env, int argc, char **argv);
+int cmd_export(struct ctl_env *env, int argc, char **argv);
+int cmd_import(struct ctl_env *env, int argc, char **argv);
+int cmd_vacuum(struct ctl_env *env, int argc, char **argv);
+
+/*
+ * An ISO 8601 time (2026-11-22, 2026-11-22T10:30:00.5Z, ...+02:00) in ns
+ * since 1970, and the span of its last field (a day, a minute, 1e5 ns...).
+ */
+int ctl_parse_time(const char *s, int64_t *ns, int64_t *unit);
 
 #endif

@@ -10,6 +10,8 @@
  *   config               all settings, NAME VALUE per line
  *   config NAME          one setting
  *   config NAME VALUE    change a runtime setting
+ *   vacuum DAYS          retention: drop superseded file history older than
+ *                        DAYS through the store's writer (store/vacuum.c)
  *   help                 this list
  *
  * Settings are rows of one table (config_table) that serves this file,
@@ -239,6 +241,29 @@ static int config(struct lh_fs *fs, char **w, int n, struct lh_buf *out)
 	return 0;
 }
 
+static int vacuum(struct lh_fs *fs, char **w, int n, struct lh_buf *out)
+{
+	struct lh_buf err = LH_BUF_INIT;
+	struct lh_vacuum res;
+	char *end;
+	long days;
+	int rc;
+
+	errno = 0;
+	days = n == 2 ? strtol(w[1], &end, 10) : -1;
+	if (n != 2 || errno || *end || days < 0 || days > 36500) {
+		lh_buf_adds(out, "error: vacuum DAYS, DAYS from 0 to 36500\n");
+		return -EINVAL;
+	}
+	rc = lh_store_vacuum(fs->store, lh_wall_ns() - (int64_t)days * 86400 * 1000000000, &res, &err);
+	if (rc)
+		lh_buf_addf(out, "error: %s\n", err.data);
+	else
+		lh_vacuum_report(&res, days, out);
+	lh_buf_release(&err);
+	return rc;
+}
+
 int fs_ctl_command(struct lh_fs *fs, const char *line, size_t len, struct lh_buf *out)
 {
 	char buf[512], *w[8], *p;
@@ -276,10 +301,12 @@ int fs_ctl_command(struct lh_fs *fs, const char *line, size_t len, struct lh_buf
 	}
 	if (!strcmp(w[0], "config"))
 		return config(fs, w, n, out);
+	if (!strcmp(w[0], "vacuum"))
+		return vacuum(fs, w, n, out);
 	if (!strcmp(w[0], "help")) {
 		size_t k;
 
-		lh_buf_adds(out, "commands: status, reload, expire, config [NAME [VALUE]], help\nsettings:\n");
+		lh_buf_adds(out, "commands: status, reload, expire, config [NAME [VALUE]], vacuum DAYS, help\nsettings:\n");
 		for (k = 0; k < sizeof(config_table) / sizeof(config_table[0]); k++)
 			lh_buf_addf(out, "  %-14s %s%s\n", config_table[k].name, config_table[k].help,
 				    config_table[k].runtime ? "" : " (at mount)");

@@ -10,6 +10,7 @@
  *   requests/NAME        FS_KIND_REQ  | slot id
  *   results/NAME         FS_KIND_RES  | request id
  *   results/NAME.json    FS_KIND_JSON | request id
+ *   streams/NAME[?since=SEQ]  FS_KIND_STREAM | (SEQ+1 or 0) << 4 | stream
  *   current/PATH         FS_KIND_CUR  | address of its node (current.h)
  *
  * A result inode belongs to one request and never changes once judged, so
@@ -38,6 +39,7 @@ struct lh_validator;
 struct lh_buf;
 struct reqtab;
 struct agents;
+struct streams;
 struct current;
 
 enum {
@@ -61,7 +63,8 @@ enum {
 #define FS_KIND_REQ 1ULL
 #define FS_KIND_RES 2ULL
 #define FS_KIND_JSON 3ULL
-#define FS_KIND_CUR 4ULL
+#define FS_KIND_STREAM 4ULL
+#define FS_KIND_CUR 5ULL
 #define FS_INO(kind, id) (((kind) << FS_KIND_SHIFT) | (id))
 #define FS_INO_KIND(ino) ((uint64_t)(ino) >> FS_KIND_SHIFT)
 #define FS_INO_ID(ino) ((uint64_t)(ino) & ((1ULL << FS_KIND_SHIFT) - 1))
@@ -144,6 +147,7 @@ struct lh_fs {
 	struct lh_store *store;
 	struct reqtab *reqs;
 	struct agents *agents;
+	struct streams *streams;	/* streams/ (streams.c) */
 	struct current *cur;		/* current/ */
 	struct fs_config cfg;
 	struct fs_stats stats;
@@ -224,6 +228,18 @@ void agents_decided(struct lh_fs *fs, const char *agent, uid_t uid, int decision
 /* The busiest agents, most requests first; returns how many were written. */
 int agents_top(struct lh_fs *fs, struct fs_agent_row *out, int max);
 size_t agents_count(struct lh_fs *fs);
+
+/* streams.c: streams/ */
+struct streams *streams_new(struct lh_fs *fs);
+/* End every stream: parked reads get end of file. After the store is closed. */
+void streams_stop(struct lh_fs *fs);
+void streams_free(struct lh_fs *fs);
+void streams_lookup(struct lh_fs *fs, fuse_req_t req, const char *name);
+void streams_getattr(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino);
+void streams_dirsnap(struct lh_fs *fs, struct dirsnap *d);
+void streams_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void streams_read(struct lh_fs *fs, fuse_req_t req, size_t size, struct fuse_file_info *fi);
+void streams_release(struct lh_fs *fs, fuse_req_t req, struct fuse_file_info *fi);
 
 /* stats.c */
 void fs_stats_verdict(struct lh_fs *fs, int decision, int tier, enum fs_kind kind, uint64_t us);

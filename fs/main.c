@@ -6,8 +6,8 @@
  * (unless -f) fork, and let the child do the rest while the parent waits
  * on a pipe for "ready" or an error message, so that every start-up error
  * reaches the terminal and the exit status. The child opens the store,
- * creates the FUSE session, mounts, records daemon.start, starts the
- * maintenance thread (expiry every second, policy reload on SIGHUP) and
+ * creates the FUSE session, starts streams/ (its thread and the store's
+ * commit hook), mounts, records daemon.start, starts the maintenance thread (expiry every second, policy reload on SIGHUP) and
  * runs the multi-threaded session loop.
  *
  * Shutdown (SIGTERM, SIGINT, or `fusermount3 -u`): the loop returns; the
@@ -447,6 +447,11 @@ int main(int argc, char **argv)
 	atomic_store(&fs.policy_gen, 1);
 	fs.reqs = reqtab_new(&fs);
 	fs.agents = agents_new();
+	fs.streams = streams_new(&fs);
+	if (!fs.streams) {
+		reportf("lighthoused: cannot start streams/\n");
+		goto out_validator;
+	}
 	rc = current_new(&fs, &err);
 	if (rc) {
 		reportf("lighthoused: %s\n", err.data);
@@ -528,11 +533,14 @@ int main(int argc, char **argv)
 	record_daemon_event(&fs, "daemon.stop");
 	lh_store_close(fs.store);
 	fs.store = NULL;
+	streams_stop(&fs);
 	reqtab_abort_parked(&fs, ENOTCONN);
 	fuse_session_unmount(fs.se);
 out_signals:
 	fuse_remove_signal_handlers(fs.se);
 out_validator:
+	streams_stop(&fs);
+	streams_free(&fs);
 	current_free(&fs);
 	if (fs.reqs)
 		reqtab_free(fs.reqs);

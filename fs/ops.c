@@ -1,7 +1,8 @@
 /*
  * ops.c -- the FUSE low-level operations: the fixed tree of the mount and
  * the dispatch to the rooms that own the rest (reqtab.c for requests/ and
- * results/; current*.c for current/, through its own operations table).
+ * results/, streams.c for streams/; current*.c for current/, through its
+ * own operations table).
  *
  *   /            requests/ results/ current/ history/ shadows/ context/
  *                experts/ streams/ policy/ stats ctl
@@ -70,6 +71,12 @@ static int is_dynamic(fuse_ino_t ino)
 	uint64_t k = FS_INO_KIND(ino);
 
 	return k == FS_KIND_REQ || k == FS_KIND_RES || k == FS_KIND_JSON;
+}
+
+/* A file of streams/ (streams.c). */
+static int is_stream(fuse_ino_t ino)
+{
+	return FS_INO_KIND(ino) == FS_KIND_STREAM;
 }
 
 /* The room that answers every operation on an inode, or NULL: ours. */
@@ -180,6 +187,10 @@ static void do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reqtab_lookup(fs, req, parent, name);
 		return;
 	}
+	if (parent == FS_INO_STREAMS) {
+		streams_lookup(fs, req, name);
+		return;
+	}
 	if (fixed_lookup(parent, name, &ino)) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -238,6 +249,10 @@ static void do_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		r->getattr(req, ino, fi);
 		return;
 	}
+	if (is_stream(ino)) {
+		streams_getattr(fs, req, ino);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		int rc = reqtab_getattr(fs, ino, &st);
 
@@ -275,7 +290,7 @@ static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		fuse_reply_attr(req, &st, 1.0);
 		return;
 	}
-	fuse_reply_err(req, is_dynamic(ino) ? EACCES : EPERM);
+	fuse_reply_err(req, is_dynamic(ino) || is_stream(ino) ? EACCES : EPERM);
 }
 
 static int may_ctl(struct lh_fs *fs, fuse_req_t req)
@@ -294,6 +309,10 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (r) {
 		r->open(req, ino, fi);
+		return;
+	}
+	if (is_stream(ino)) {
+		streams_open(fs, req, ino, fi);
 		return;
 	}
 	if (is_dynamic(ino)) {
@@ -354,6 +373,10 @@ static void do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	if (r) {
 		r->read(req, ino, size, off, fi);
+		return;
+	}
+	if (is_stream(ino)) {
+		streams_read(fs, req, size, fi);
 		return;
 	}
 	if (is_dynamic(ino)) {
@@ -461,6 +484,10 @@ static void do_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		r->release(req, ino, fi);
 		return;
 	}
+	if (is_stream(ino)) {
+		streams_release(fs, req, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_release(fs, req, ino, fi);
 		return;
@@ -480,7 +507,7 @@ static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		r->opendir(req, ino, fi);
 		return;
 	}
-	if (is_dynamic(ino)) {
+	if (is_dynamic(ino) || is_stream(ino)) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
@@ -489,6 +516,8 @@ static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	dirsnap_add(d, "..", 2, FS_INO_ROOT, S_IFDIR);
 	if (ino == FS_INO_REQUESTS || ino == FS_INO_RESULTS) {
 		reqtab_dirsnap(fs, ino, d);
+	} else if (ino == FS_INO_STREAMS) {
+		streams_dirsnap(fs, d);
 	} else {
 		for (k = 0; k < NFIXED; k++)
 			if (fixed_tree[k].parent == ino)

@@ -57,6 +57,10 @@
  * fuse_reply_buf. Every reply is sent from memory we hold a reference to
  * (a record) or own (a copy), never from a handle RELEASE may free.
  *
+ * Interrupts: a read registers on_interrupt before taking t->mu; whether
+ * it was interrupted already is asked under t->mu before it is parked,
+ * never after: once parked, on_commit may answer it and libfuse free it.
+ *
  * Locking: one mutex, t->mu, guards every table, list and counter here.
  * No FUSE reply, validator call or store call is made while holding it.
  * (An interrupted parked read is answered from the interrupt callback,
@@ -1267,6 +1271,7 @@ void reqtab_read(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, size_t size, 
 			atomic_fetch_add(&fs->stats.nonblock_again, 1);
 			fuse_reply_err(req, EAGAIN);
 		} else if (fuse_req_interrupted(req)) {
+			/* asked before parking: once parked, on_commit may answer and free req */
 			pthread_mutex_unlock(&t->mu);
 			fuse_reply_err(req, EINTR);
 		} else {

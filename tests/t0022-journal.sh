@@ -1,5 +1,5 @@
 #!/bin/sh
-# t0021-journal: the store's journal keeps every acknowledged record and
+# t0022-journal: the store's journal keeps every acknowledged record and
 # shrugs off a torn tail.
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
