@@ -407,31 +407,49 @@ int cur_relpath(struct current *cur, int fd, const char *name, char *out, size_t
 	return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 
+/* Who asks, for the record. */
+static void who_of(fuse_req_t req, struct rec_who *w)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	w->uid = ctx->uid;
+	w->gid = ctx->gid;
+	w->pid = ctx->pid;
+}
+
 /*
- * Judge a file operation on dir/name (or on the node itself, name NULL)
- * against the policy. 0, or -EACCES when the policy denies it.
+ * Judge a file operation `op` on dir/name (or on the node itself, name
+ * NULL) against the policy. 0, or -EACCES when the policy denies it (and
+ * the denial is recorded). The path judged, relative to the project, is
+ * left in rel (for the record), "" with *known 0 when it has none (the
+ * inode is gone).
  */
 static int policy_check(struct current *cur, fuse_req_t req, enum lh_file_access acc, int fd,
-			const char *name)
+			const char *name, const char *op, char *rel, size_t relsize, int *known)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct lh_fs *fs = cur->fs;
 	struct fs_ident id;
 	struct lh_verdict v;
-	char rel[PATH_MAX], abs[PATH_MAX + 8];
+	struct rec_who who;
+	char abs[PATH_MAX + 8];
 	int rc;
 
-	rc = cur_relpath(cur, fd, name, rel, sizeof(rel));
-	if (rc)
+	*known = 0;
+	rc = cur_relpath(cur, fd, name, rel, relsize);
+	if (rc) {
+		rel[0] = '\0';
 		return rc == -ENAMETOOLONG ? rc : 0;	/* nothing the policy could name */
+	}
+	*known = 1;
 	snprintf(abs, sizeof(abs), "%s%s%s", cur->project, rel[0] ? "/" : "", rel);
 	ident_of_uid(ctx->uid, &id);
 	lh_validator_judge_file(fs->validator, acc, abs, id.home, id.user[0] ? id.user : NULL, &v);
 	if (v.decision != LH_DENY)
 		return 0;
 	atomic_fetch_add_explicit(&cur->stats.denied, 1, memory_order_relaxed);
-	lh_debug("current/%s: %s denied by %s", rel, acc == LH_FILE_READ ? "read" : "write",
-		 v.rule[0] ? v.rule : v.reason);
+	who_of(req, &who);
+	record_denied(fs, &who, rel, op, v.rule, v.reason);
 	return -EACCES;
 }
 
@@ -588,19 +606,25 @@ static void c_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int val
 	struct chandle *h = fi ? (struct chandle *)(uintptr_t)fi->fh : NULL;
 	int fd = h ? h->fd : -1, nfd;
 	struct stat st;
-	char p[64];
-	int rc;
+	char p[64], rel[PATH_MAX];
+	int rc, known;
 
 	nfd = cur_ref_get(cur, &n->ref);
 	if (nfd < 0) {
 		fuse_reply_err(req, -nfd);
 		return;
 	}
-	rc = policy_check(cur, req, LH_FILE_WRITE, nfd, NULL);
+	rc = policy_check(cur, req, LH_FILE_WRITE, nfd, NULL,
+			  valid & FUSE_SET_ATTR_SIZE ? "truncate" :
+			  valid & FUSE_SET_ATTR_MODE ? "chmod" :
+			  valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) ? "chown" : "utimes",
+			  rel, sizeof(rel), &known);
 	if (rc)
 		goto out;
 	proc_path(p, nfd);
 	busy_begin(cur, n);
+	if (h && (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)))
+		h->wrote = 1;	/* recorded with the content at release */
 	if (valid & FUSE_SET_ATTR_MODE) {
 		rc = fd >= 0 ? fchmod(fd, attr->st_mode & 07777) : chmod(p, attr->st_mode & 07777);
 		if (rc) {
@@ -635,6 +659,16 @@ static void c_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int val
 	rc = fstat(nfd, &st) ? -errno : 0;
 out_busy:
 	busy_end(cur, n, rc ? NULL : &st);
+	if (!rc && known && !h) {
+		struct rec_who who;
+
+		/* a change through an open file is recorded at its release */
+		who_of(req, &who);
+		if (valid & FUSE_SET_ATTR_SIZE)
+			record_content(cur->fs, &who, rel, open(p, O_RDONLY | O_CLOEXEC));
+		else
+			record_state(cur->fs, &who, rel, fcntl(nfd, F_DUPFD_CLOEXEC, 0));
+	}
 out:
 	cur_ref_put(&n->ref, nfd);
 	if (rc)
@@ -679,20 +713,26 @@ struct namedop {
 	struct cnode *dir;
 	int dfd;
 	const char *name;
+	char path[PATH_MAX];		/* dir/name relative to the project, for the record */
+	int known;			/* path is known */
+	struct rec_who who;
 };
 
 static int namedop_begin(struct namedop *o, fuse_req_t req, fuse_ino_t parent, const char *name,
-			 int hidden_err)
+			 const char *op, int hidden_err)
 {
 	int rc;
 
 	o->cur = cur_of(req);
 	o->dir = cur_node(o->cur, parent);
 	o->name = name;
+	o->known = 0;
+	who_of(req, &o->who);
 	o->dfd = cur_ref_get(o->cur, &o->dir->ref);
 	if (o->dfd < 0)
 		return o->dfd;
-	rc = policy_check(o->cur, req, LH_FILE_WRITE, o->dfd, name);
+	rc = policy_check(o->cur, req, LH_FILE_WRITE, o->dfd, name, op, o->path, sizeof(o->path),
+			  &o->known);
 	if (!rc && is_hidden(o->cur, o->dir, name))
 		rc = hidden_err;
 	return rc;
@@ -755,6 +795,8 @@ static void reply_made(struct namedop *o, fuse_req_t req, mode_t mode)
 	if (!rc && fstat(fd, &e.attr))
 		rc = -errno;
 	busy_end(cur, n, rc ? NULL : &e.attr);
+	if (!rc && o->known)
+		record_state(cur->fs, &o->who, o->path, fcntl(fd, F_DUPFD_CLOEXEC, 0));
 	cur_ref_put(&n->ref, fd);
 	if (rc) {
 		forget_one(cur, n, 1);
@@ -768,7 +810,7 @@ static void reply_made(struct namedop *o, fuse_req_t req, mode_t mode)
 static void c_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	struct namedop o;
-	int rc = namedop_begin(&o, req, parent, name, -EEXIST);
+	int rc = namedop_begin(&o, req, parent, name, "mknod", -EEXIST);
 
 	if (!rc) {
 		cur_expect(o.cur, o.dir, name, 1);
@@ -786,7 +828,7 @@ static void c_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 static void c_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct namedop o;
-	int rc = namedop_begin(&o, req, parent, name, -EEXIST);
+	int rc = namedop_begin(&o, req, parent, name, "mkdir", -EEXIST);
 
 	if (!rc) {
 		cur_expect(o.cur, o.dir, name, 1);
@@ -804,7 +846,7 @@ static void c_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 static void c_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct namedop o;
-	int rc = namedop_begin(&o, req, parent, name, -EEXIST);
+	int rc = namedop_begin(&o, req, parent, name, "symlink", -EEXIST);
 
 	if (!rc) {
 		cur_expect(o.cur, o.dir, name, 1);
@@ -825,7 +867,7 @@ static void c_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
 	struct cnode *n;
 	struct fuse_entry_param e;
 	char p[64];
-	int rc = namedop_begin(&o, req, newparent, newname, -EEXIST), fd = -1;
+	int rc = namedop_begin(&o, req, newparent, newname, "link", -EEXIST), fd = -1;
 
 	if (rc)
 		goto out;
@@ -840,6 +882,8 @@ static void c_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
 	busy_begin(o.cur, n);
 	rc = linkat(AT_FDCWD, p, o.dfd, newname, AT_SYMLINK_FOLLOW) ? -errno : 0;
 	busy_end(o.cur, n, NULL);
+	if (!rc && o.known)
+		record_state(o.cur->fs, &o.who, o.path, fcntl(fd, F_DUPFD_CLOEXEC, 0));
 	cur_ref_put(&n->ref, fd);
 	if (rc) {
 		cur_expect_cancel(o.cur, o.dir, newname, 1);
@@ -861,7 +905,8 @@ static void c_unlink_common(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct namedop o;
 	struct cnode *victim;
-	int rc = namedop_begin(&o, req, parent, name, flags ? -EBUSY : -EISDIR);
+	int rc = namedop_begin(&o, req, parent, name, flags ? "rmdir" : "unlink",
+			       flags ? -EBUSY : -EISDIR);
 
 	if (!rc) {
 		victim = victim_begin(&o);
@@ -869,6 +914,8 @@ static void c_unlink_common(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = unlinkat(o.dfd, name, flags) ? -errno : 0;
 		if (rc)
 			cur_expect_cancel(o.cur, o.dir, name, 1);
+		else if (o.known)
+			record_delete(o.cur->fs, &o.who, o.path);
 		victim_end(&o, victim);
 	}
 	namedop_end(&o);
@@ -893,9 +940,9 @@ static void c_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 	int rc, events = flags & RENAME_EXCHANGE ? 2 : 1;
 
 	to.dfd = -1;
-	rc = namedop_begin(&from, req, parent, name, -EBUSY);
+	rc = namedop_begin(&from, req, parent, name, "rename", -EBUSY);
 	if (!rc)
-		rc = namedop_begin(&to, req, newparent, newname, -EBUSY);
+		rc = namedop_begin(&to, req, newparent, newname, "rename", -EBUSY);
 	if (rc)
 		goto out;
 	moved = victim_begin(&from);
@@ -912,6 +959,17 @@ static void c_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 	if (rc) {
 		cur_expect_cancel(from.cur, from.dir, name, events);
 		cur_expect_cancel(to.cur, to.dir, newname, events);
+	} else if (from.known && to.known) {
+		int fd = openat(to.dfd, newname, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+		if (flags & RENAME_EXCHANGE) {
+			/* each path has the other's state now: not a move for either */
+			record_state(from.cur->fs, &from.who, to.path, fd);
+			record_state(from.cur->fs, &from.who, from.path,
+				     openat(from.dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+		} else {
+			record_rename(from.cur->fs, &from.who, from.path, to.path, fd);
+		}
 	}
 	victim_end(&from, moved);
 	victim_end(&to, replaced);
@@ -962,17 +1020,18 @@ static void c_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct cnode *n = cur_node(cur, ino);
 	struct chandle *h;
 	int acc = fi->flags & O_ACCMODE, wr = acc != O_RDONLY || (fi->flags & O_TRUNC);
-	char p[64];
-	int rc, fd, nfd;
+	char p[64], rel[PATH_MAX];
+	int rc, fd, nfd, known;
 
 	nfd = cur_ref_get(cur, &n->ref);
 	if (nfd < 0) {
 		fuse_reply_err(req, -nfd);
 		return;
 	}
-	rc = policy_check(cur, req, wr ? LH_FILE_WRITE : LH_FILE_READ, nfd, NULL);
+	rc = policy_check(cur, req, wr ? LH_FILE_WRITE : LH_FILE_READ, nfd, NULL,
+			  wr ? "write" : "read", rel, sizeof(rel), &known);
 	if (!rc && wr && acc == O_RDWR)
-		rc = policy_check(cur, req, LH_FILE_READ, nfd, NULL);
+		rc = policy_check(cur, req, LH_FILE_READ, nfd, NULL, "read", rel, sizeof(rel), &known);
 	if (rc) {
 		cur_ref_put(&n->ref, nfd);
 		fuse_reply_err(req, -rc);
@@ -1010,7 +1069,7 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	char p[64];
 	int rc, fd, pfd, created = 1;
 
-	rc = namedop_begin(&o, req, parent, name, -EEXIST);
+	rc = namedop_begin(&o, req, parent, name, "create", -EEXIST);
 	if (rc)
 		goto out;
 	cur_expect(o.cur, o.dir, name, 1);
@@ -1113,9 +1172,22 @@ static void c_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void c_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct current *cur = cur_of(req);
 	struct chandle *h = (struct chandle *)(uintptr_t)fi->fh;
+	char rel[PATH_MAX], p[64];
 
 	(void)ino;
+	/*
+	 * The change is complete: the recorder gets the file read-only, and
+	 * the daemon holds no writer of it after this (an exec of a program
+	 * just built must not fail with ETXTBSY).
+	 */
+	if (h->wrote && cur_relpath(cur, h->fd, NULL, rel, sizeof(rel)) == 0) {
+		struct rec_who who = { h->uid, h->gid, h->pid };
+
+		proc_path(p, h->fd);
+		record_content(cur->fs, &who, rel, open(p, O_RDONLY | O_CLOEXEC));
+	}
 	close(h->fd);
 	free(h);
 	fuse_reply_err(req, 0);
@@ -1315,11 +1387,11 @@ static void c_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 {
 	struct current *cur = cur_of(req);
 	struct cnode *n = cur_node(cur, ino);
-	char p[64];
-	int fd, rc = xattr_path(cur, n, &fd, p);
+	char p[64], rel[PATH_MAX];
+	int known, fd, rc = xattr_path(cur, n, &fd, p);
 
 	if (!rc)
-		rc = policy_check(cur, req, LH_FILE_WRITE, fd, NULL);
+		rc = policy_check(cur, req, LH_FILE_WRITE, fd, NULL, "setxattr", rel, sizeof(rel), &known);
 	if (!rc) {
 		busy_begin(cur, n);
 		rc = setxattr(p, name, value, size, flags) ? -errno : 0;
@@ -1385,11 +1457,12 @@ static void c_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct current *cur = cur_of(req);
 	struct cnode *n = cur_node(cur, ino);
-	char p[64];
-	int fd, rc = xattr_path(cur, n, &fd, p);
+	char p[64], rel[PATH_MAX];
+	int known, fd, rc = xattr_path(cur, n, &fd, p);
 
 	if (!rc)
-		rc = policy_check(cur, req, LH_FILE_WRITE, fd, NULL);
+		rc = policy_check(cur, req, LH_FILE_WRITE, fd, NULL, "removexattr", rel, sizeof(rel),
+				  &known);
 	if (!rc) {
 		busy_begin(cur, n);
 		rc = removexattr(p, name) ? -errno : 0;
@@ -1493,6 +1566,30 @@ const struct fuse_lowlevel_ops current_ops = {
 
 /* ---- start and stop ---------------------------------------------------------------- */
 
+int current_hidden(struct lh_fs *fs, int dirfd, const char *name)
+{
+	struct current *cur = fs->cur;
+	struct stat st;
+
+	if (!cur->mp_name || strcmp(name, cur->mp_name) || fstat(dirfd, &st))
+		return 0;
+	return st.st_ino == cur->mp_parent_ino && st.st_dev == cur->mp_parent_dev;
+}
+
+void current_watch_fd(struct lh_fs *fs, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0)
+		cur_watch_dir(fs->cur, st.st_dev, st.st_ino, fd);
+}
+
+void current_stop(struct lh_fs *fs)
+{
+	if (fs->cur)
+		cur_watch_stop(fs->cur);
+}
+
 void current_forget(struct lh_fs *fs, fuse_ino_t ino, uint64_t nlookup)
 {
 	forget_one(fs->cur, cur_node(fs->cur, ino), nlookup);
@@ -1530,6 +1627,7 @@ void current_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	lh_buf_adds(o, "# HELP lighthouse_current_fds_kept descriptors current/ keeps open\n"
 		       "# TYPE lighthouse_current_fds_kept gauge\n");
 	lh_buf_addf(o, "lighthouse_current_fds_kept %d\n", atomic_load(&fs->cur->fds_kept));
+	record_stats_render(fs, o);
 }
 
 /* Nodes hold descriptors: allow as many as the system does; returns the limit. */

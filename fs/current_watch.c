@@ -112,6 +112,7 @@ struct expect {
 /* A content event on a busy node, looked at again later (notifier only). */
 struct recheck {
 	int wd;
+	uint32_t mask;
 	int64_t at_ns;
 	char name[NAME_MAX + 1];
 };
@@ -139,6 +140,8 @@ struct cur_watch {
 	int full_warned;		/* protected by mu */
 	struct recheck *rc;		/* notifier only */
 	size_t nrc, caprc;
+	int last_wd;			/* the last change given to the recorder in this batch */
+	char last_name[NAME_MAX + 1];
 };
 
 static size_t ino_bucket(dev_t dev, ino_t ino)
@@ -354,6 +357,29 @@ static void inval_inode(struct current *cur, struct cnode *n)
 	fuse_lowlevel_notify_inval_inode(cur->fs->se, cur_nodeid(cur, n), 0, 0);
 }
 
+/*
+ * Give the recorder an outside change of w's child `name` (it compares
+ * with what it recorded, so one too many costs a look, not an event);
+ * the events of one file in a batch go once.
+ */
+static void tell_recorder(struct cur_watch *cw, struct watch *w, const char *name)
+{
+	struct current *cur = cw->cur;
+	char dir[PATH_MAX];
+	int wfd;
+
+	if (w->wd == cw->last_wd && !strcmp(cw->last_name, name))
+		return;
+	cw->last_wd = w->wd;
+	snprintf(cw->last_name, sizeof(cw->last_name), "%s", name);
+	wfd = cur_ref_get(cur, &w->ref);
+	if (wfd < 0)
+		return;
+	if (cur_relpath(cur, wfd, NULL, dir, sizeof(dir)) == 0 && !current_hidden(cur->fs, wfd, name))
+		record_outside(cur->fs, wfd, dir, name);
+	cur_ref_put(&w->ref, wfd);
+}
+
 /* A name of the directory watched by w appeared, went or moved behind our back. */
 static void name_changed(struct cur_watch *cw, struct watch *w, const char *name, uint32_t mask)
 {
@@ -380,18 +406,22 @@ static void name_changed(struct cur_watch *cw, struct watch *w, const char *name
 		else if (fd >= 0)
 			close(fd);
 	}
+	tell_recorder(cw, w, name);
 }
 
 /*
  * The attributes or content of w's child `name` changed: ours, not yet
  * known (recheck later), or news. Returns 1 when it must be looked at again.
  */
-static int content_changed(struct cur_watch *cw, struct watch *w, const char *name)
+static int content_changed(struct cur_watch *cw, struct watch *w, const char *name,
+			   uint32_t mask)
 {
 	struct current *cur = cw->cur;
 	struct cnode *n;
 	struct stat st;
 	int busy, news, wfd = cur_ref_get(cur, &w->ref), rc;
+	/* a file's record waits for its writer's close; a mode change is whole */
+	int record = name && (mask & (IN_CLOSE_WRITE | IN_ATTRIB));
 
 	if (wfd < 0)
 		return 0;
@@ -400,8 +430,12 @@ static int content_changed(struct cur_watch *cw, struct watch *w, const char *na
 	if (rc)
 		return 0;	/* gone: its name event tells */
 	n = cur_find_ref(cur, st.st_dev, st.st_ino);
-	if (!n)
-		return 0;	/* the kernel holds nothing of it */
+	if (!n) {
+		/* the kernel holds nothing of it; the record may lack it */
+		if (record)
+			tell_recorder(cw, w, name);
+		return 0;
+	}
 	pthread_mutex_lock(&cur->mu);
 	busy = n->busy > 0;
 	news = !busy && (n->known_ctime.tv_sec != st.st_ctim.tv_sec ||
@@ -412,23 +446,28 @@ static int content_changed(struct cur_watch *cw, struct watch *w, const char *na
 	if (news) {
 		atomic_fetch_add_explicit(&cur->stats.external, 1, memory_order_relaxed);
 		inval_inode(cur, n);
+		if (record)
+			tell_recorder(cw, w, name);
 	}
 	cur_unref(cur, n);
 	return busy;
 }
 
-static void add_recheck(struct cur_watch *cw, int wd, const char *name, int64_t now)
+static void add_recheck(struct cur_watch *cw, int wd, const char *name, uint32_t mask, int64_t now)
 {
 	size_t k;
 
 	for (k = 0; k < cw->nrc; k++)
-		if (cw->rc[k].wd == wd && !strcmp(cw->rc[k].name, name))
+		if (cw->rc[k].wd == wd && !strcmp(cw->rc[k].name, name)) {
+			cw->rc[k].mask |= mask;
 			return;
+		}
 	if (cw->nrc == cw->caprc) {
 		cw->caprc = cw->caprc ? cw->caprc * 2 : 16;
 		cw->rc = xrealloc(cw->rc, cw->caprc * sizeof(*cw->rc));
 	}
 	cw->rc[cw->nrc].wd = wd;
+	cw->rc[cw->nrc].mask = mask;
 	cw->rc[cw->nrc].at_ns = now + RECHECK_NS;
 	snprintf(cw->rc[cw->nrc].name, sizeof(cw->rc[cw->nrc].name), "%s", name);
 	cw->nrc++;
@@ -450,8 +489,8 @@ static void run_rechecks(struct cur_watch *cw, int64_t now)
 		pthread_mutex_lock(&cw->mu);
 		w = find_wd_locked(cw, r.wd);
 		pthread_mutex_unlock(&cw->mu);
-		if (w && content_changed(cw, w, r.name[0] ? r.name : NULL))
-			add_recheck(cw, r.wd, r.name, now);
+		if (w && content_changed(cw, w, r.name[0] ? r.name : NULL, r.mask))
+			add_recheck(cw, r.wd, r.name, r.mask, now);
 	}
 }
 
@@ -506,8 +545,8 @@ static void handle(struct cur_watch *cw, const struct inotify_event *ev, int64_t
 			name_changed(cw, w, name, ev->mask);
 		return;
 	}
-	if (content_changed(cw, w, name))
-		add_recheck(cw, ev->wd, name ? name : "", now);
+	if (content_changed(cw, w, name, ev->mask))
+		add_recheck(cw, ev->wd, name ? name : "", ev->mask, now);
 }
 
 void cur_watch_inval_attrs(struct current *cur, struct cnode *n)
@@ -591,6 +630,7 @@ static void *notifier(void *arg)
 			run_asked(cw);	/* an operation waits for these */
 		}
 		now = lh_mono_ns();
+		cw->last_wd = -1;
 		while ((p[0].revents & POLLIN) && (len = read(cw->ifd, buf, sizeof(buf))) > 0) {
 			char *q = buf;
 

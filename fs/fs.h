@@ -12,14 +12,16 @@
  *   results/NAME.json    FS_KIND_JSON | request id
  *   streams/NAME[?since=SEQ]  FS_KIND_STREAM | (SEQ+1 or 0) << 4 | stream
  *   current/PATH         FS_KIND_CUR  | address of its node (current.h)
+ *   history/NAME/PATH    FS_KIND_HIST | view << 32 | node (history.c)
  *
  * A result inode belongs to one request and never changes once judged, so
  * the kernel may cache it (attributes and pages); writing requests/NAME
  * again makes a new request and so a new results/NAME inode.
  *
  * Rooms: current/ (current*.c) owns FS_INO_CURRENT and the FS_KIND_CUR
- * inodes and answers every operation on them through its own
- * fuse_lowlevel_ops table, to which ops.c dispatches.
+ * inodes, history/ (history.c) FS_INO_HISTORY and the FS_KIND_HIST ones;
+ * each answers every operation on them through its own fuse_lowlevel_ops
+ * table, to which ops.c dispatches.
  */
 #ifndef LH_FS_H
 #define LH_FS_H
@@ -41,6 +43,9 @@ struct reqtab;
 struct agents;
 struct streams;
 struct current;
+struct recorder;
+struct history;
+struct lh_tree;
 
 enum {
 	FS_INO_ROOT = 1,
@@ -65,6 +70,7 @@ enum {
 #define FS_KIND_JSON 3ULL
 #define FS_KIND_STREAM 4ULL
 #define FS_KIND_CUR 5ULL
+#define FS_KIND_HIST 6ULL
 #define FS_INO(kind, id) (((kind) << FS_KIND_SHIFT) | (id))
 #define FS_INO_KIND(ino) ((uint64_t)(ino) >> FS_KIND_SHIFT)
 #define FS_INO_ID(ino) ((uint64_t)(ino) & ((1ULL << FS_KIND_SHIFT) - 1))
@@ -87,6 +93,7 @@ struct fs_config {
 	unsigned sla_window;		/* seconds the SLA is measured over */
 	double cur_entry_timeout;	/* seconds the kernel caches names of current/ */
 	double cur_attr_timeout;	/* seconds the kernel caches attributes of current/ */
+	unsigned cur_scan;		/* reconcile the project with the store at start */
 };
 
 /* FUSE operations we count (fs_stats.ops[]). */
@@ -149,6 +156,8 @@ struct lh_fs {
 	struct agents *agents;
 	struct streams *streams;	/* streams/ (streams.c) */
 	struct current *cur;		/* current/ */
+	struct recorder *rec;		/* the recorder of changes (record.c) */
+	struct history *hist;		/* history/ (history.c) */
 	struct fs_config cfg;
 	struct fs_stats stats;
 	char *project;			/* absolute project directory */
@@ -173,10 +182,57 @@ int current_new(struct lh_fs *fs, struct lh_buf *err);
 void current_free(struct lh_fs *fs);
 /* One of a batch of FORGETs (forget_multi) for a current/ inode. */
 void current_forget(struct lh_fs *fs, fuse_ino_t ino, uint64_t nlookup);
+/* Stop the notifier (before the recorder stops: it feeds it). */
+void current_stop(struct lh_fs *fs);
 /* The attributes of current/ itself: the project directory's. */
 void current_root_attr(struct lh_fs *fs, struct stat *st);
 /* current/'s metrics for the stats file. */
 void current_stats_render(struct lh_fs *fs, struct lh_buf *out);
+/* Is dir/name the mount point, hidden from current/? (fd on the directory) */
+int current_hidden(struct lh_fs *fs, int dirfd, const char *name);
+/* Watch the directory fd is open on (the scan watches every directory). */
+void current_watch_fd(struct lh_fs *fs, int fd);
+
+/*
+ * record.c: changes become file events. Operations queue what changed;
+ * the descriptors passed are taken (closed by the recorder).
+ */
+struct rec_who {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+};
+
+int record_start(struct lh_fs *fs, int scan, struct lh_buf *err);
+/* Stop the first scan (it resumes at the next start). */
+void record_stop_scan(struct lh_fs *fs);
+/* Record what is queued, then stop. */
+void record_stop(struct lh_fs *fs);
+/* path's content changed: fd O_RDONLY on it */
+void record_content(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd);
+/* path's state changed (made, mode, link...): fd O_PATH on it */
+void record_state(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd);
+void record_delete(struct lh_fs *fs, const struct rec_who *who, const char *path);
+/* from moved to `to`: fd O_PATH on it */
+void record_rename(struct lh_fs *fs, const struct rec_who *who, const char *from, const char *to,
+		   int fd);
+void record_denied(struct lh_fs *fs, const struct rec_who *who, const char *path, const char *op,
+		   const char *rule, const char *reason);
+/* dirpath/name changed outside the mount (dirfd on dirpath: duplicated) */
+void record_outside(struct lh_fs *fs, int dirfd, const char *dirpath, const char *name);
+/* Changes queued or being recorded (1 more while the first scan runs). */
+uint64_t record_backlog(struct lh_fs *fs);
+/* A copy of the project as recorded (history/latest). */
+struct lh_tree *record_tree_clone(struct lh_fs *fs);
+void record_stats_render(struct lh_fs *fs, struct lh_buf *out);
+
+/* history.c: history/ */
+extern const struct fuse_lowlevel_ops history_ops;
+int history_new(struct lh_fs *fs, struct lh_buf *err);
+void history_forget(struct lh_fs *fs, fuse_ino_t ino, uint64_t nlookup);
+void history_free(struct lh_fs *fs);
+/* The recorder recorded changes: history/latest moves on. */
+void history_changed(struct lh_fs *fs);
 
 /* reqtab.c: requests/ and results/ */
 struct reqtab *reqtab_new(struct lh_fs *fs);

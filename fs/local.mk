@@ -6,10 +6,12 @@ fs_lighthoused_SOURCES = \
 	fs/current.c \
 	fs/current.h \
 	fs/current_watch.c \
+	fs/history.c \
 	fs/fs.h \
 	fs/ident.c \
 	fs/main.c \
 	fs/ops.c \
+	fs/record.c \
 	fs/reqtab.c \
 	fs/stats.c \
 	fs/streams.c

@@ -109,6 +109,8 @@ static const struct optrow {
 	  "how long the kernel caches names (and missing names) of current/ (default 60)" },
 	{ CFGOPT("current_attr_timeout=%lf", cur_attr_timeout), "-o current_attr_timeout=SECONDS",
 	  "how long the kernel caches attributes of current/ (default 60)" },
+	{ CFGOPT("current_scan=%u", cur_scan), "-o current_scan=0|1",
+	  "at start, record what changed in the project while no daemon ran (default 1)" },
 };
 
 #define NOPTROWS (sizeof(optrows) / sizeof(optrows[0]))
@@ -334,6 +336,7 @@ int main(int argc, char **argv)
 	o.cfg.sla_window = 10;
 	o.cfg.cur_entry_timeout = 60;
 	o.cfg.cur_attr_timeout = 60;
+	o.cfg.cur_scan = 1;
 	for (k = 0; k < NOPTROWS; k++)
 		table[k] = optrows[k].opt;
 	memset(&table[NOPTROWS], 0, sizeof(table[0]));
@@ -453,6 +456,10 @@ int main(int argc, char **argv)
 		goto out_validator;
 	}
 	rc = current_new(&fs, &err);
+	if (!rc)
+		rc = history_new(&fs, &err);
+	if (!rc)
+		rc = record_start(&fs, fs.cfg.cur_scan != 0, &err);
 	if (rc) {
 		reportf("lighthoused: %s\n", err.data);
 		goto out_validator;
@@ -529,7 +536,16 @@ int main(int argc, char **argv)
 		(void)n;
 		pthread_join(maint, NULL);
 	}
-	current_free(&fs);	/* the notifier stops before the session goes */
+	/*
+	 * The scan stops, then the notifier (which feeds the recorder), then
+	 * the recorder once it has recorded what is queued; all before the
+	 * session goes, as they tell the kernel what changed.
+	 */
+	record_stop_scan(&fs);
+	current_stop(&fs);
+	record_stop(&fs);
+	current_free(&fs);
+	history_free(&fs);
 	record_daemon_event(&fs, "daemon.stop");
 	lh_store_close(fs.store);
 	fs.store = NULL;
@@ -541,7 +557,11 @@ out_signals:
 out_validator:
 	streams_stop(&fs);
 	streams_free(&fs);
+	record_stop_scan(&fs);
+	current_stop(&fs);
+	record_stop(&fs);
 	current_free(&fs);
+	history_free(&fs);
 	if (fs.reqs)
 		reqtab_free(fs.reqs);
 	agents_free(fs.agents);

@@ -84,6 +84,8 @@ static const struct fuse_lowlevel_ops *room_of(fuse_ino_t ino)
 {
 	if (ino == FS_INO_CURRENT || FS_INO_KIND(ino) == FS_KIND_CUR)
 		return &current_ops;
+	if (ino == FS_INO_HISTORY || FS_INO_KIND(ino) == FS_KIND_HIST)
+		return &history_ops;
 	return NULL;
 }
 
@@ -233,6 +235,8 @@ static void do_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *v
 
 		if (r == &current_ops)
 			current_forget(fs, v[k].ino, v[k].nlookup);
+		else if (r == &history_ops)
+			history_forget(fs, v[k].ino, v[k].nlookup);
 		else if (is_dynamic(v[k].ino))
 			reqtab_forget(fs, v[k].ino, v[k].nlookup);
 	}
