@@ -759,7 +759,9 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 			e.attr.st_ino = i || !d->node ? ino : ino_of(d->view, d->node->index);
 			e.attr.st_mode = S_IFDIR;
 		} else if (!d->node) {
+			/* view 0 is never used: a number for the listing, which must not be 0 */
 			name = "latest";
+			e.attr.st_ino = FS_INO(FS_KIND_HIST, 0);
 			e.attr.st_mode = S_IFDIR;
 		} else {
 			kid = d->node->kids[i - 2];

@@ -53,5 +53,7 @@ TESTS += \
 	tests/t0300-current-posix.sh \
 	tests/t0310-current-cache.sh \
 	tests/t0320-current-tools.sh \
-	tests/t0330-current-policy.sh
+	tests/t0330-current-policy.sh \
+	tests/t0340-current-record.sh \
+	tests/t0400-history.sh
 EXTRA_DIST += tests/data/posix-ops.txt
