@@ -1576,6 +1576,21 @@ int current_hidden(struct lh_fs *fs, int dirfd, const char *name)
 	return st.st_ino == cur->mp_parent_ino && st.st_dev == cur->mp_parent_dev;
 }
 
+int current_hidden_path(struct lh_fs *fs, const char *dir, const char *name)
+{
+	struct current *cur = fs->cur;
+	const char *rel;
+	size_t dl = strlen(dir);
+
+	if (!cur->mp_name || strcmp(name, cur->mp_name))
+		return 0;
+	rel = fs->mountpoint + cur->project_len;	/* "/a/b/mnt" below the project */
+	if (*rel == '/')
+		rel++;
+	return !strncmp(rel, dir, dl) && (dl ? rel[dl] == '/' : 1) &&
+	       !strcmp(rel + dl + (dl ? 1 : 0), name);
+}
+
 void current_watch_fd(struct lh_fs *fs, int fd)
 {
 	struct stat st;

@@ -13,13 +13,15 @@
  *   streams/NAME[?since=SEQ]  FS_KIND_STREAM | (SEQ+1 or 0) << 4 | stream
  *   current/PATH         FS_KIND_CUR  | address of its node (current.h)
  *   history/NAME/PATH    FS_KIND_HIST | view << 32 | node (history.c)
+ *   shadows/PATH[.json]  FS_KIND_SHADOW | id of the path looked up (shadows.c)
  *
  * A result inode belongs to one request and never changes once judged, so
  * the kernel may cache it (attributes and pages); writing requests/NAME
  * again makes a new request and so a new results/NAME inode.
  *
  * Rooms: current/ (current*.c) owns FS_INO_CURRENT and the FS_KIND_CUR
- * inodes, history/ (history.c) FS_INO_HISTORY and the FS_KIND_HIST ones;
+ * inodes, history/ (history.c) FS_INO_HISTORY and the FS_KIND_HIST ones,
+ * shadows/ (shadows.c) FS_INO_SHADOWS and the FS_KIND_SHADOW ones;
  * each answers every operation on them through its own fuse_lowlevel_ops
  * table, to which ops.c dispatches.
  */
@@ -45,6 +47,7 @@ struct streams;
 struct current;
 struct recorder;
 struct history;
+struct shadows;
 struct lh_tree;
 
 enum {
@@ -71,6 +74,7 @@ enum {
 #define FS_KIND_STREAM 4ULL
 #define FS_KIND_CUR 5ULL
 #define FS_KIND_HIST 6ULL
+#define FS_KIND_SHADOW 7ULL
 #define FS_INO(kind, id) (((kind) << FS_KIND_SHIFT) | (id))
 #define FS_INO_KIND(ino) ((uint64_t)(ino) >> FS_KIND_SHIFT)
 #define FS_INO_ID(ino) ((uint64_t)(ino) & ((1ULL << FS_KIND_SHIFT) - 1))
@@ -158,6 +162,7 @@ struct lh_fs {
 	struct current *cur;		/* current/ */
 	struct recorder *rec;		/* the recorder of changes (record.c) */
 	struct history *hist;		/* history/ (history.c) */
+	struct shadows *shadows;	/* shadows/ (shadows.c) */
 	struct fs_config cfg;
 	struct fs_stats stats;
 	char *project;			/* absolute project directory */
@@ -190,6 +195,8 @@ void current_root_attr(struct lh_fs *fs, struct stat *st);
 void current_stats_render(struct lh_fs *fs, struct lh_buf *out);
 /* Is dir/name the mount point, hidden from current/? (fd on the directory) */
 int current_hidden(struct lh_fs *fs, int dirfd, const char *name);
+/* ... the same, dir a path relative to the project */
+int current_hidden_path(struct lh_fs *fs, const char *dir, const char *name);
 /* Watch the directory fd is open on (the scan watches every directory). */
 void current_watch_fd(struct lh_fs *fs, int fd);
 
@@ -225,6 +232,12 @@ uint64_t record_backlog(struct lh_fs *fs);
 /* A copy of the project as recorded (history/latest). */
 struct lh_tree *record_tree_clone(struct lh_fs *fs);
 void record_stats_render(struct lh_fs *fs, struct lh_buf *out);
+
+/* shadows.c: shadows/ */
+extern const struct fuse_lowlevel_ops shadows_ops;
+int shadows_new(struct lh_fs *fs, struct lh_buf *err);
+void shadows_free(struct lh_fs *fs);
+void shadows_forget(struct lh_fs *fs, fuse_ino_t ino, uint64_t nlookup);
 
 /* history.c: history/ */
 extern const struct fuse_lowlevel_ops history_ops;
@@ -270,6 +283,9 @@ struct dirsnap {
 };
 
 void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type);
+/* Answer READDIR(PLUS) from a listing (plus: names only, the kernel looks them up). */
+void dirsnap_reply(fuse_req_t req, struct dirsnap *d, size_t size, off_t off, int plus);
+void dirsnap_release(struct dirsnap *d);
 /* Expire old names; run by the maintenance thread. */
 void reqtab_expire(struct lh_fs *fs);
 void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked,

@@ -13,6 +13,7 @@ fs_lighthoused_SOURCES = \
 	fs/ops.c \
 	fs/record.c \
 	fs/reqtab.c \
+	fs/shadows.c \
 	fs/stats.c \
 	fs/streams.c
 fs_lighthoused_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)

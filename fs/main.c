@@ -459,6 +459,8 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = history_new(&fs, &err);
 	if (!rc)
+		rc = shadows_new(&fs, &err);
+	if (!rc)
 		rc = record_start(&fs, fs.cfg.cur_scan != 0, &err);
 	if (rc) {
 		reportf("lighthoused: %s\n", err.data);
@@ -546,6 +548,7 @@ int main(int argc, char **argv)
 	record_stop(&fs);
 	current_free(&fs);
 	history_free(&fs);
+	shadows_free(&fs);
 	record_daemon_event(&fs, "daemon.stop");
 	lh_store_close(fs.store);
 	fs.store = NULL;
@@ -562,6 +565,7 @@ out_validator:
 	record_stop(&fs);
 	current_free(&fs);
 	history_free(&fs);
+	shadows_free(&fs);
 	if (fs.reqs)
 		reqtab_free(fs.reqs);
 	agents_free(fs.agents);

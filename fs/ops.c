@@ -86,6 +86,8 @@ static const struct fuse_lowlevel_ops *room_of(fuse_ino_t ino)
 		return &current_ops;
 	if (ino == FS_INO_HISTORY || FS_INO_KIND(ino) == FS_KIND_HIST)
 		return &history_ops;
+	if (ino == FS_INO_SHADOWS || FS_INO_KIND(ino) == FS_KIND_SHADOW)
+		return &shadows_ops;
 	return NULL;
 }
 
@@ -138,7 +140,7 @@ void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino
 	d->n++;
 }
 
-static void dirsnap_free(struct dirsnap *d)
+void dirsnap_release(struct dirsnap *d)
 {
 	size_t i;
 
@@ -237,6 +239,8 @@ static void do_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *v
 			current_forget(fs, v[k].ino, v[k].nlookup);
 		else if (r == &history_ops)
 			history_forget(fs, v[k].ino, v[k].nlookup);
+		else if (r == &shadows_ops)
+			shadows_forget(fs, v[k].ino, v[k].nlookup);
 		else if (is_dynamic(v[k].ino))
 			reqtab_forget(fs, v[k].ino, v[k].nlookup);
 	}
@@ -530,13 +534,11 @@ static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
 	if (fuse_reply_open(req, fi))
-		dirsnap_free(d);
+		dirsnap_release(d);
 }
 
-static void readdir_snap(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi,
-			 int plus)
+void dirsnap_reply(fuse_req_t req, struct dirsnap *d, size_t size, off_t off, int plus)
 {
-	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
 	char *buf = xmalloc(size);
 	size_t used = 0;
 	off_t i;
@@ -572,7 +574,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		r->readdir(req, ino, size, off, fi);
 		return;
 	}
-	readdir_snap(req, size, off, fi, 0);
+	dirsnap_reply(req, (struct dirsnap *)(uintptr_t)fi->fh, size, off, 0);
 }
 
 static void do_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -584,7 +586,7 @@ static void do_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		r->readdirplus(req, ino, size, off, fi);
 		return;
 	}
-	readdir_snap(req, size, off, fi, 1);
+	dirsnap_reply(req, (struct dirsnap *)(uintptr_t)fi->fh, size, off, 1);
 }
 
 static void do_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -595,7 +597,7 @@ static void do_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		r->releasedir(req, ino, fi);
 		return;
 	}
-	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
+	dirsnap_release((struct dirsnap *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -55,5 +55,6 @@ TESTS += \
 	tests/t0320-current-tools.sh \
 	tests/t0330-current-policy.sh \
 	tests/t0340-current-record.sh \
-	tests/t0400-history.sh
+	tests/t0400-history.sh \
+	tests/t0450-shadows.sh
 EXTRA_DIST += tests/data/posix-ops.txt
