@@ -4,6 +4,8 @@
  * the real directory (native), in one run.
  *
  *   bench/fs --setup DIR                  make the material in DIR
+ *   bench/fs --setup-tree DIR N           N small files in folders of 100
+ *   bench/fs --walk DIR                   walk DIR as find does, timed
  *   bench/fs [--stats FILE] [--quick] LABEL=DIR ...
  *
  * Every DIR holds the same material (made with --setup before it is
@@ -35,7 +37,13 @@
  * Times are per operation (us) or throughput (MiB/s). With --stats, the
  * Prometheus file of the lighthoused mount (the target named "current")
  * is read around each metric: `fs.METRIC.current_requests` is the FUSE
- * requests per operation that reached the daemon.
+ * requests per operation that reached the daemon. The recording of
+ * current/'s changes happens after the operations return (RELEASE is
+ * asynchronous, and so is the recorder): after each run on current the
+ * benchmark waits until the recorder has nothing left
+ * (lighthouse_current_record_backlog 0), so that its work does not
+ * land on the next target's time, and reports that wait as
+ * `fs.METRIC.current_record_drain_ms`.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -87,6 +95,37 @@ static void path(char *out, size_t n, const char *dir, const char *rel)
 }
 
 static double stats_cost;	/* requests that reading the stats file costs */
+
+/* A metric's value in the stats file, or -1. */
+static double stat_value(const char *name)
+{
+	char line[512];
+	size_t n = strlen(name);
+	double v = -1;
+	FILE *f;
+
+	if (!stats_file)
+		return -1;
+	f = fopen(stats_file, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ' ' && sscanf(line + n, "%lf", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* Wait until the recorder is idle; the seconds it took. */
+static double drain(void)
+{
+	double t0 = now_s();
+	struct timespec nap = { 0, 5000000 };
+
+	while (stat_value("lighthouse_current_record_backlog") > 0 && now_s() - t0 < 600)
+		nanosleep(&nap, NULL);
+	return now_s() - t0;
+}
 
 /* The FUSE requests the daemon counted so far (all operations). */
 static double requests(void)
@@ -325,6 +364,68 @@ static const struct metric metrics[] = {
 
 #define NMETRICS (sizeof(metrics) / sizeof(metrics[0]))
 
+static int setup_tree(const char *dir, long n)
+{
+	char p[4096], name[64];
+	long i;
+	int fd;
+
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		die("mkdir", dir);
+	for (i = 0; i < n; i++) {
+		if (i % 100 == 0) {
+			snprintf(name, sizeof(name), "d%03ld", i / 100);
+			path(p, sizeof(p), dir, name);
+			if (mkdir(p, 0755))
+				die("mkdir", p);
+		}
+		snprintf(name, sizeof(name), "d%03ld/file%05ld.c", i / 100, i);
+		path(p, sizeof(p), dir, name);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || write(fd, name, strlen(name)) < 0)
+			die("create", p);
+		close(fd);
+	}
+	return 0;
+}
+
+/* A walk as find(1) does it: every folder read, every entry lstat'ed. */
+static long walk(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	long count = 0;
+	DIR *d;
+
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		count++;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+			count += walk(dirfd(d), de->d_name);
+	}
+	closedir(d);
+	return count;
+}
+
+static int timed_walk(const char *dir)
+{
+	double t0 = now_s();
+	long n = walk(AT_FDCWD, dir);
+
+	printf("walk.entries %ld entries\nwalk.time %.3f s\n", n, now_s() - t0);
+	return 0;
+}
+
 static int setup(const char *dir)
 {
 	char p[4096], name[64];
@@ -379,7 +480,7 @@ static int setup(const char *dir)
 
 int main(int argc, char **argv)
 {
-	double best[NMETRICS][MAXT], reqs[NMETRICS];
+	double best[NMETRICS][MAXT], reqs[NMETRICS], drained[NMETRICS];
 	size_t m;
 	int i, t, a, b;
 
@@ -388,6 +489,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--setup") && i + 1 < argc)
 			return setup(argv[i + 1]);
+		if (!strcmp(argv[i], "--setup-tree") && i + 2 < argc)
+			return setup_tree(argv[i + 1], strtol(argv[i + 2], NULL, 10));
+		if (!strcmp(argv[i], "--walk") && i + 1 < argc)
+			return timed_walk(argv[i + 1]);
 		if (!strcmp(argv[i], "--stats") && i + 1 < argc) {
 			stats_file = argv[++i];
 			continue;
@@ -422,6 +527,7 @@ int main(int argc, char **argv)
 		int rounds = me->rounds, r, k;
 
 		reqs[m] = -1;
+		drained[m] = 0;
 		for (t = 0; t < ntg; t++)
 			best[m][t] = -1;
 		for (r = 0; r < rounds; r++) {
@@ -437,8 +543,10 @@ int main(int argc, char **argv)
 				n = me->run(tg[t].dir, r);
 
 				dt = now_s() - t0;
-				if (cur)
+				if (cur) {
 					reqs[m] = (requests() - r0 - stats_cost) / (double)n;
+					drained[m] += drain();
+				}
 				v = me->throughput ? (double)n / dt : dt * 1e6 / (double)n;
 				if (best[m][t] < 0 || (me->throughput ? v > best[m][t] : v < best[m][t]))
 					best[m][t] = v;
@@ -447,8 +555,11 @@ int main(int argc, char **argv)
 		for (t = 0; t < ntg; t++)
 			printf("fs.%s.%s %.3f %s\n", me->name, tg[t].label, best[m][t],
 			       me->throughput ? "MiB/s" : "us");
-		if (reqs[m] >= 0)
+		if (reqs[m] >= 0) {
 			printf("fs.%s.current_requests %.2f requests/op\n", me->name, reqs[m]);
+			printf("fs.%s.current_record_drain_ms %.1f ms\n", me->name,
+			       drained[m] * 1000 / rounds);
+		}
 		for (a = 0; a < ntg; a++)
 			for (b = a + 1; b < ntg; b++)
 				printf("ratio.fs.%s.%s_%s %.2f\n", me->name, tg[a].label, tg[b].label,
@@ -464,7 +575,7 @@ int main(int argc, char **argv)
 		for (b = a + 1; b < ntg; b++)
 			printf(" %10.10s/%-4.4s", tg[a].label, tg[b].label);
 	if (stats_file)
-		printf(" %8s", "req/op");
+		printf(" %8s %9s", "req/op", "drain_ms");
 	putchar('\n');
 	for (m = 0; m < NMETRICS; m++) {
 		printf("# %-18s", metrics[m].name);
@@ -475,7 +586,7 @@ int main(int argc, char **argv)
 				printf(" %15.2f", metrics[m].throughput ? best[m][b] / best[m][a] :
 					    best[m][a] / best[m][b]);
 		if (stats_file)
-			printf(" %8.2f", reqs[m]);
+			printf(" %8.2f %9.1f", reqs[m], drained[m] * 1000 / metrics[m].rounds);
 		putchar('\n');
 	}
 	printf("# ratios are slowdowns: time(A)/time(B), or throughput(B)/throughput(A)\n");

@@ -83,6 +83,8 @@
 /* An open file of current/ (fi->fh). */
 struct chandle {
 	int fd;				/* the real file, opened as the caller asked */
+	char *path;			/* its path when opened, NULL unknown ... */
+	uint64_t path_gen;		/* ... valid while cur->name_gen is this */
 	int wrote;			/* written or truncated through this handle */
 	int created;			/* this handle's CREATE made the file */
 	uid_t uid;			/* who opened it */
@@ -252,6 +254,7 @@ static void free_node(struct current *cur, struct cnode *n)
 	if (!n)
 		return;
 	cur_ref_clear(cur, &n->ref);
+	free(n->path);
 	free(n);
 }
 
@@ -350,15 +353,17 @@ static void fill_entry(struct current *cur, struct cnode *n, const struct stat *
 	e->entry_timeout = fs->cfg.cur_entry_timeout;
 }
 
+static void learn_path(struct current *cur, struct cnode *dir, struct cnode *child, const char *name,
+		       uint64_t dir_gen, uint64_t name_gen);
+
 /* Look `name` up in `dir`: a node with one more lookup, and its entry. */
 static int lookup_name(struct current *cur, struct cnode *dir, const char *name,
 		       struct fuse_entry_param *e)
 {
 	struct stat st;
 	struct cnode *n;
-	int fd;
-
-	int dfd;
+	int fd, dfd;
+	uint64_t dgen = atomic_load(&cur->dir_gen), ngen = atomic_load(&cur->name_gen);
 
 	if (is_hidden(cur, dir, name))
 		return -ENOENT;
@@ -376,6 +381,7 @@ static int lookup_name(struct current *cur, struct cnode *dir, const char *name,
 		return rc;
 	}
 	n = node_of_fd(cur, fd, &st);
+	learn_path(cur, dir, n, name, dgen, ngen);
 	fill_entry(cur, n, &st, e);
 	return 0;
 }
@@ -417,6 +423,67 @@ static void who_of(fuse_req_t req, struct rec_who *w)
 	w->pid = ctx->pid;
 }
 
+void cur_paths_moved(struct current *cur, int dirs)
+{
+	atomic_fetch_add(&cur->name_gen, 1);
+	if (dirs)
+		atomic_fetch_add(&cur->dir_gen, 1);
+}
+
+static uint64_t path_gen_of(struct current *cur, const struct cnode *n)
+{
+	return atomic_load(S_ISDIR(n->type) ? &cur->dir_gen : &cur->name_gen);
+}
+
+/* n's path (fd open on it), from the cache while it is valid; /name appended. */
+static int node_relpath(struct current *cur, struct cnode *n, int fd, const char *name, char *out,
+			size_t size)
+{
+	uint64_t gen = path_gen_of(cur, n);
+	char base[PATH_MAX];
+	int hit = 0, rc, w;
+
+	pthread_mutex_lock(&cur->mu);
+	if (n->path && n->path_gen == gen) {
+		snprintf(base, sizeof(base), "%s", n->path);
+		hit = 1;
+	}
+	pthread_mutex_unlock(&cur->mu);
+	if (!hit) {
+		/* gen was read first: a move during the readlink makes this stale, not wrong */
+		rc = cur_relpath(cur, fd, NULL, base, sizeof(base));
+		if (rc)
+			return rc;
+		pthread_mutex_lock(&cur->mu);
+		free(n->path);
+		n->path = xstrdup(base);
+		n->path_gen = gen;
+		pthread_mutex_unlock(&cur->mu);
+	}
+	if (name)
+		w = snprintf(out, size, "%s%s%s", base, base[0] ? "/" : "", name);
+	else
+		w = snprintf(out, size, "%s", base);
+	return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
+}
+
+/* A child found by name in a folder whose path is known: its path is known too. */
+static void learn_path(struct current *cur, struct cnode *dir, struct cnode *child, const char *name,
+		       uint64_t dir_gen, uint64_t name_gen)
+{
+	pthread_mutex_lock(&cur->mu);
+	if (dir->path && dir->path_gen == dir_gen && (!child->path || child->path_gen !=
+	    (S_ISDIR(child->type) ? dir_gen : name_gen))) {
+		size_t len = strlen(dir->path) + strlen(name) + 2;
+
+		free(child->path);
+		child->path = xmalloc(len);
+		snprintf(child->path, len, "%s%s%s", dir->path, dir->path[0] ? "/" : "", name);
+		child->path_gen = S_ISDIR(child->type) ? dir_gen : name_gen;
+	}
+	pthread_mutex_unlock(&cur->mu);
+}
+
 /*
  * Judge a file operation `op` on dir/name (or on the node itself, name
  * NULL) against the policy. 0, or -EACCES when the policy denies it (and
@@ -424,8 +491,9 @@ static void who_of(fuse_req_t req, struct rec_who *w)
  * left in rel (for the record), "" with *known 0 when it has none (the
  * inode is gone).
  */
-static int policy_check(struct current *cur, fuse_req_t req, enum lh_file_access acc, int fd,
-			const char *name, const char *op, char *rel, size_t relsize, int *known)
+static int policy_check(struct current *cur, fuse_req_t req, enum lh_file_access acc,
+			struct cnode *n, int fd, const char *name, const char *op, char *rel,
+			size_t relsize, int *known)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct lh_fs *fs = cur->fs;
@@ -436,7 +504,7 @@ static int policy_check(struct current *cur, fuse_req_t req, enum lh_file_access
 	int rc;
 
 	*known = 0;
-	rc = cur_relpath(cur, fd, name, rel, relsize);
+	rc = node_relpath(cur, n, fd, name, rel, relsize);
 	if (rc) {
 		rel[0] = '\0';
 		return rc == -ENAMETOOLONG ? rc : 0;	/* nothing the policy could name */
@@ -464,10 +532,13 @@ static int policy_check(struct current *cur, fuse_req_t req, enum lh_file_access
 static int give_to_caller(fuse_req_t req, int pfd, int fd, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	static uid_t euid = (uid_t)-2;
 	struct stat pst;
 	gid_t gid = ctx->gid;
 
-	if (geteuid() != 0 || (ctx->uid == 0 && ctx->gid == 0))
+	if (euid == (uid_t)-2)
+		euid = geteuid();	/* the daemon's, for good: a benign race to fill it */
+	if (euid != 0 || (ctx->uid == 0 && ctx->gid == 0))
 		return 0;
 	if (fstat(pfd, &pst) == 0 && (pst.st_mode & S_ISGID))
 		gid = (gid_t)-1;
@@ -614,7 +685,7 @@ static void c_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int val
 		fuse_reply_err(req, -nfd);
 		return;
 	}
-	rc = policy_check(cur, req, LH_FILE_WRITE, nfd, NULL,
+	rc = policy_check(cur, req, LH_FILE_WRITE, n, nfd, NULL,
 			  valid & FUSE_SET_ATTR_SIZE ? "truncate" :
 			  valid & FUSE_SET_ATTR_MODE ? "chmod" :
 			  valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) ? "chown" : "utimes",
@@ -731,7 +802,7 @@ static int namedop_begin(struct namedop *o, fuse_req_t req, fuse_ino_t parent, c
 	o->dfd = cur_ref_get(o->cur, &o->dir->ref);
 	if (o->dfd < 0)
 		return o->dfd;
-	rc = policy_check(o->cur, req, LH_FILE_WRITE, o->dfd, name, op, o->path, sizeof(o->path),
+	rc = policy_check(o->cur, req, LH_FILE_WRITE, o->dir, o->dfd, name, op, o->path, sizeof(o->path),
 			  &o->known);
 	if (!rc && is_hidden(o->cur, o->dir, name))
 		rc = hidden_err;
@@ -750,13 +821,15 @@ static void namedop_end(struct namedop *o)
  * ctime after (victim_end), so that the notifier takes none of it for an
  * outside change.
  */
-static struct cnode *victim_begin(struct namedop *o)
+static struct cnode *victim_begin(struct namedop *o, int unlink)
 {
 	struct stat st;
 	struct cnode *n;
 
 	if (fstatat(o->dfd, o->name, &st, AT_SYMLINK_NOFOLLOW))
 		return NULL;
+	if (unlink && st.st_nlink <= 1 && !S_ISDIR(st.st_mode))
+		return NULL;	/* its last name goes: no event can name it after */
 	n = cur_find_ref(o->cur, st.st_dev, st.st_ino);
 	if (n)
 		busy_begin(o->cur, n);
@@ -909,8 +982,9 @@ static void c_unlink_common(fuse_req_t req, fuse_ino_t parent, const char *name,
 			       flags ? -EBUSY : -EISDIR);
 
 	if (!rc) {
-		victim = victim_begin(&o);
+		victim = victim_begin(&o, !flags);
 		cur_expect(o.cur, o.dir, name, 1);
+		cur_paths_moved(o.cur, flags != 0);
 		rc = unlinkat(o.dfd, name, flags) ? -errno : 0;
 		if (rc)
 			cur_expect_cancel(o.cur, o.dir, name, 1);
@@ -945,8 +1019,8 @@ static void c_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		rc = namedop_begin(&to, req, newparent, newname, "rename", -EBUSY);
 	if (rc)
 		goto out;
-	moved = victim_begin(&from);
-	replaced = victim_begin(&to);
+	moved = victim_begin(&from, 0);
+	replaced = victim_begin(&to, 0);
 	if (replaced == moved && moved) {
 		/* two names of one inode: one reference is enough */
 		busy_end(to.cur, replaced, NULL);
@@ -955,6 +1029,14 @@ static void c_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 	}
 	cur_expect(from.cur, from.dir, name, events);
 	cur_expect(to.cur, to.dir, newname, events);
+	{
+		struct stat st;
+
+		/* before the move: an operation that overlaps it must not trust its cache */
+		cur_paths_moved(from.cur, (flags & RENAME_EXCHANGE) ||
+				(fstatat(from.dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				 S_ISDIR(st.st_mode)));
+	}
 	rc = renameat2(from.dfd, name, to.dfd, newname, flags) ? -errno : 0;
 	if (rc) {
 		cur_expect_cancel(from.cur, from.dir, name, events);
@@ -1022,16 +1104,17 @@ static void c_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int acc = fi->flags & O_ACCMODE, wr = acc != O_RDONLY || (fi->flags & O_TRUNC);
 	char p[64], rel[PATH_MAX];
 	int rc, fd, nfd, known;
+	uint64_t gen = atomic_load(&cur->name_gen);
 
 	nfd = cur_ref_get(cur, &n->ref);
 	if (nfd < 0) {
 		fuse_reply_err(req, -nfd);
 		return;
 	}
-	rc = policy_check(cur, req, wr ? LH_FILE_WRITE : LH_FILE_READ, nfd, NULL,
+	rc = policy_check(cur, req, wr ? LH_FILE_WRITE : LH_FILE_READ, n, nfd, NULL,
 			  wr ? "write" : "read", rel, sizeof(rel), &known);
 	if (!rc && wr && acc == O_RDWR)
-		rc = policy_check(cur, req, LH_FILE_READ, nfd, NULL, "read", rel, sizeof(rel), &known);
+		rc = policy_check(cur, req, LH_FILE_READ, n, nfd, NULL, "read", rel, sizeof(rel), &known);
 	if (rc) {
 		cur_ref_put(&n->ref, nfd);
 		fuse_reply_err(req, -rc);
@@ -1051,9 +1134,14 @@ static void c_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h = new_handle(req, fd);
 	h->wrote = !!(fi->flags & O_TRUNC);
+	if (wr && known && !S_ISDIR(n->type)) {
+		h->path = xstrdup(rel);
+		h->path_gen = gen;
+	}
 	setup_open(fi, h);
 	if (fuse_reply_open(req, fi)) {
 		close(fd);
+		free(h->path);
 		free(h);
 	}
 }
@@ -1068,6 +1156,7 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct stat st;
 	char p[64];
 	int rc, fd, pfd, created = 1;
+	uint64_t gen = atomic_load(&cur_of(req)->name_gen);
 
 	rc = namedop_begin(&o, req, parent, name, "create", -EEXIST);
 	if (rc)
@@ -1086,10 +1175,24 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		goto out;
 	/*
 	 * The node: the very inode we opened, not whatever has the name now.
-	 * The magic link is followed to it: O_NOFOLLOW would open the link.
+	 * The name is cheaper to open than the magic link; if it is another
+	 * inode already, the magic link leads to ours (followed: O_NOFOLLOW
+	 * would open the link).
 	 */
-	proc_path(p, fd);
-	pfd = open(p, O_PATH | O_CLOEXEC);
+	pfd = openat(o.dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd >= 0) {
+		struct stat mine;
+
+		if (fstat(pfd, &st) || fstat(fd, &mine) || st.st_ino != mine.st_ino ||
+		    st.st_dev != mine.st_dev) {
+			close(pfd);
+			pfd = -1;
+		}
+	}
+	if (pfd < 0) {
+		proc_path(p, fd);
+		pfd = open(p, O_PATH | O_CLOEXEC);
+	}
 	if (pfd < 0 || fstat(pfd, &st)) {
 		rc = -errno;
 		if (pfd >= 0)
@@ -1115,10 +1218,15 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	h = new_handle(req, fd);
 	h->created = created;
 	h->wrote = created || (fi->flags & O_TRUNC);
+	if (o.known) {
+		h->path = xstrdup(o.path);
+		h->path_gen = gen;
+	}
 	setup_open(fi, h);
 	if (fuse_reply_create(req, &e, fi)) {
 		forget_one(o.cur, n, 1);
 		close(fd);
+		free(h->path);
 		free(h);
 	}
 	return;
@@ -1174,21 +1282,29 @@ static void c_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct current *cur = cur_of(req);
 	struct chandle *h = (struct chandle *)(uintptr_t)fi->fh;
-	char rel[PATH_MAX], p[64];
+	struct cnode *n = cur_node(cur, ino);
+	char rel[PATH_MAX];
+	const char *path = NULL;
 
-	(void)ino;
 	/*
-	 * The change is complete: the recorder gets the file read-only, and
-	 * the daemon holds no writer of it after this (an exec of a program
-	 * just built must not fail with ETXTBSY).
+	 * The change is complete. The recorder opens the file by its path
+	 * (the one it had when opened, unless a name moved since) and checks
+	 * the inode; the daemon holds no writer of it after this (an exec of
+	 * a program just built must not fail with ETXTBSY).
 	 */
-	if (h->wrote && cur_relpath(cur, h->fd, NULL, rel, sizeof(rel)) == 0) {
+	if (h->wrote) {
+		if (h->path && h->path_gen == atomic_load(&cur->name_gen))
+			path = h->path;
+		else if (cur_relpath(cur, h->fd, NULL, rel, sizeof(rel)) == 0)
+			path = rel;
+	}
+	if (path) {
 		struct rec_who who = { h->uid, h->gid, h->pid };
 
-		proc_path(p, h->fd);
-		record_content(cur->fs, &who, rel, open(p, O_RDONLY | O_CLOEXEC));
+		record_content_at(cur->fs, &who, path, n->dev, n->ino);
 	}
 	close(h->fd);
+	free(h->path);
 	free(h);
 	fuse_reply_err(req, 0);
 }
@@ -1391,7 +1507,7 @@ static void c_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const c
 	int known, fd, rc = xattr_path(cur, n, &fd, p);
 
 	if (!rc)
-		rc = policy_check(cur, req, LH_FILE_WRITE, fd, NULL, "setxattr", rel, sizeof(rel), &known);
+		rc = policy_check(cur, req, LH_FILE_WRITE, n, fd, NULL, "setxattr", rel, sizeof(rel), &known);
 	if (!rc) {
 		busy_begin(cur, n);
 		rc = setxattr(p, name, value, size, flags) ? -errno : 0;
@@ -1461,7 +1577,7 @@ static void c_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int known, fd, rc = xattr_path(cur, n, &fd, p);
 
 	if (!rc)
-		rc = policy_check(cur, req, LH_FILE_WRITE, fd, NULL, "removexattr", rel, sizeof(rel),
+		rc = policy_check(cur, req, LH_FILE_WRITE, n, fd, NULL, "removexattr", rel, sizeof(rel),
 				  &known);
 	if (!rc) {
 		busy_begin(cur, n);

@@ -58,6 +58,15 @@ struct cnode {
 	 */
 	int busy;
 	struct timespec known_ctime;
+	/*
+	 * Its path relative to the project, as last computed (readlink of
+	 * /proc/self/fd, which costs more than the rest of an operation),
+	 * and the generation it is valid for: a folder's until a folder
+	 * moves (cur->dir_gen), a file's until any name moves or goes
+	 * (cur->name_gen). Protected by cur->mu.
+	 */
+	char *path;
+	uint64_t path_gen;
 };
 
 struct cur_stats {
@@ -88,6 +97,8 @@ struct current {
 	char *mp_name;			/* NULL: not inside */
 	struct cur_watch *watch;	/* the notifier (current_watch.c) */
 	struct cur_stats stats;
+	_Atomic uint64_t dir_gen;	/* bumped when a folder may have moved or gone */
+	_Atomic uint64_t name_gen;	/* bumped when any name may have moved or gone */
 };
 
 /* current.c */
@@ -102,8 +113,10 @@ fuse_ino_t cur_nodeid(struct current *cur, const struct cnode *n);
 /* Take and drop a reference outside an operation. */
 struct cnode *cur_find_ref(struct current *cur, dev_t dev, ino_t ino);
 void cur_unref(struct current *cur, struct cnode *n);
-/* The node's path relative to the project ("" for the root): 0 or -errno. */
+/* The path of what fd is open on, relative to the project ("" for the root), /name appended. */
 int cur_relpath(struct current *cur, int fd, const char *name, char *out, size_t n);
+/* Names moved or went (outside the mount too): cached paths are stale. */
+void cur_paths_moved(struct current *cur, int dirs);
 
 /* current_watch.c: the notifier */
 int cur_watch_start(struct current *cur, struct lh_buf *err);

@@ -84,7 +84,7 @@
 #include "common/banned.h"
 
 #define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB | \
-		    IN_CLOSE_WRITE | IN_DELETE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
+		    IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
 #define NAME_EVENTS (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)
 #define EXPECT_TTL_NS (5 * 1000000000LL)
 #define RECHECK_NS (20 * 1000000LL)
@@ -387,6 +387,8 @@ static void name_changed(struct cur_watch *cw, struct watch *w, const char *name
 	struct cnode *dir = cur_find_ref(cur, w->dev, w->ino);
 
 	atomic_fetch_add_explicit(&cur->stats.external, 1, memory_order_relaxed);
+	if (mask & (IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE))
+		cur_paths_moved(cur, !!(mask & IN_ISDIR));
 	if (dir) {
 		atomic_fetch_add_explicit(&cur->stats.inval_entry, 1, memory_order_relaxed);
 		fuse_lowlevel_notify_inval_entry(cur->fs->se, cur_nodeid(cur, dir), name, strlen(name));
@@ -540,6 +542,10 @@ static void handle(struct cur_watch *cw, const struct inotify_event *ev, int64_t
 	}
 	if (ev->mask & IN_DELETE_SELF)
 		return;		/* IN_IGNORED follows */
+	if (ev->mask & IN_MOVE_SELF) {
+		cur_paths_moved(cw->cur, 1);	/* a watched folder moved: paths below it did */
+		return;
+	}
 	if (name && (ev->mask & NAME_EVENTS)) {
 		if (!expect_take(cw, w->dev, w->ino, name, 1))
 			name_changed(cw, w, name, ev->mask);

@@ -217,6 +217,9 @@ void record_stop_scan(struct lh_fs *fs);
 void record_stop(struct lh_fs *fs);
 /* path's content changed: fd O_RDONLY on it */
 void record_content(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd);
+/* path's content changed: the recorder opens it, if it is still inode (dev, ino) */
+void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *path, dev_t dev,
+		       ino_t ino);
 /* path's state changed (made, mode, link...): fd O_PATH on it */
 void record_state(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd);
 void record_delete(struct lh_fs *fs, const struct rec_who *who, const char *path);

@@ -48,8 +48,13 @@
  * The queue is bounded (QUEUE_MAX items, each holding a descriptor):
  * when it is full, operations wait. Each recorded event goes to the
  * store's queue at once; contents are committed before the events that
- * name them (lh_blob_writer_finish waits). After each batch, history/
- * hears that the tree moved on (history_changed).
+ * name them: a content is sealed (lh_blob_writer_seal) and its event
+ * queued after it, in order, so the recorder never waits for a commit;
+ * the writers are freed when it is idle. It wakes once for a burst of
+ * changes (GATHER_NS), not once per change: on a machine of two CPUs a
+ * thread woken per create takes the CPU from the creates. When the
+ * queue runs dry, history/ hears that the tree moved on
+ * (history_changed).
  *
  * Locks: rec->mu (the queue) and rec->tree_mu (the tree) are leaves; the
  * recorder takes tree_mu to change the tree, readers (history/, the
@@ -60,11 +65,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -79,6 +87,9 @@
 
 #define QUEUE_MAX 4096
 #define CHUNK (64 * 1024)
+#define GATHER_ITEMS 64			/* a wake-up with fewer queued waits for more ... */
+#define BATCH_MAX 256			/* events in one submission at most */
+#define GATHER_NS (2 * 1000000L)	/* ... this long */
 
 enum rec_kind {
 	REC_CONTENT,		/* fd: O_RDONLY on a file whose content changed */
@@ -101,12 +112,15 @@ struct rec_item {
 	struct rec_who who;
 	int external;
 	int scanned;			/* REC_OUTSIDE from the scan: it walks subfolders itself */
+	dev_t dev;			/* REC_CONTENT without fd: the inode path should be */
+	ino_t ino;
 };
 
 struct recorder {
 	struct lh_fs *fs;
 	pthread_t thread, scanner;
 	int running, scanning;
+	int root;			/* the project, O_PATH: contents are opened beneath it */
 	pthread_mutex_t mu;
 	pthread_cond_t more;		/* an item was queued */
 	pthread_cond_t room;		/* an item was taken */
@@ -120,6 +134,19 @@ struct recorder {
 	int scan_done;			/* protected by tree_mu */
 	struct lh_blob_id empty;	/* the empty content, once stored (recorder thread) */
 	int have_empty;
+	struct lh_blob_writer **sealed;	/* writers of contents sent, freed later (recorder thread) */
+	size_t nsealed, capsealed;
+	/* events built but not yet submitted: one submission per burst (recorder thread) */
+	struct lh_event *batch;
+	char **batch_mem;		/* what their strings point into */
+	size_t nbatch;
+	_Atomic size_t unsubmitted;	/* nbatch, for record_backlog */
+	/* the session of recent writers: /proc/PID/stat once a second (recorder thread) */
+	struct {
+		pid_t pid;
+		int64_t until_ns;
+		char session[FS_AGENT_MAX];
+	} sessions[64];
 	struct lh_buf scratch;		/* recorder thread only */
 	_Atomic uint64_t events, external, denied, failures, bytes;
 };
@@ -185,6 +212,19 @@ void record_content(struct lh_fs *fs, const struct rec_who *who, const char *pat
 		return;
 	}
 	enqueue(fs->rec, item_new(REC_CONTENT, who, path, fd));
+}
+
+void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *path, dev_t dev,
+		       ino_t ino)
+{
+	struct rec_item *it;
+
+	if (!fs->rec)
+		return;
+	it = item_new(REC_CONTENT, who, path, -1);
+	it->dev = dev;
+	it->ino = ino;
+	enqueue(fs->rec, it);
 }
 
 void record_state(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd)
@@ -264,6 +304,7 @@ uint64_t record_backlog(struct lh_fs *fs)
 	pthread_mutex_lock(&rec->mu);
 	n = rec->n + (uint64_t)rec->busy;
 	pthread_mutex_unlock(&rec->mu);
+	n += atomic_load(&rec->unsubmitted);
 	pthread_mutex_lock(&rec->tree_mu);
 	if (!rec->scan_done)
 		n++;
@@ -302,6 +343,31 @@ static int64_t mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
+/*
+ * A writer whose content was sealed: freed once the events naming it are
+ * submitted and its chunks committed -- later, in a batch, so the
+ * recorder does not wait for each commit.
+ */
+static void retire(struct recorder *rec, struct lh_blob_writer *w)
+{
+	if (!w)
+		return;
+	if (rec->nsealed == rec->capsealed) {
+		rec->capsealed = rec->capsealed ? rec->capsealed * 2 : 64;
+		rec->sealed = xrealloc(rec->sealed, rec->capsealed * sizeof(*rec->sealed));
+	}
+	rec->sealed[rec->nsealed++] = w;
+}
+
+static void free_sealed(struct recorder *rec)
+{
+	size_t k;
+
+	for (k = 0; k < rec->nsealed; k++)
+		lh_blob_writer_free(rec->sealed[k]);
+	rec->nsealed = 0;
+}
+
 /* Store the content of fd (O_RDONLY), from its start. */
 static int put_content(struct recorder *rec, int fd, struct now *now)
 {
@@ -333,8 +399,12 @@ static int put_content(struct recorder *rec, int fd, struct now *now)
 		off += got;
 	}
 	free(buf);
+	/*
+	 * Sealed, not finished: the events naming it follow it in the
+	 * store's queue, so they need not wait for its commit.
+	 */
 	if (!rc)
-		rc = lh_blob_writer_finish(now->w, &now->blob, &size);
+		rc = lh_blob_writer_seal(now->w, &now->blob, &size);
 	if (!rc) {
 		now->has_blob = 1;
 		atomic_fetch_add_explicit(&rec->bytes, size, memory_order_relaxed);
@@ -421,7 +491,66 @@ static void done_cb(void *arg, int status, int64_t seq)
 		atomic_fetch_add_explicit(&((struct recorder *)arg)->failures, 1, memory_order_relaxed);
 }
 
-/* Submit one event and apply it to the tree. */
+/*
+ * Submit the events built so far, in one submission: the store commits
+ * them in one transaction (a transaction per event would cost every
+ * event its own writes of the same index pages).
+ */
+static void submit_batch(struct recorder *rec)
+{
+	size_t k;
+
+	if (!rec->nbatch)
+		return;
+	if (lh_store_submit(rec->fs->store, rec->batch, (int)rec->nbatch, done_cb, rec))
+		atomic_fetch_add_explicit(&rec->failures, rec->nbatch, memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(&rec->events, rec->nbatch, memory_order_relaxed);
+	for (k = 0; k < rec->nbatch; k++)
+		free(rec->batch_mem[k]);
+	rec->nbatch = 0;
+	atomic_store(&rec->unsubmitted, 0);
+}
+
+/* A copy of the event's strings in one allocation, for the batch. */
+static void batch_add(struct recorder *rec, const struct lh_event *ev)
+{
+	const char *s[5] = { ev->type, ev->path, ev->agent, ev->payload, NULL };
+	size_t len = 0, k;
+	struct lh_event *copy;
+	char *mem, *p;
+
+	if (!rec->batch) {
+		rec->batch = xcalloc(BATCH_MAX, sizeof(*rec->batch));
+		rec->batch_mem = xcalloc(BATCH_MAX, sizeof(*rec->batch_mem));
+	}
+	for (k = 0; k < 4; k++)
+		len += s[k] ? strlen(s[k]) + 1 : 0;
+	mem = p = xmalloc(len + sizeof(struct lh_blob_id));
+	copy = &rec->batch[rec->nbatch];
+	*copy = *ev;
+	if (ev->blob) {
+		memcpy(p, ev->blob, sizeof(struct lh_blob_id));
+		copy->blob = (const struct lh_blob_id *)(void *)p;
+		p += sizeof(struct lh_blob_id);
+	}
+	for (k = 0; k < 4; k++) {
+		const char **dst = k == 0 ? &copy->type : k == 1 ? &copy->path : k == 2 ? &copy->agent :
+				   &copy->payload;
+
+		if (!s[k])
+			continue;
+		memcpy(p, s[k], strlen(s[k]) + 1);
+		*dst = p;
+		p += strlen(s[k]) + 1;
+	}
+	rec->batch_mem[rec->nbatch++] = mem;
+	atomic_store(&rec->unsubmitted, rec->nbatch);
+	if (rec->nbatch == BATCH_MAX)
+		submit_batch(rec);
+}
+
+/* Queue one event for the store and apply it to the tree. */
 static void emit(struct recorder *rec, const struct rec_item *it, const struct lh_file_change *fc,
 		 const char *agent)
 {
@@ -438,11 +567,7 @@ static void emit(struct recorder *rec, const struct rec_item *it, const struct l
 	ev.gid = it->external ? -1 : (int64_t)it->who.gid;
 	ev.pid = it->external ? -1 : (int64_t)it->who.pid;
 	ev.agent = agent;
-	if (lh_store_submit(rec->fs->store, &ev, 1, done_cb, rec)) {
-		atomic_fetch_add_explicit(&rec->failures, 1, memory_order_relaxed);
-		return;
-	}
-	atomic_fetch_add_explicit(&rec->events, 1, memory_order_relaxed);
+	batch_add(rec, &ev);
 	if (it->external)
 		atomic_fetch_add_explicit(&rec->external, 1, memory_order_relaxed);
 	memset(&c, 0, sizeof(c));
@@ -497,12 +622,23 @@ static int tree_get(struct recorder *rec, const char *path, struct lh_tree_node 
 	return found;
 }
 
-static void agent_of(const struct rec_item *it, char *out, size_t n)
+/* The agent a change is attributed to: its writer's kernel session, looked up once a second. */
+static void agent_of(struct recorder *rec, const struct rec_item *it, char *out, size_t n)
 {
-	if (it->external || it->who.pid <= 0)
+	int64_t now;
+	size_t k = (size_t)it->who.pid % 64;
+
+	if (it->external || it->who.pid <= 0) {
 		out[0] = '\0';
-	else
-		ident_session_of_pid(it->who.pid, out, n);
+		return;
+	}
+	now = lh_mono_ns();
+	if (rec->sessions[k].pid != it->who.pid || rec->sessions[k].until_ns < now) {
+		rec->sessions[k].pid = it->who.pid;
+		rec->sessions[k].until_ns = now + 1000000000LL;
+		ident_session_of_pid(it->who.pid, rec->sessions[k].session, sizeof(rec->sessions[k].session));
+	}
+	snprintf(out, n, "%s", rec->sessions[k].session);
 }
 
 /* Record the state of path as the inode on fd shows it. */
@@ -522,7 +658,7 @@ static void record_now(struct recorder *rec, const struct rec_item *it, const ch
 			lh_warn("current/%s: not recorded: %s", path, strerror(-rc));
 		}
 		if (now.w)
-			lh_blob_writer_free(now.w);
+			retire(rec, now.w);
 		if (had)
 			free(old.target);
 		return;
@@ -530,7 +666,7 @@ static void record_now(struct recorder *rec, const struct rec_item *it, const ch
 	if (had && same(&old, &now)) {
 		free(old.target);
 		if (now.w)
-			lh_blob_writer_free(now.w);
+			retire(rec, now.w);
 		return;
 	}
 	if (!had || old.kind != now.kind)
@@ -552,15 +688,15 @@ static void record_now(struct recorder *rec, const struct rec_item *it, const ch
 		del.path = path;
 		del.kind = kind_name(old.kind);
 		del.external = it->external;
-		agent_of(it, agent, sizeof(agent));
+		agent_of(rec, it, agent, sizeof(agent));
 		emit(rec, it, &del, agent[0] ? agent : NULL);
 	}
-	agent_of(it, agent, sizeof(agent));
+	agent_of(rec, it, agent, sizeof(agent));
 	emit(rec, it, &fc, agent[0] ? agent : NULL);
 	if (had)
 		free(old.target);
 	if (now.w)
-		lh_blob_writer_free(now.w);
+		retire(rec, now.w);
 }
 
 /* Paths below a folder of the tree, depth first (parents first), for deletes and renames. */
@@ -622,7 +758,7 @@ static void record_gone(struct recorder *rec, const struct rec_item *it, const c
 
 	if (!tree_get(rec, path, &old))
 		return;
-	agent_of(it, agent, sizeof(agent));
+	agent_of(rec, it, agent, sizeof(agent));
 	below_of(rec, path, &b);
 	/* the deepest first, so that every path's newest event says it is gone */
 	for (k = b.n; k-- > 0;) {
@@ -664,13 +800,13 @@ static void record_moved(struct recorder *rec, const struct rec_item *it)
 		record_gone(rec, it, it->from);
 		return;
 	}
-	agent_of(it, agent, sizeof(agent));
+	agent_of(rec, it, agent, sizeof(agent));
 	below_of(rec, it->from, &b);
 	fill_change(&fc, "file.renamed", it->path, &now, it);
 	fc.from = it->from;
 	emit(rec, it, &fc, agent[0] ? agent : NULL);
 	if (now.w)
-		lh_blob_writer_free(now.w);
+		retire(rec, now.w);
 	/* and one for every path below it: each path's newest event is its state */
 	for (k = 0; k < b.n; k++) {
 		const struct lh_tree_node *s = &b.states[k];
@@ -710,13 +846,13 @@ static void record_denial(struct recorder *rec, const struct rec_item *it)
 
 	if (lh_event_file_denied(&ev, &rec->scratch, &d))
 		return;
-	agent_of(it, agent, sizeof(agent));
+	agent_of(rec, it, agent, sizeof(agent));
 	ev.uid = it->who.uid;
 	ev.gid = it->who.gid;
 	ev.pid = it->who.pid;
 	ev.agent = agent[0] ? agent : NULL;
-	if (lh_store_submit(rec->fs->store, &ev, 1, done_cb, rec) == 0)
-		atomic_fetch_add_explicit(&rec->denied, 1, memory_order_relaxed);
+	batch_add(rec, &ev);
+	atomic_fetch_add_explicit(&rec->denied, 1, memory_order_relaxed);
 }
 
 static void scan_dir(struct recorder *rec, int dfd, const char *path);
@@ -790,11 +926,54 @@ static void scan_dir(struct recorder *rec, int dfd, const char *path)
 	closedir(d);
 }
 
+/*
+ * Open the file of a REC_CONTENT item that came without a descriptor: by
+ * its path beneath the project, if that is still its inode; else where
+ * its node says it is now (it moved); else it is gone, and its delete is
+ * queued.
+ */
+static int open_item(struct recorder *rec, struct rec_item *it)
+{
+	struct open_how how;
+	struct stat st;
+	struct cnode *n;
+	char p[64], rel[PATH_MAX];
+	long fd;
+	int nfd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	fd = syscall(SYS_openat2, rec->root, it->path[0] ? it->path : ".", &how, sizeof(how));
+	if (fd >= 0) {
+		if (fstat((int)fd, &st) == 0 && st.st_ino == it->ino && st.st_dev == it->dev)
+			return (int)fd;
+		close((int)fd);
+	}
+	n = cur_find_ref(rec->fs->cur, it->dev, it->ino);
+	if (!n)
+		return -1;
+	fd = -1;
+	nfd = cur_ref_get(rec->fs->cur, &n->ref);
+	if (nfd >= 0 && cur_relpath(rec->fs->cur, nfd, NULL, rel, sizeof(rel)) == 0) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", nfd);
+		fd = open(p, O_RDONLY | O_CLOEXEC);	/* the magic link leads to the inode */
+		free(it->path);
+		it->path = xstrdup(rel);
+	}
+	cur_ref_put(&n->ref, nfd);
+	cur_unref(rec->fs->cur, n);
+	return (int)fd;
+}
+
 static void record_item(struct recorder *rec, struct rec_item *it)
 {
 	switch (it->kind) {
 	case REC_CONTENT:
-		record_now(rec, it, it->path, it->fd, 1);
+		if (it->fd < 0)
+			it->fd = open_item(rec, it);
+		if (it->fd >= 0)
+			record_now(rec, it, it->path, it->fd, 1);
 		break;
 	case REC_STATE:
 		record_now(rec, it, it->path, it->fd, 0);
@@ -827,8 +1006,27 @@ static void *recorder_main(void *arg)
 		struct rec_item *it;
 
 		pthread_mutex_lock(&rec->mu);
-		while (!rec->head && !rec->stop)
-			pthread_cond_wait(&rec->more, &rec->mu);
+		if (!rec->head) {
+			pthread_mutex_unlock(&rec->mu);
+			submit_batch(rec);
+			pthread_mutex_lock(&rec->mu);
+		}
+		if (!rec->head && !rec->stop) {
+			pthread_mutex_unlock(&rec->mu);
+			/* idle: what was sealed is committed by now, or soon */
+			free_sealed(rec);
+			pthread_mutex_lock(&rec->mu);
+			while (!rec->head && !rec->stop)
+				pthread_cond_wait(&rec->more, &rec->mu);
+			if (rec->n < GATHER_ITEMS && !rec->stop) {
+				struct timespec nap = { 0, GATHER_NS };
+
+				/* let a burst gather: one wake-up for many changes */
+				pthread_mutex_unlock(&rec->mu);
+				nanosleep(&nap, NULL);
+				pthread_mutex_lock(&rec->mu);
+			}
+		}
 		it = rec->head;
 		if (!it) {
 			pthread_mutex_unlock(&rec->mu);
@@ -843,6 +1041,8 @@ static void *recorder_main(void *arg)
 		pthread_mutex_unlock(&rec->mu);
 		record_item(rec, it);
 		item_free(it);
+		if (rec->nsealed >= 1024)
+			free_sealed(rec);
 		pthread_mutex_lock(&rec->mu);
 		rec->busy = 0;
 		pthread_mutex_unlock(&rec->mu);
@@ -976,6 +1176,13 @@ int record_start(struct lh_fs *fs, int scan, struct lh_buf *err)
 	int rc;
 
 	rec->fs = fs;
+	rec->root = open(fs->project, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rec->root < 0) {
+		rc = -errno;
+		lh_buf_addf(err, "recorder: project '%s': %s", fs->project, strerror(errno));
+		free(rec);
+		return rc;
+	}
 	pthread_mutex_init(&rec->mu, NULL);
 	pthread_mutex_init(&rec->tree_mu, NULL);
 	pthread_cond_init(&rec->more, NULL);
@@ -1003,6 +1210,7 @@ int record_start(struct lh_fs *fs, int scan, struct lh_buf *err)
 		rec->scan_done = 1;
 	return 0;
 fail:
+	close(rec->root);
 	lh_tree_free(rec->tree);
 	lh_buf_release(&rec->scratch);
 	pthread_mutex_destroy(&rec->mu);
@@ -1039,6 +1247,11 @@ void record_stop(struct lh_fs *fs)
 	pthread_mutex_unlock(&rec->mu);
 	if (rec->running)
 		pthread_join(rec->thread, NULL);
+	submit_batch(rec);
+	free_sealed(rec);
+	free(rec->sealed);
+	free(rec->batch);
+	free(rec->batch_mem);
 	while (rec->head) {
 		struct rec_item *it = rec->head;
 
@@ -1046,6 +1259,7 @@ void record_stop(struct lh_fs *fs)
 		item_free(it);
 	}
 	fs->rec = NULL;
+	close(rec->root);
 	lh_tree_free(rec->tree);
 	lh_buf_release(&rec->scratch);
 	pthread_mutex_destroy(&rec->mu);

@@ -224,6 +224,14 @@ struct lh_blob_writer;
 struct lh_blob_writer *lh_blob_writer_new(struct lh_store *s);
 int lh_blob_writer_add(struct lh_blob_writer *w, const void *p, size_t n);
 int lh_blob_writer_finish(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_t *size);
+/*
+ * lh_blob_writer_finish without waiting for the commit: the id is known
+ * at once, and the blob is committed before any event submitted after it
+ * (the writer's queue is in order); an event naming it fails (-ENOENT)
+ * if it could not be stored. For producers of many contents, that wait
+ * is a commit each. Free the writer after submitting those events.
+ */
+int lh_blob_writer_seal(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_t *size);
 void lh_blob_writer_free(struct lh_blob_writer *w);
 /* Store what fd reads until end of file (one writer, new to free). */
 int lh_store_put_fd(struct lh_store *s, int fd, struct lh_blob_id *id, uint64_t *size);
