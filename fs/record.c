@@ -1128,13 +1128,15 @@ static void scan_walk(struct recorder *rec, int dfd, const char *path, int depth
 		char **gone = NULL;
 		size_t ngone = 0;
 
-		qsort(seen, nseen, sizeof(*seen), cmp_name);
+		if (nseen)
+			qsort(seen, nseen, sizeof(*seen), cmp_name);
 		pthread_mutex_lock(&rec->tree_mu);
 		tn = path[0] ? lh_tree_lookup(rec->tree, path) : rec->tree->root;
 		if (tn) {
 			gone = xcalloc(tn->nkids + 1, sizeof(*gone));
 			for (k = 0; k < tn->nkids; k++)
-				if (!bsearch(&tn->kids[k]->name, seen, nseen, sizeof(*seen), cmp_name))
+				if (!nseen ||
+				    !bsearch(&tn->kids[k]->name, seen, nseen, sizeof(*seen), cmp_name))
 					gone[ngone++] = xstrdup(tn->kids[k]->name);
 		}
 		pthread_mutex_unlock(&rec->tree_mu);

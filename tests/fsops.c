@@ -192,7 +192,8 @@ static char **list_dir(const char *path, size_t *count)
 		v[n++] = strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_str);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
 	*count = n;
 	return v ? v : calloc(1, sizeof(*v));
 }
