@@ -87,9 +87,7 @@ struct chandle {
 	uint64_t path_gen;		/* ... valid while cur->name_gen is this */
 	int wrote;			/* written or truncated through this handle */
 	int created;			/* this handle's CREATE made the file */
-	uid_t uid;			/* who opened it */
-	gid_t gid;
-	pid_t pid;			/* who opened it, then who wrote first */
+	struct rec_who who;		/* who opened it, then who wrote first */
 };
 
 /* An open directory of current/ (fi->fh). */
@@ -418,9 +416,7 @@ static void who_of(fuse_req_t req, struct rec_who *w)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-	w->uid = ctx->uid;
-	w->gid = ctx->gid;
-	w->pid = ctx->pid;
+	record_who(((struct lh_fs *)fuse_req_userdata(req)), ctx->uid, ctx->gid, ctx->pid, w);
 }
 
 void cur_paths_moved(struct current *cur, int dirs)
@@ -564,6 +560,13 @@ static void busy_begin(struct current *cur, struct cnode *n)
 	pthread_mutex_unlock(&cur->mu);
 }
 
+static void set_dirty(struct current *cur, struct cnode *n, int dirty)
+{
+	pthread_mutex_lock(&cur->mu);
+	n->dirty = dirty;
+	pthread_mutex_unlock(&cur->mu);
+}
+
 /* The change is done: remember the ctime it left (st may be NULL: look). */
 static void busy_end(struct current *cur, struct cnode *n, const struct stat *st)
 {
@@ -685,6 +688,7 @@ static void c_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int val
 		fuse_reply_err(req, -nfd);
 		return;
 	}
+	pthread_rwlock_rdlock(&cur->ns);
 	rc = policy_check(cur, req, LH_FILE_WRITE, n, nfd, NULL,
 			  valid & FUSE_SET_ATTR_SIZE ? "truncate" :
 			  valid & FUSE_SET_ATTR_MODE ? "chmod" :
@@ -741,6 +745,7 @@ out_busy:
 			record_state(cur->fs, &who, rel, fcntl(nfd, F_DUPFD_CLOEXEC, 0));
 	}
 out:
+	pthread_rwlock_unlock(&cur->ns);
 	cur_ref_put(&n->ref, nfd);
 	if (rc)
 		fuse_reply_err(req, -rc);
@@ -786,6 +791,7 @@ struct namedop {
 	const char *name;
 	char path[PATH_MAX];		/* dir/name relative to the project, for the record */
 	int known;			/* path is known */
+	int locked;			/* holds cur->ns for reading */
 	struct rec_who who;
 };
 
@@ -798,6 +804,12 @@ static int namedop_begin(struct namedop *o, fuse_req_t req, fuse_ino_t parent, c
 	o->dir = cur_node(o->cur, parent);
 	o->name = name;
 	o->known = 0;
+	o->locked = 0;
+	if (strcmp(op, "rename")) {
+		/* a rename takes the lock for writing around both its names */
+		pthread_rwlock_rdlock(&o->cur->ns);
+		o->locked = 1;
+	}
 	who_of(req, &o->who);
 	o->dfd = cur_ref_get(o->cur, &o->dir->ref);
 	if (o->dfd < 0)
@@ -813,6 +825,10 @@ static void namedop_end(struct namedop *o)
 {
 	if (o->dfd >= 0)
 		cur_ref_put(&o->dir->ref, o->dfd);
+	o->dfd = -1;
+	if (o->locked)
+		pthread_rwlock_unlock(&o->cur->ns);
+	o->locked = 0;
 }
 
 /*
@@ -825,14 +841,33 @@ static struct cnode *victim_begin(struct namedop *o, int unlink)
 {
 	struct stat st;
 	struct cnode *n;
+	int dirty;
 
 	if (fstatat(o->dfd, o->name, &st, AT_SYMLINK_NOFOLLOW))
 		return NULL;
-	if (unlink && st.st_nlink <= 1 && !S_ISDIR(st.st_mode))
-		return NULL;	/* its last name goes: no event can name it after */
 	n = cur_find_ref(o->cur, st.st_dev, st.st_ino);
-	if (n)
-		busy_begin(o->cur, n);
+	if (!n)
+		return NULL;
+	pthread_mutex_lock(&o->cur->mu);
+	dirty = n->dirty;
+	n->dirty = 0;
+	pthread_mutex_unlock(&o->cur->mu);
+	if (dirty && o->known && S_ISREG(st.st_mode)) {
+		/* what it holds was written under this name: recorded so, before it moves or goes */
+		int fd = cur_ref_get(o->cur, &n->ref);
+		char p[64];
+
+		if (fd >= 0) {
+			proc_path(p, fd);
+			record_content(o->cur->fs, &o->who, o->path, open(p, O_RDONLY | O_CLOEXEC));
+			cur_ref_put(&n->ref, fd);
+		}
+	}
+	if (unlink && st.st_nlink <= 1 && !S_ISDIR(st.st_mode)) {
+		cur_unref(o->cur, n);
+		return NULL;	/* its last name goes: no event can name it after */
+	}
+	busy_begin(o->cur, n);
 	return n;
 }
 
@@ -1014,6 +1049,8 @@ static void c_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 	int rc, events = flags & RENAME_EXCHANGE ? 2 : 1;
 
 	to.dfd = -1;
+	to.locked = 0;
+	pthread_rwlock_wrlock(&cur_of(req)->ns);
 	rc = namedop_begin(&from, req, parent, name, "rename", -EBUSY);
 	if (!rc)
 		rc = namedop_begin(&to, req, newparent, newname, "rename", -EBUSY);
@@ -1059,6 +1096,7 @@ out:
 	namedop_end(&from);
 	if (to.dfd >= 0)
 		namedop_end(&to);
+	pthread_rwlock_unlock(&cur_of(req)->ns);
 	fuse_reply_err(req, -rc);
 }
 
@@ -1086,13 +1124,10 @@ static void setup_open(struct fuse_file_info *fi, struct chandle *h)
 
 static struct chandle *new_handle(fuse_req_t req, int fd)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct chandle *h = xcalloc(1, sizeof(*h));
 
 	h->fd = fd;
-	h->uid = ctx->uid;
-	h->gid = ctx->gid;
-	h->pid = ctx->pid;
+	who_of(req, &h->who);
 	return h;
 }
 
@@ -1134,6 +1169,8 @@ static void c_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h = new_handle(req, fd);
 	h->wrote = !!(fi->flags & O_TRUNC);
+	if (h->wrote)
+		set_dirty(cur, n, 1);
 	if (wr && known && !S_ISDIR(n->type)) {
 		h->path = xstrdup(rel);
 		h->path_gen = gen;
@@ -1215,6 +1252,7 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	}
 	namedop_end(&o);
 	fill_entry(o.cur, n, &st, &e);
+	set_dirty(o.cur, n, 1);
 	h = new_handle(req, fd);
 	h->created = created;
 	h->wrote = created || (fi->flags & O_TRUNC);
@@ -1264,9 +1302,12 @@ static void c_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 		fuse_reply_err(req, errno);
 		return;
 	}
+	if (!h->wrote)
+		set_dirty(cur, n, 1);
 	if (!h->wrote) {
 		h->wrote = 1;
-		h->pid = fuse_req_ctx(req)->pid;
+		if (fuse_req_ctx(req)->pid != h->who.pid)
+			who_of(req, &h->who);
 	}
 	fuse_reply_write(req, (size_t)done);
 }
@@ -1293,15 +1334,15 @@ static void c_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * a program just built must not fail with ETXTBSY).
 	 */
 	if (h->wrote) {
+		set_dirty(cur, n, 0);
+		pthread_rwlock_rdlock(&cur->ns);
 		if (h->path && h->path_gen == atomic_load(&cur->name_gen))
 			path = h->path;
 		else if (cur_relpath(cur, h->fd, NULL, rel, sizeof(rel)) == 0)
 			path = rel;
-	}
-	if (path) {
-		struct rec_who who = { h->uid, h->gid, h->pid };
-
-		record_content_at(cur->fs, &who, path, n->dev, n->ino);
+		if (path)
+			record_content_at(cur->fs, &h->who, path, n->dev, n->ino);
+		pthread_rwlock_unlock(&cur->ns);
 	}
 	close(h->fd);
 	free(h->path);
@@ -1819,6 +1860,7 @@ int current_new(struct lh_fs *fs, struct lh_buf *err)
 	cur->fs = fs;
 	cur->fd_budget = (int)(limit / 2);
 	pthread_mutex_init(&cur->mu, NULL);
+	pthread_rwlock_init(&cur->ns, NULL);
 	cur->nbuckets = 1024;
 	cur->table = xcalloc(cur->nbuckets, sizeof(*cur->table));
 	cur->project = xstrdup(fs->project);
@@ -1879,6 +1921,7 @@ fail:
 	free(cur->project);
 	free(cur->mp_name);
 	pthread_mutex_destroy(&cur->mu);
+	pthread_rwlock_destroy(&cur->ns);
 	free(cur);
 	return rc;
 }
@@ -1905,6 +1948,7 @@ void current_free(struct lh_fs *fs)
 	free(cur->project);
 	free(cur->mp_name);
 	pthread_mutex_destroy(&cur->mu);
+	pthread_rwlock_destroy(&cur->ns);
 	free(cur);
 	fs->cur = NULL;
 }

@@ -67,6 +67,12 @@ struct cnode {
 	 */
 	char *path;
 	uint64_t path_gen;
+	/*
+	 * Written through the mount and not recorded yet: RELEASE, which
+	 * records, may come after a rename or unlink the caller made later,
+	 * so those record a dirty inode first. Protected by cur->mu.
+	 */
+	int dirty;
 };
 
 struct cur_stats {
@@ -97,6 +103,13 @@ struct current {
 	char *mp_name;			/* NULL: not inside */
 	struct cur_watch *watch;	/* the notifier (current_watch.c) */
 	struct cur_stats stats;
+	/*
+	 * Paths are computed, used and queued for the record in the order
+	 * the names changed: renames hold this for writing from their paths
+	 * to their record, every other operation that names a path for the
+	 * record holds it for reading. Outermost lock of current/.
+	 */
+	pthread_rwlock_t ns;
 	_Atomic uint64_t dir_gen;	/* bumped when a folder may have moved or gone */
 	_Atomic uint64_t name_gen;	/* bumped when any name may have moved or gone */
 };

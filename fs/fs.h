@@ -208,7 +208,11 @@ struct rec_who {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	char agent[FS_AGENT_MAX];	/* the caller's kernel session, "" unknown */
 };
+
+/* Who the kernel says is calling, with the caller's session (cached a second per pid). */
+void record_who(struct lh_fs *fs, uid_t uid, gid_t gid, pid_t pid, struct rec_who *w);
 
 int record_start(struct lh_fs *fs, int scan, struct lh_buf *err);
 /* Stop the first scan (it resumes at the next start). */

@@ -29,10 +29,11 @@
  * Inode numbers are FS_KIND_HIST | view << 32 | node index: directories
  * must have one parent, so two names of one snapshot (latest and its
  * SEQ) are two views with their own inodes. A view lives while the kernel
- * holds lookups of any of its inodes (counted all together) or while its
- * name still means it: a SEQ always does; latest until the recorder
- * records something (history_changed: the kernel is told to forget the
- * name, from the recorder's thread, never from an operation). A view is
+ * holds lookups of any of its inodes, counted all together (open files and
+ * folders count too); a name finds its view again while it lives and
+ * still means it: a SEQ always does, latest until the recorder records
+ * something (history_changed: the kernel is told to forget the name, from
+ * the recorder's thread, never from an operation). A view is
  * immutable, so the kernel caches it for a day: entries, attributes,
  * pages, listings. st_ino is the inode number, never the real file's, so
  * that diff -r does not take history/N/a and current/a for one file.
@@ -325,8 +326,8 @@ static void view_free_locked(struct history *h, struct hview *v)
 static void view_unref_locked(struct history *h, struct hview *v, uint64_t n)
 {
 	v->nlookup = n > v->nlookup ? 0 : v->nlookup - n;
-	if (!v->nlookup && !v->named)
-		view_free_locked(h, v);
+	if (!v->nlookup)
+		view_free_locked(h, v);	/* the kernel forgot it: a new lookup makes a new one */
 }
 
 static struct hview *view_new_locked(struct history *h, const char *name, struct hsnap *s)
@@ -345,7 +346,7 @@ static struct hview *view_new_locked(struct history *h, const char *name, struct
 	return v;
 }
 
-/* The view that name in history/ means now, created if needed. */
+/* The view that name in history/ means now, created if needed, with one lookup taken. */
 static int view_of_name(struct history *h, const char *name, struct hview **out)
 {
 	struct lh_fs *fs = h->fs;
@@ -361,6 +362,7 @@ static int view_of_name(struct history *h, const char *name, struct hview **out)
 	if (v && !v->timeless) {
 		if (v == h->latest)
 			h->latest_seen = 1;
+		v->nlookup++;
 		*out = v;
 		pthread_mutex_unlock(&h->mu);
 		return 0;
@@ -386,6 +388,7 @@ static int view_of_name(struct history *h, const char *name, struct hview **out)
 			h->latest = v;
 		}
 		h->latest_seen = 1;
+		v->nlookup++;
 		*out = v;
 		pthread_mutex_unlock(&h->mu);
 		return 0;
@@ -428,6 +431,7 @@ static int view_of_name(struct history *h, const char *name, struct hview **out)
 		v = view_new_locked(h, name, s);
 		v->timeless = timeless;
 	}
+	v->nlookup++;
 	*out = v;
 	pthread_mutex_unlock(&h->mu);
 	return 0;
@@ -507,13 +511,14 @@ static void h_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc;
 
 	if (parent == FS_INO_HISTORY) {
-		rc = view_of_name(h, name, &v);
+		rc = view_of_name(h, name, &v);		/* its lookup is taken */
 		if (rc) {
 			fuse_reply_err(req, -rc);
 			return;
 		}
 		n = v->snap->tree->root;
 	} else {
+		/* the kernel holds the parent: its view lives through this */
 		dir = node_of(h, parent, &v);
 		n = dir ? lh_tree_child(dir, name) : NULL;
 		if (!n) {
@@ -522,13 +527,13 @@ static void h_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			fuse_reply_entry(req, &e);
 			return;
 		}
+		pthread_mutex_lock(&h->mu);
+		v->nlookup++;
+		pthread_mutex_unlock(&h->mu);
 	}
 	fill_entry(h, v, n, &e);
-	if (parent == FS_INO_HISTORY && (v->timeless || !strcmp(name, "latest")))
-		e.entry_timeout = v->timeless ? 0 : TIMEOUT;
-	pthread_mutex_lock(&h->mu);
-	v->nlookup++;
-	pthread_mutex_unlock(&h->mu);
+	if (parent == FS_INO_HISTORY && v->timeless)
+		e.entry_timeout = 0;
 	if (fuse_reply_entry(req, &e)) {
 		pthread_mutex_lock(&h->mu);
 		view_unref_locked(h, v, 1);
@@ -829,83 +834,116 @@ static void h_statfs(fuse_req_t req, fuse_ino_t ino)
 static void h_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		      struct fuse_file_info *fi)
 {
-	(void)ino, (void)attr, (void)to_set, (void)fi;
+	(void)ino;
+	(void)attr;
+	(void)to_set;
+	(void)fi;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	(void)parent, (void)name, (void)mode, (void)rdev;
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)rdev;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	(void)parent, (void)name, (void)mode;
+	(void)parent;
+	(void)name;
+	(void)mode;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)parent, (void)name;
+	(void)parent;
+	(void)name;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	(void)link, (void)parent, (void)name;
+	(void)link;
+	(void)parent;
+	(void)name;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		     const char *newname, unsigned int flags)
 {
-	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+	(void)parent;
+	(void)name;
+	(void)newparent;
+	(void)newname;
+	(void)flags;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	(void)ino, (void)newparent, (void)newname;
+	(void)ino;
+	(void)newparent;
+	(void)newname;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		     struct fuse_file_info *fi)
 {
-	(void)parent, (void)name, (void)mode, (void)fi;
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)fi;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	(void)ino, (void)buf, (void)size, (void)off, (void)fi;
+	(void)ino;
+	(void)buf;
+	(void)size;
+	(void)off;
+	(void)fi;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino, (void)fi;
+	(void)ino;
+	(void)fi;
 	fuse_reply_err(req, 0);
 }
 
 static void h_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	(void)ino, (void)datasync, (void)fi;
+	(void)ino;
+	(void)datasync;
+	(void)fi;
 	fuse_reply_err(req, 0);
 }
 
 static void h_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 		       size_t size, int flags)
 {
-	(void)ino, (void)name, (void)value, (void)size, (void)flags;
+	(void)ino;
+	(void)name;
+	(void)value;
+	(void)size;
+	(void)flags;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	(void)ino, (void)name, (void)size;
+	(void)ino;
+	(void)name;
+	(void)size;
 	fuse_reply_err(req, ENODATA);
 }
 
@@ -920,14 +958,19 @@ static void h_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void h_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	(void)ino, (void)name;
+	(void)ino;
+	(void)name;
 	fuse_reply_err(req, EROFS);
 }
 
 static void h_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 			struct fuse_file_info *fi)
 {
-	(void)ino, (void)mode, (void)offset, (void)length, (void)fi;
+	(void)ino;
+	(void)mode;
+	(void)offset;
+	(void)length;
+	(void)fi;
 	fuse_reply_err(req, EROFS);
 }
 

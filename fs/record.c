@@ -89,6 +89,7 @@
 #define CHUNK (64 * 1024)
 #define GATHER_ITEMS 64			/* a wake-up with fewer queued waits for more ... */
 #define BATCH_MAX 256			/* events in one submission at most */
+#define SESSIONS 256			/* callers whose session is remembered */
 #define GATHER_NS (2 * 1000000L)	/* ... this long */
 
 enum rec_kind {
@@ -141,12 +142,13 @@ struct recorder {
 	char **batch_mem;		/* what their strings point into */
 	size_t nbatch;
 	_Atomic size_t unsubmitted;	/* nbatch, for record_backlog */
-	/* the session of recent writers: /proc/PID/stat once a second (recorder thread) */
+	/* the session of recent callers: /proc/PID/stat once a second per pid */
+	pthread_mutex_t sess_mu;
 	struct {
-		pid_t pid;
+		pid_t pid;		/* protected by sess_mu */
 		int64_t until_ns;
 		char session[FS_AGENT_MAX];
-	} sessions[64];
+	} sessions[SESSIONS];
 	struct lh_buf scratch;		/* recorder thread only */
 	_Atomic uint64_t events, external, denied, failures, bytes;
 };
@@ -622,23 +624,47 @@ static int tree_get(struct recorder *rec, const char *path, struct lh_tree_node 
 	return found;
 }
 
-/* The agent a change is attributed to: its writer's kernel session, looked up once a second. */
-static void agent_of(struct recorder *rec, const struct rec_item *it, char *out, size_t n)
+/*
+ * The session of a caller, found while the caller still runs (a short
+ * process -- ln, mkdir -- is gone by the time its change is recorded),
+ * and remembered a second per pid: /proc/PID/stat once per process.
+ */
+void record_who(struct lh_fs *fs, uid_t uid, gid_t gid, pid_t pid, struct rec_who *w)
 {
+	struct recorder *rec = fs->rec;
+	size_t k = (size_t)pid % SESSIONS;
 	int64_t now;
-	size_t k = (size_t)it->who.pid % 64;
 
-	if (it->external || it->who.pid <= 0) {
-		out[0] = '\0';
+	w->uid = uid;
+	w->gid = gid;
+	w->pid = pid;
+	w->agent[0] = '\0';
+	if (!rec || pid <= 0)
+		return;
+	now = lh_mono_ns();
+	pthread_mutex_lock(&rec->sess_mu);
+	if (rec->sessions[k].pid == pid && rec->sessions[k].until_ns > now) {
+		snprintf(w->agent, sizeof(w->agent), "%s", rec->sessions[k].session);
+		pthread_mutex_unlock(&rec->sess_mu);
 		return;
 	}
-	now = lh_mono_ns();
-	if (rec->sessions[k].pid != it->who.pid || rec->sessions[k].until_ns < now) {
-		rec->sessions[k].pid = it->who.pid;
-		rec->sessions[k].until_ns = now + 1000000000LL;
-		ident_session_of_pid(it->who.pid, rec->sessions[k].session, sizeof(rec->sessions[k].session));
-	}
-	snprintf(out, n, "%s", rec->sessions[k].session);
+	pthread_mutex_unlock(&rec->sess_mu);
+	ident_session_of_pid(pid, w->agent, sizeof(w->agent));
+	pthread_mutex_lock(&rec->sess_mu);
+	rec->sessions[k].pid = pid;
+	rec->sessions[k].until_ns = now + 1000000000LL;
+	snprintf(rec->sessions[k].session, sizeof(rec->sessions[k].session), "%s", w->agent);
+	pthread_mutex_unlock(&rec->sess_mu);
+}
+
+/* The agent a change is attributed to. */
+static void agent_of(struct recorder *rec, const struct rec_item *it, char *out, size_t n)
+{
+	(void)rec;
+	if (it->external)
+		out[0] = '\0';
+	else
+		snprintf(out, n, "%s", it->who.agent);
 }
 
 /* Record the state of path as the inode on fd shows it. */
@@ -928,16 +954,18 @@ static void scan_dir(struct recorder *rec, int dfd, const char *path)
 
 /*
  * Open the file of a REC_CONTENT item that came without a descriptor: by
- * its path beneath the project, if that is still its inode; else where
- * its node says it is now (it moved); else it is gone, and its delete is
- * queued.
+ * its path beneath the project, if that is still its inode. Else the
+ * name moved or went after the item was queued (the path was right then:
+ * cur->ns orders them), and the items that say so come after this one:
+ * the content is recorded under this path, read through the inode's node,
+ * which holds it even once it has no name. Without a node it is lost.
  */
 static int open_item(struct recorder *rec, struct rec_item *it)
 {
 	struct open_how how;
 	struct stat st;
 	struct cnode *n;
-	char p[64], rel[PATH_MAX];
+	char p[64];
 	long fd;
 	int nfd;
 
@@ -955,11 +983,9 @@ static int open_item(struct recorder *rec, struct rec_item *it)
 		return -1;
 	fd = -1;
 	nfd = cur_ref_get(rec->fs->cur, &n->ref);
-	if (nfd >= 0 && cur_relpath(rec->fs->cur, nfd, NULL, rel, sizeof(rel)) == 0) {
+	if (nfd >= 0) {
 		snprintf(p, sizeof(p), "/proc/self/fd/%d", nfd);
 		fd = open(p, O_RDONLY | O_CLOEXEC);	/* the magic link leads to the inode */
-		free(it->path);
-		it->path = xstrdup(rel);
 	}
 	cur_ref_put(&n->ref, nfd);
 	cur_unref(rec->fs->cur, n);
@@ -1187,6 +1213,7 @@ int record_start(struct lh_fs *fs, int scan, struct lh_buf *err)
 	}
 	pthread_mutex_init(&rec->mu, NULL);
 	pthread_mutex_init(&rec->tree_mu, NULL);
+	pthread_mutex_init(&rec->sess_mu, NULL);
 	pthread_cond_init(&rec->more, NULL);
 	pthread_cond_init(&rec->room, NULL);
 	lh_buf_init(&rec->scratch, 0);
@@ -1217,6 +1244,7 @@ fail:
 	lh_buf_release(&rec->scratch);
 	pthread_mutex_destroy(&rec->mu);
 	pthread_mutex_destroy(&rec->tree_mu);
+	pthread_mutex_destroy(&rec->sess_mu);
 	pthread_cond_destroy(&rec->more);
 	pthread_cond_destroy(&rec->room);
 	free(rec);
@@ -1266,6 +1294,7 @@ void record_stop(struct lh_fs *fs)
 	lh_buf_release(&rec->scratch);
 	pthread_mutex_destroy(&rec->mu);
 	pthread_mutex_destroy(&rec->tree_mu);
+	pthread_mutex_destroy(&rec->sess_mu);
 	pthread_cond_destroy(&rec->more);
 	pthread_cond_destroy(&rec->room);
 	free(rec);

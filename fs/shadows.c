@@ -77,6 +77,7 @@
 
 struct snode {
 	struct snode *next;		/* id chain; protected by sh->mu */
+	struct snode *pnext;		/* path chain; protected by sh->mu */
 	uint64_t id;
 	char *path;			/* the file or folder of current/, relative */
 	int json;			/* NAME.json (else a folder) */
@@ -87,7 +88,8 @@ struct shadows {
 	struct lh_fs *fs;
 	int root;			/* the project, O_PATH */
 	pthread_mutex_t mu;
-	struct snode *table[NBUCKETS];	/* protected by mu */
+	struct snode *table[NBUCKETS];	/* by id; protected by mu */
+	struct snode *paths[NBUCKETS];	/* by path; protected by mu */
 	uint64_t next_id;		/* protected by mu */
 	struct lh_store_reader *reader;	/* protected by mu */
 };
@@ -152,19 +154,27 @@ static struct snode *find_id_locked(struct shadows *sh, uint64_t id)
 	return NULL;
 }
 
+static size_t path_bucket(const char *path, int json)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)json;
+
+	for (; *path; path++)
+		h = (h ^ (unsigned char)*path) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29)) & (NBUCKETS - 1);
+}
+
 static struct snode *node_get(struct shadows *sh, const char *path, int json)
 {
+	size_t pb = path_bucket(path, json);
 	struct snode *n;
-	size_t b;
 
 	pthread_mutex_lock(&sh->mu);
-	for (b = 0; b < NBUCKETS; b++)
-		for (n = sh->table[b]; n; n = n->next)
-			if (n->json == json && !strcmp(n->path, path)) {
-				n->nlookup++;
-				pthread_mutex_unlock(&sh->mu);
-				return n;
-			}
+	for (n = sh->paths[pb]; n; n = n->pnext)
+		if (n->json == json && !strcmp(n->path, path)) {
+			n->nlookup++;
+			pthread_mutex_unlock(&sh->mu);
+			return n;
+		}
 	n = xcalloc(1, sizeof(*n));
 	n->id = ++sh->next_id;
 	n->path = xstrdup(path);
@@ -172,6 +182,8 @@ static struct snode *node_get(struct shadows *sh, const char *path, int json)
 	n->nlookup = 1;
 	n->next = sh->table[n->id % NBUCKETS];
 	sh->table[n->id % NBUCKETS] = n;
+	n->pnext = sh->paths[pb];
+	sh->paths[pb] = n;
 	pthread_mutex_unlock(&sh->mu);
 	return n;
 }
@@ -185,7 +197,13 @@ static void node_forget(struct shadows *sh, uint64_t id, uint64_t count)
 		if (n->id == id) {
 			n->nlookup = count > n->nlookup ? 0 : n->nlookup - count;
 			if (!n->nlookup) {
+				struct snode **qq = &sh->paths[path_bucket(n->path, n->json)];
+
 				*pp = n->next;
+				while (*qq && *qq != n)
+					qq = &(*qq)->pnext;
+				if (*qq)
+					*qq = n->pnext;
 				free(n->path);
 				free(n);
 			}
