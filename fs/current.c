@@ -1940,6 +1940,7 @@ void current_free(struct lh_fs *fs)
 		for (; n; n = next) {
 			next = n->hnext;
 			cur_ref_clear(cur, &n->ref);
+			free(n->path);
 			free(n);
 		}
 	}
