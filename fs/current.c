@@ -1229,11 +1229,13 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (pfd < 0) {
 		proc_path(p, fd);
 		pfd = open(p, O_PATH | O_CLOEXEC);
-	}
-	if (pfd < 0 || fstat(pfd, &st)) {
-		rc = -errno;
-		if (pfd >= 0)
+		if (pfd >= 0 && fstat(pfd, &st)) {
 			close(pfd);
+			pfd = -1;
+		}
+	}
+	if (pfd < 0) {
+		rc = -errno;
 		close(fd);
 		goto out;
 	}
@@ -1253,7 +1255,9 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	namedop_end(&o);
 	fill_entry(o.cur, n, &st, &e);
 	set_dirty(o.cur, n, 1);
-	h = new_handle(req, fd);
+	h = xcalloc(1, sizeof(*h));
+	h->fd = fd;
+	h->who = o.who;
 	h->created = created;
 	h->wrote = created || (fi->flags & O_TRUNC);
 	if (o.known) {
