@@ -12,7 +12,7 @@ metric() { sed -n "s/^$1 //p" "$MNT/stats"; }
 recorded() {
 	n=0
 	while [ "$(metric lighthouse_current_record_backlog)" != 0 ]; do
-		n=$((n + 1)); [ $n -lt 200 ] || return 1; sleep 0.05
+		n=$((n + 1)); [ $n -lt 1200 ] || return 1; sleep 0.05
 	done
 	sleep 0.1
 }
