@@ -67,3 +67,19 @@ bench-store: bench/store$(EXEEXT) fs/lighthoused$(EXEEXT)
 	./bench/store$(EXEEXT) --lighthoused ./fs/lighthoused$(EXEEXT)
 .PHONY: bench-store
 # ---- end of bench/store -------------------------------------------------------
+
+# ---- current/ (issue 5) -----------------------------------------------------
+# bench/passthrough: a minimal passthrough FUSE filesystem, the floor;
+# bench/fs: stat, open+read, create+write, listings, a metadata storm and
+# sequential I/O on current/, the floor and the real directory side by
+# side. bench/run-fs.sh mounts both and runs it (`make bench-fs`).
+noinst_PROGRAMS += bench/passthrough bench/fs
+bench_passthrough_SOURCES = bench/passthrough.c
+bench_passthrough_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+bench_passthrough_LDADD = common/libcommon.a $(FUSE_LIBS)
+bench_fs_SOURCES = bench/fs.c
+EXTRA_DIST += bench/run-fs.sh
+
+.PHONY: bench-fs
+bench-fs: fs/lighthoused bench/passthrough bench/fs
+	BUILDDIR='$(abs_top_builddir)' $(SHELL) $(srcdir)/bench/run-fs.sh $(BENCH_FS_ARGS)

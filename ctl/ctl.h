@@ -67,6 +67,7 @@ int cmd_verify(struct ctl_env *env, int argc, char **argv);
 int cmd_export(struct ctl_env *env, int argc, char **argv);
 int cmd_import(struct ctl_env *env, int argc, char **argv);
 int cmd_vacuum(struct ctl_env *env, int argc, char **argv);
+int cmd_replay(struct ctl_env *env, int argc, char **argv);
 
 /*
  * An ISO 8601 time (2026-11-22, 2026-11-22T10:30:00.5Z, ...+02:00) in ns

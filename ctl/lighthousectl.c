@@ -32,6 +32,8 @@ const struct ctl_cmd ctl_commands[] = {
 	{ "export", cmd_export, "export [--output FILE]", "write the whole store as JSON lines" },
 	{ "import", cmd_import, "import [--input FILE]",
 	  "read an export into a state directory without a store" },
+	{ "replay", cmd_replay, "replay --to SEQ|TIME DIR",
+	  "write the project as it was after an event (or at a time) into DIR, from the store" },
 	{ "vacuum", cmd_vacuum, "vacuum [--keep-days N]",
 	  "drop file history older than N days (default 90) that newer states replace; never verdicts" },
 	{ "policy", cmd_policy, "policy check FILE | policy show",

@@ -8,6 +8,7 @@ ctl_lighthousectl_SOURCES = \
 	ctl/cmd_hook.c \
 	ctl/cmd_policy.c \
 	ctl/cmd_reload.c \
+	ctl/cmd_replay.c \
 	ctl/cmd_status.c \
 	ctl/cmd_top.c \
 	ctl/cmd_vacuum.c \

@@ -11,10 +11,19 @@
  *   results/NAME         FS_KIND_RES  | request id
  *   results/NAME.json    FS_KIND_JSON | request id
  *   streams/NAME[?since=SEQ]  FS_KIND_STREAM | (SEQ+1 or 0) << 4 | stream
+ *   current/PATH         FS_KIND_CUR  | address of its node (current.h)
+ *   history/NAME/PATH    FS_KIND_HIST | view << 32 | node (history.c)
+ *   shadows/PATH[.json]  FS_KIND_SHADOW | id of the path looked up (shadows.c)
  *
  * A result inode belongs to one request and never changes once judged, so
  * the kernel may cache it (attributes and pages); writing requests/NAME
  * again makes a new request and so a new results/NAME inode.
+ *
+ * Rooms: current/ (current*.c) owns FS_INO_CURRENT and the FS_KIND_CUR
+ * inodes, history/ (history.c) FS_INO_HISTORY and the FS_KIND_HIST ones,
+ * shadows/ (shadows.c) FS_INO_SHADOWS and the FS_KIND_SHADOW ones;
+ * each answers every operation on them through its own fuse_lowlevel_ops
+ * table, to which ops.c dispatches.
  */
 #ifndef LH_FS_H
 #define LH_FS_H
@@ -24,6 +33,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <fuse_lowlevel.h>
@@ -34,6 +44,11 @@ struct lh_buf;
 struct reqtab;
 struct agents;
 struct streams;
+struct current;
+struct recorder;
+struct history;
+struct shadows;
+struct lh_tree;
 
 enum {
 	FS_INO_ROOT = 1,
@@ -57,6 +72,9 @@ enum {
 #define FS_KIND_RES 2ULL
 #define FS_KIND_JSON 3ULL
 #define FS_KIND_STREAM 4ULL
+#define FS_KIND_CUR 5ULL
+#define FS_KIND_HIST 6ULL
+#define FS_KIND_SHADOW 7ULL
 #define FS_INO(kind, id) (((kind) << FS_KIND_SHIFT) | (id))
 #define FS_INO_KIND(ino) ((uint64_t)(ino) >> FS_KIND_SHIFT)
 #define FS_INO_ID(ino) ((uint64_t)(ino) & ((1ULL << FS_KIND_SHIFT) - 1))
@@ -77,13 +95,18 @@ struct fs_config {
 	unsigned rate_uid_burst;	/* bucket size per uid */
 	unsigned sla_p99_us;		/* verdict p99 above this over sla_window is a breach (0: off) */
 	unsigned sla_window;		/* seconds the SLA is measured over */
+	double cur_entry_timeout;	/* seconds the kernel caches names of current/ */
+	double cur_attr_timeout;	/* seconds the kernel caches attributes of current/ */
+	unsigned cur_scan;		/* reconcile the project with the store at start */
 };
 
 /* FUSE operations we count (fs_stats.ops[]). */
 enum fs_op {
 	OP_LOOKUP, OP_FORGET, OP_GETATTR, OP_SETATTR, OP_OPEN, OP_CREATE, OP_READ,
 	OP_WRITE, OP_FLUSH, OP_RELEASE, OP_OPENDIR, OP_READDIR, OP_RELEASEDIR,
-	OP_UNLINK, OP_STATFS, OP_OTHER, OP_COUNT
+	OP_UNLINK, OP_STATFS, OP_READDIRPLUS, OP_MKDIR, OP_MKNOD, OP_RMDIR, OP_RENAME,
+	OP_LINK, OP_SYMLINK, OP_READLINK, OP_FSYNC, OP_GETXATTR, OP_SETXATTR, OP_LISTXATTR,
+	OP_REMOVEXATTR, OP_FALLOCATE, OP_COPY_FILE_RANGE, OP_LSEEK, OP_OTHER, OP_COUNT
 };
 
 #define FS_LAT_BUCKETS 16
@@ -138,6 +161,10 @@ struct lh_fs {
 	struct agents *agents;
 	struct holds *holds;		/* answers held until a time (hold.c) */
 	struct streams *streams;	/* streams/ (streams.c) */
+	struct current *cur;		/* current/ */
+	struct recorder *rec;		/* the recorder of changes (record.c) */
+	struct history *hist;		/* history/ (history.c) */
+	struct shadows *shadows;	/* shadows/ (shadows.c) */
 	struct fs_config cfg;
 	struct fs_stats stats;
 	char *project;			/* absolute project directory */
@@ -155,6 +182,79 @@ struct lh_fs {
 /* ops.c */
 extern const struct fuse_lowlevel_ops lh_fs_ops;
 void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st);
+
+/* current.c: current/, the project passed through (its operations; see current.h) */
+extern const struct fuse_lowlevel_ops current_ops;
+int current_new(struct lh_fs *fs, struct lh_buf *err);
+void current_free(struct lh_fs *fs);
+/* One of a batch of FORGETs (forget_multi) for a current/ inode. */
+void current_forget(struct lh_fs *fs, fuse_ino_t ino, uint64_t nlookup);
+/* Stop the notifier (before the recorder stops: it feeds it). */
+void current_stop(struct lh_fs *fs);
+/* The attributes of current/ itself: the project directory's. */
+void current_root_attr(struct lh_fs *fs, struct stat *st);
+/* current/'s metrics for the stats file. */
+void current_stats_render(struct lh_fs *fs, struct lh_buf *out);
+/* Is dir/name the mount point, hidden from current/? (fd on the directory) */
+int current_hidden(struct lh_fs *fs, int dirfd, const char *name);
+/* ... the same, dir a path relative to the project */
+int current_hidden_path(struct lh_fs *fs, const char *dir, const char *name);
+/* Watch the directory fd is open on (the scan watches every directory). */
+void current_watch_fd(struct lh_fs *fs, int fd);
+
+/*
+ * record.c: changes become file events. Operations queue what changed;
+ * the descriptors passed are taken (closed by the recorder).
+ */
+struct rec_who {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char agent[FS_AGENT_MAX];	/* the caller's kernel session, "" unknown */
+};
+
+/* Who the kernel says is calling, with the caller's session (cached a second per pid). */
+void record_who(struct lh_fs *fs, uid_t uid, gid_t gid, pid_t pid, struct rec_who *w);
+
+int record_start(struct lh_fs *fs, int scan, struct lh_buf *err);
+/* Stop the first scan (it resumes at the next start). */
+void record_stop_scan(struct lh_fs *fs);
+/* Record what is queued, then stop. */
+void record_stop(struct lh_fs *fs);
+/* path's content changed: fd O_RDONLY on it */
+void record_content(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd);
+/* path's content changed: the recorder opens it, if it is still inode (dev, ino) */
+void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *path, dev_t dev,
+		       ino_t ino);
+/* path's state changed (made, mode, link...): fd O_PATH on it */
+void record_state(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd);
+void record_delete(struct lh_fs *fs, const struct rec_who *who, const char *path);
+/* from moved to `to`: fd O_PATH on it */
+void record_rename(struct lh_fs *fs, const struct rec_who *who, const char *from, const char *to,
+		   int fd);
+void record_denied(struct lh_fs *fs, const struct rec_who *who, const char *path, const char *op,
+		   const char *rule, const char *reason);
+/* dirpath/name changed outside the mount (dirfd on dirpath: duplicated) */
+void record_outside(struct lh_fs *fs, int dirfd, const char *dirpath, const char *name);
+/* Changes queued or being recorded (1 more while the first scan runs). */
+uint64_t record_backlog(struct lh_fs *fs);
+/* A copy of the project as recorded (history/latest). */
+struct lh_tree *record_tree_clone(struct lh_fs *fs);
+void record_stats_render(struct lh_fs *fs, struct lh_buf *out);
+
+/* shadows.c: shadows/ */
+extern const struct fuse_lowlevel_ops shadows_ops;
+int shadows_new(struct lh_fs *fs, struct lh_buf *err);
+void shadows_free(struct lh_fs *fs);
+void shadows_forget(struct lh_fs *fs, fuse_ino_t ino, uint64_t nlookup);
+
+/* history.c: history/ */
+extern const struct fuse_lowlevel_ops history_ops;
+int history_new(struct lh_fs *fs, struct lh_buf *err);
+void history_forget(struct lh_fs *fs, fuse_ino_t ino, uint64_t nlookup);
+void history_free(struct lh_fs *fs);
+/* The recorder recorded changes: history/latest moves on. */
+void history_changed(struct lh_fs *fs);
 
 /* reqtab.c: requests/ and results/ */
 struct reqtab *reqtab_new(struct lh_fs *fs);
@@ -192,6 +292,9 @@ struct dirsnap {
 };
 
 void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type);
+/* Answer READDIR(PLUS) from a listing (plus: names only, the kernel looks them up). */
+void dirsnap_reply(fuse_req_t req, struct dirsnap *d, size_t size, off_t off, int plus);
+void dirsnap_release(struct dirsnap *d);
 /* Expire old names; run by the maintenance thread. */
 void reqtab_expire(struct lh_fs *fs);
 void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked,

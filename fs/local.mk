@@ -3,12 +3,18 @@ sbin_PROGRAMS += fs/lighthoused
 fs_lighthoused_SOURCES = \
 	fs/agents.c \
 	fs/ctl.c \
+	fs/current.c \
+	fs/current.h \
+	fs/current_watch.c \
+	fs/history.c \
 	fs/fs.h \
 	fs/hold.c \
 	fs/ident.c \
 	fs/main.c \
 	fs/ops.c \
+	fs/record.c \
 	fs/reqtab.c \
+	fs/shadows.c \
 	fs/stats.c \
 	fs/streams.c
 fs_lighthoused_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)

@@ -106,6 +106,12 @@ static const struct optrow {
 	  "record an SLA breach when the verdict p99 is above this (default 0: off)" },
 	{ CFGOPT("sla_window=%u", sla_window), "-o sla_window=SECONDS",
 	  "the window the SLA's p99 is measured over (default 10)" },
+	{ CFGOPT("current_entry_timeout=%lf", cur_entry_timeout), "-o current_entry_timeout=SECONDS",
+	  "how long the kernel caches names (and missing names) of current/ (default 60)" },
+	{ CFGOPT("current_attr_timeout=%lf", cur_attr_timeout), "-o current_attr_timeout=SECONDS",
+	  "how long the kernel caches attributes of current/ (default 60)" },
+	{ CFGOPT("current_scan=%u", cur_scan), "-o current_scan=0|1",
+	  "at start, record what changed in the project while no daemon ran (default 1)" },
 };
 
 #define NOPTROWS (sizeof(optrows) / sizeof(optrows[0]))
@@ -329,6 +335,9 @@ int main(int argc, char **argv)
 	o.cfg.rate_agent = 500;
 	o.cfg.rate_agent_burst = 1000;
 	o.cfg.sla_window = 10;
+	o.cfg.cur_entry_timeout = 60;
+	o.cfg.cur_attr_timeout = 60;
+	o.cfg.cur_scan = 1;
 	for (k = 0; k < NOPTROWS; k++)
 		table[k] = optrows[k].opt;
 	memset(&table[NOPTROWS], 0, sizeof(table[0]));
@@ -352,8 +361,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lighthoused: -o sync must be normal or full, not '%s'\n", o.sync);
 		return 2;
 	}
-	if (fs_config_check(&o.cfg, &err) || o.cfg.attr_timeout < 0) {
-		fprintf(stderr, "lighthoused: %s", err.len ? err.data : "-o attr_timeout must not be negative\n");
+	if (fs_config_check(&o.cfg, &err) || o.cfg.attr_timeout < 0 || o.cfg.cur_entry_timeout < 0 ||
+	    o.cfg.cur_attr_timeout < 0) {
+		fprintf(stderr, "lighthoused: %s", err.len ? err.data : "timeouts must not be negative\n");
 		return 2;
 	}
 	if (o.debug)
@@ -393,7 +403,12 @@ int main(int argc, char **argv)
 	lh_buf_reset(&err);
 
 	/* the session checks FUSE's own options: do it while we can say so */
-	fuse_opt_add_arg(&args, "-ofsname=lighthouse,subtype=lighthouse");
+	/*
+	 * default_permissions: the kernel checks every access against the
+	 * attributes we report, as it would on the real files behind current/
+	 * (the virtual files' modes say what reqtab.c and ops.c enforce too).
+	 */
+	fuse_opt_add_arg(&args, "-ofsname=lighthouse,subtype=lighthouse,default_permissions");
 	if (getuid() == 0)
 		fuse_opt_add_arg(&args, "-oallow_other");
 	if (o.debug)
@@ -453,6 +468,23 @@ int main(int argc, char **argv)
 		reportf("lighthoused: cannot start streams/\n");
 		goto out_validator;
 	}
+	rc = current_new(&fs, &err);
+	if (!rc)
+		rc = history_new(&fs, &err);
+	if (!rc)
+		rc = shadows_new(&fs, &err);
+	if (!rc)
+		rc = record_start(&fs, fs.cfg.cur_scan != 0, &err);
+	if (rc) {
+		reportf("lighthoused: %s\n", err.data);
+		goto out_validator;
+	}
+	/*
+	 * The kernel applies the caller's umask to the modes it sends us;
+	 * what current/ creates gets exactly that mode. (The store's files
+	 * are created with explicit modes.)
+	 */
+	umask(0);
 
 	if (fuse_set_signal_handlers(fs.se)) {
 		reportf("lighthoused: cannot install signal handlers\n");
@@ -520,6 +552,17 @@ int main(int argc, char **argv)
 		pthread_join(maint, NULL);
 	}
 	holds_stop(fs.holds);		/* held answers go out now */
+	/*
+	 * The scan stops, then the notifier (which feeds the recorder), then
+	 * the recorder once it has recorded what is queued; all before the
+	 * session goes, as they tell the kernel what changed.
+	 */
+	record_stop_scan(&fs);
+	current_stop(&fs);
+	record_stop(&fs);
+	current_free(&fs);
+	history_free(&fs);
+	shadows_free(&fs);
 	record_daemon_event(&fs, "daemon.stop");
 	lh_store_close(fs.store);
 	fs.store = NULL;
@@ -531,6 +574,12 @@ out_signals:
 out_validator:
 	streams_stop(&fs);
 	streams_free(&fs);
+	record_stop_scan(&fs);
+	current_stop(&fs);
+	record_stop(&fs);
+	current_free(&fs);
+	history_free(&fs);
+	shadows_free(&fs);
 	if (fs.reqs)
 		reqtab_free(fs.reqs);
 	holds_free(fs.holds);

@@ -1,7 +1,8 @@
 /*
  * ops.c -- the FUSE low-level operations: the fixed tree of the mount and
  * the dispatch to the rooms that own the rest (reqtab.c for requests/ and
- * results/, streams.c for streams/).
+ * results/, streams.c for streams/; current*.c for current/, through its
+ * own operations table).
  *
  *   /            requests/ results/ current/ history/ shadows/ context/
  *                experts/ streams/ policy/ stats ctl
@@ -64,20 +65,30 @@ static void count(struct lh_fs *fs, enum fs_op op)
 	atomic_fetch_add_explicit(&fs->stats.ops[op], 1, memory_order_relaxed);
 }
 
+/* An inode of requests/ or results/ (reqtab.c). */
 static int is_dynamic(fuse_ino_t ino)
 {
-	return FS_INO_KIND(ino) != 0;
+	uint64_t k = FS_INO_KIND(ino);
+
+	return k == FS_KIND_REQ || k == FS_KIND_RES || k == FS_KIND_JSON;
 }
 
+/* A file of streams/ (streams.c). */
 static int is_stream(fuse_ino_t ino)
 {
 	return FS_INO_KIND(ino) == FS_KIND_STREAM;
 }
 
-/* requests/ and results/ inodes: reqtab.c's */
-static int is_reqtab(fuse_ino_t ino)
+/* The room that answers every operation on an inode, or NULL: ours. */
+static const struct fuse_lowlevel_ops *room_of(fuse_ino_t ino)
 {
-	return is_dynamic(ino) && !is_stream(ino);
+	if (ino == FS_INO_CURRENT || FS_INO_KIND(ino) == FS_KIND_CUR)
+		return &current_ops;
+	if (ino == FS_INO_HISTORY || FS_INO_KIND(ino) == FS_KIND_HIST)
+		return &history_ops;
+	if (ino == FS_INO_SHADOWS || FS_INO_KIND(ino) == FS_KIND_SHADOW)
+		return &shadows_ops;
+	return NULL;
 }
 
 void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st)
@@ -129,7 +140,7 @@ void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino
 	d->n++;
 }
 
-static void dirsnap_free(struct dirsnap *d)
+void dirsnap_release(struct dirsnap *d)
 {
 	size_t i;
 
@@ -168,9 +179,14 @@ static void sfile_free(struct sfile *f)
 static void do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
 	struct fuse_entry_param e;
 	fuse_ino_t ino;
 
+	if (r) {
+		r->lookup(req, parent, name);
+		return;
+	}
 	if (parent == FS_INO_REQUESTS || parent == FS_INO_RESULTS) {
 		reqtab_lookup(fs, req, parent, name);
 		return;
@@ -189,14 +205,24 @@ static void do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fs_fill_attr(fs, ino, &e.attr);
 	e.attr_timeout = S_ISDIR(e.attr.st_mode) ? FIXED_TIMEOUT : 1.0;
 	e.entry_timeout = FIXED_TIMEOUT;
+	if (ino == FS_INO_CURRENT) {
+		current_root_attr(fs, &e.attr);
+		e.attr.st_ino = FS_INO_CURRENT;
+		e.attr_timeout = fs->cfg.cur_attr_timeout;
+	}
 	fuse_reply_entry(req, &e);
 }
 
 static void do_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 
-	if (is_reqtab(ino))
+	if (r) {
+		r->forget(req, ino, nlookup);
+		return;
+	}
+	if (is_dynamic(ino))
 		reqtab_forget(fs, ino, nlookup);
 	fuse_reply_none(req);
 }
@@ -206,18 +232,31 @@ static void do_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *v
 	struct lh_fs *fs = fs_of(req);
 	size_t k;
 
-	for (k = 0; k < n; k++)
-		if (is_reqtab(v[k].ino))
+	for (k = 0; k < n; k++) {
+		const struct fuse_lowlevel_ops *r = room_of(v[k].ino);
+
+		if (r == &current_ops)
+			current_forget(fs, v[k].ino, v[k].nlookup);
+		else if (r == &history_ops)
+			history_forget(fs, v[k].ino, v[k].nlookup);
+		else if (r == &shadows_ops)
+			shadows_forget(fs, v[k].ino, v[k].nlookup);
+		else if (is_dynamic(v[k].ino))
 			reqtab_forget(fs, v[k].ino, v[k].nlookup);
+	}
 	fuse_reply_none(req);
 }
 
 static void do_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct stat st;
 
-	(void)fi;
+	if (r) {
+		r->getattr(req, ino, fi);
+		return;
+	}
 	if (is_stream(ino)) {
 		streams_getattr(fs, req, ino);
 		return;
@@ -240,8 +279,13 @@ static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		       struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct stat st;
 
+	if (r) {
+		r->setattr(req, ino, attr, to_set, fi);
+		return;
+	}
 	if (FS_INO_KIND(ino) == FS_KIND_REQ) {
 		reqtab_setattr(fs, req, ino, attr, to_set, fi);
 		return;
@@ -254,7 +298,7 @@ static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		fuse_reply_attr(req, &st, 1.0);
 		return;
 	}
-	fuse_reply_err(req, is_dynamic(ino) ? EACCES : EPERM);
+	fuse_reply_err(req, is_dynamic(ino) || is_stream(ino) ? EACCES : EPERM);
 }
 
 static int may_ctl(struct lh_fs *fs, fuse_req_t req)
@@ -267,9 +311,14 @@ static int may_ctl(struct lh_fs *fs, fuse_req_t req)
 static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct sfile *f;
 	int acc = fi->flags & O_ACCMODE;
 
+	if (r) {
+		r->open(req, ino, fi);
+		return;
+	}
 	if (is_stream(ino)) {
 		streams_open(fs, req, ino, fi);
 		return;
@@ -310,7 +359,12 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		      struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
 
+	if (r) {
+		r->create(req, parent, name, mode, fi);
+		return;
+	}
 	if (parent == FS_INO_REQUESTS) {
 		reqtab_create(fs, req, name, mode, fi);
 		return;
@@ -322,8 +376,13 @@ static void do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct sfile *f;
 
+	if (r) {
+		r->read(req, ino, size, off, fi);
+		return;
+	}
 	if (is_stream(ino)) {
 		streams_read(fs, req, size, fi);
 		return;
@@ -385,10 +444,14 @@ static void do_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		     struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct sfile *f;
 
-	(void)off;
-	if (is_reqtab(ino)) {
+	if (r) {
+		r->write(req, ino, buf, size, off, fi);
+		return;
+	}
+	if (is_dynamic(ino)) {
 		reqtab_write(fs, req, ino, buf, size, fi);
 		return;
 	}
@@ -411,15 +474,24 @@ static void do_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void do_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	(void)fi;
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r) {
+		r->flush(req, ino, fi);
+		return;
+	}
 	fuse_reply_err(req, 0);
 }
 
 static void do_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 
+	if (r) {
+		r->release(req, ino, fi);
+		return;
+	}
 	if (is_stream(ino)) {
 		streams_release(fs, req, fi);
 		return;
@@ -435,10 +507,15 @@ static void do_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct dirsnap *d;
 	size_t k;
 
-	if (is_dynamic(ino)) {
+	if (r) {
+		r->opendir(req, ino, fi);
+		return;
+	}
+	if (is_dynamic(ino) || is_stream(ino)) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
 	}
@@ -457,26 +534,29 @@ static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	fi->fh = (uint64_t)(uintptr_t)d;
 	if (fuse_reply_open(req, fi))
-		dirsnap_free(d);
+		dirsnap_release(d);
 }
 
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+void dirsnap_reply(fuse_req_t req, struct dirsnap *d, size_t size, off_t off, int plus)
 {
-	struct dirsnap *d = (struct dirsnap *)(uintptr_t)fi->fh;
 	char *buf = xmalloc(size);
 	size_t used = 0;
 	off_t i;
 
-	(void)ino;
 	for (i = off; i >= 0 && (size_t)i < d->n; i++) {
-		struct stat st;
+		struct fuse_entry_param e;
 		size_t need;
 
-		memset(&st, 0, sizeof(st));
-		st.st_ino = d->v[i].ino;
-		st.st_mode = d->v[i].type;
-		need = fuse_add_direntry(req, buf + used, size - used, d->v[i].name, &st, i + 1);
+		/* plus: names only (ino 0), the kernel looks them up as before */
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = d->v[i].ino;
+		e.attr.st_mode = d->v[i].type;
+		if (plus)
+			need = fuse_add_direntry_plus(req, buf + used, size - used, d->v[i].name, &e,
+						      i + 1);
+		else
+			need = fuse_add_direntry(req, buf + used, size - used, d->v[i].name, &e.attr,
+						 i + 1);
 		if (need > size - used)
 			break;
 		used += need;
@@ -485,17 +565,51 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r) {
+		r->readdir(req, ino, size, off, fi);
+		return;
+	}
+	dirsnap_reply(req, (struct dirsnap *)(uintptr_t)fi->fh, size, off, 0);
+}
+
+static void do_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r) {
+		r->readdirplus(req, ino, size, off, fi);
+		return;
+	}
+	dirsnap_reply(req, (struct dirsnap *)(uintptr_t)fi->fh, size, off, 1);
+}
+
 static void do_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	dirsnap_free((struct dirsnap *)(uintptr_t)fi->fh);
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r) {
+		r->releasedir(req, ino, fi);
+		return;
+	}
+	dirsnap_release((struct dirsnap *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
 static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct lh_fs *fs = fs_of(req);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
 
+	if (r) {
+		r->unlink(req, parent, name);
+		return;
+	}
 	if (parent == FS_INO_REQUESTS || parent == FS_INO_RESULTS) {
 		reqtab_unlink(fs, req, parent, name);
 		return;
@@ -503,69 +617,191 @@ static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, EPERM);
 }
 
-static void lh_refuse(fuse_req_t req, int err)
+/*
+ * The operations only rooms implement. The fixed tree and requests/ refuse
+ * them with an error other than ENOSYS: the kernel takes ENOSYS as "this
+ * filesystem never does that" and would stop asking for current/ too.
+ */
+static void do_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	count(fs_of(req), OP_OTHER);
-	fuse_reply_err(req, err);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
+
+	if (r)
+		r->mkdir(req, parent, name, mode);
+	else
+		fuse_reply_err(req, EPERM);
 }
 
-static void lh_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-	(void)parent;
-	(void)name;
-	(void)mode;
-	lh_refuse(req, EPERM);
-}
-
-static void lh_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+static void do_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		     dev_t rdev)
 {
-	(void)parent;
-	(void)name;
-	(void)mode;
-	(void)rdev;
-	lh_refuse(req, EPERM);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
+
+	if (r)
+		r->mknod(req, parent, name, mode, rdev);
+	else
+		fuse_reply_err(req, EPERM);
 }
 
-static void lh_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void do_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)parent;
-	(void)name;
-	lh_refuse(req, EPERM);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
+
+	if (r)
+		r->rmdir(req, parent, name);
+	else
+		fuse_reply_err(req, EPERM);
 }
 
-static void lh_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	(void)parent;
-	(void)name;
-	(void)newparent;
-	(void)newname;
-	(void)flags;
-	lh_refuse(req, EPERM);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
+
+	if (r && r == room_of(newparent))
+		r->rename(req, parent, name, newparent, newname, flags);
+	else
+		fuse_reply_err(req, r || room_of(newparent) ? EXDEV : EPERM);
 }
 
-static void lh_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+static void do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	(void)ino;
-	(void)newparent;
-	(void)newname;
-	lh_refuse(req, EPERM);
+	const struct fuse_lowlevel_ops *r = room_of(newparent);
+
+	if (r && r == room_of(ino))
+		r->link(req, ino, newparent, newname);
+	else
+		fuse_reply_err(req, r || room_of(ino) ? EXDEV : EPERM);
 }
 
-static void lh_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+static void do_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	(void)link;
-	(void)parent;
-	(void)name;
-	lh_refuse(req, EPERM);
+	const struct fuse_lowlevel_ops *r = room_of(parent);
+
+	if (r)
+		r->symlink(req, link, parent, name);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+static void do_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->readlink(req, ino);
+	else
+		fuse_reply_err(req, EINVAL);
+}
+
+static void do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->fsync(req, ino, datasync, fi);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void do_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->fsyncdir(req, ino, datasync, fi);
+	else
+		fuse_reply_err(req, 0);
+}
+
+static void do_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->setxattr(req, ino, name, value, size, flags);
+	else
+		fuse_reply_err(req, ENOTSUP);
+}
+
+static void do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->getxattr(req, ino, name, size);
+	else
+		fuse_reply_err(req, ENODATA);
+}
+
+static void do_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->listxattr(req, ino, size);
+	else if (size)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_xattr(req, 0);
+}
+
+static void do_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->removexattr(req, ino, name);
+	else
+		fuse_reply_err(req, ENOTSUP);
+}
+
+static void do_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			 struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	if (r)
+		r->fallocate(req, ino, mode, offset, length, fi);
+	else
+		fuse_reply_err(req, EOPNOTSUPP);
+}
+
+static void do_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			       struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino_out);
+
+	/* EXDEV: the kernel copies through read and write instead */
+	if (r && r == room_of(ino_in) && r->copy_file_range)
+		r->copy_file_range(req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags);
+	else
+		fuse_reply_err(req, EXDEV);
+}
+
+static void do_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	const struct fuse_lowlevel_ops *r = room_of(ino);
+
+	/* SEEK_DATA and SEEK_HOLE only; EOPNOTSUPP makes cp copy plainly */
+	if (r && r->lseek)
+		r->lseek(req, ino, off, whence, fi);
+	else
+		fuse_reply_err(req, EOPNOTSUPP);
 }
 
 static void do_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	const struct fuse_lowlevel_ops *r = room_of(ino);
 	struct statvfs sv;
 
-	(void)ino;
+	if (r) {
+		r->statfs(req, ino);
+		return;
+	}
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
@@ -606,6 +842,23 @@ TIMED(readdir, OP_READDIR, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t o
 TIMED(releasedir, OP_RELEASEDIR, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
 TIMED(unlink, OP_UNLINK, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
 TIMED(statfs, OP_STATFS, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+TIMED(readdirplus, OP_READDIRPLUS, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
+TIMED(mkdir, OP_MKDIR, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode), (req, parent, name, mode))
+TIMED(mknod, OP_MKNOD, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev), (req, parent, name, mode, rdev))
+TIMED(rmdir, OP_RMDIR, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+TIMED(rename, OP_RENAME, (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname, unsigned int flags), (req, parent, name, newparent, newname, flags))
+TIMED(link, OP_LINK, (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname), (req, ino, newparent, newname))
+TIMED(symlink, OP_SYMLINK, (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name), (req, link, parent, name))
+TIMED(readlink, OP_READLINK, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+TIMED(fsync, OP_FSYNC, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
+TIMED(fsyncdir, OP_FSYNC, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
+TIMED(setxattr, OP_SETXATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags), (req, ino, name, value, size, flags))
+TIMED(getxattr, OP_GETXATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size), (req, ino, name, size))
+TIMED(listxattr, OP_LISTXATTR, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
+TIMED(removexattr, OP_REMOVEXATTR, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
+TIMED(fallocate, OP_FALLOCATE, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))
+TIMED(copy_file_range, OP_COPY_FILE_RANGE, (fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags), (req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags))
+TIMED(lseek, OP_LSEEK, (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi), (req, ino, off, whence, fi))
 
 static void lh_init(void *userdata, struct fuse_conn_info *conn)
 {
@@ -617,9 +870,37 @@ static void lh_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	/* our files change under the kernel only where we say so */
+	/*
+	 * Our files change under the kernel only where we say so: the
+	 * virtual files never behind its back, current/ through the
+	 * notifier's invalidations (current_watch.c). No writeback cache: a
+	 * write reaches the real file (and the change its record) when it is
+	 * made, and requests/ is read as written.
+	 */
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * The kernel clears set-user-ID and set-group-ID bits itself when an
+	 * unprivileged caller writes or truncates (it asks us to change the
+	 * mode): the daemon, often root, would keep them.
+	 */
+	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
+	/* symbolic links of current/ in the page cache; the notifier drops them */
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* reads of current/ go from the real file to the kernel without a copy */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE | (conn->capable & FUSE_CAP_SPLICE_MOVE);
+	/*
+	 * Locks are the kernel's (no flock, getlk or setlk operations): flock
+	 * and POSIX locks on current/ exclude each other among all users of
+	 * the mount, with the exact semantics of a local filesystem -- a
+	 * close releases at once. Passed to the real files they could not:
+	 * a POSIX lock's owner is a process, which the daemon cannot be for
+	 * its callers, and RELEASE, which would drop a flock, comes after
+	 * close() has returned. They do not exclude processes working on
+	 * the real directory directly.
+	 */
 }
 
 const struct fuse_lowlevel_ops lh_fs_ops = {
@@ -629,6 +910,7 @@ const struct fuse_lowlevel_ops lh_fs_ops = {
 	.forget_multi = lh_forget_multi,
 	.getattr = lh_getattr,
 	.setattr = lh_setattr,
+	.readlink = lh_readlink,
 	.mknod = lh_mknod,
 	.mkdir = lh_mkdir,
 	.unlink = lh_unlink,
@@ -646,4 +928,14 @@ const struct fuse_lowlevel_ops lh_fs_ops = {
 	.readdir = lh_readdir,
 	.releasedir = lh_releasedir,
 	.statfs = lh_statfs,
+	.fsync = lh_fsync,
+	.fsyncdir = lh_fsyncdir,
+	.setxattr = lh_setxattr,
+	.getxattr = lh_getxattr,
+	.listxattr = lh_listxattr,
+	.removexattr = lh_removexattr,
+	.fallocate = lh_fallocate,
+	.readdirplus = lh_readdirplus,
+	.copy_file_range = lh_copy_file_range,
+	.lseek = lh_lseek,
 };

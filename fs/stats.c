@@ -42,7 +42,10 @@ static const char *const kind_names[KIND_COUNT] = { "cached", "fresh", "invalid"
 
 static const char *const op_names[OP_COUNT] = {
 	"lookup", "forget", "getattr", "setattr", "open", "create", "read", "write",
-	"flush", "release", "opendir", "readdir", "releasedir", "unlink", "statfs", "other"
+	"flush", "release", "opendir", "readdir", "releasedir", "unlink", "statfs",
+	"readdirplus", "mkdir", "mknod", "rmdir", "rename", "link", "symlink", "readlink",
+	"fsync", "getxattr", "setxattr", "listxattr", "removexattr", "fallocate",
+	"copy_file_range", "lseek", "other"
 };
 
 void fs_stats_verdict(struct lh_fs *fs, int decision, int tier, enum fs_kind kind, uint64_t us)
@@ -366,6 +369,8 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	metric(o, "lighthouse_store_journal_replayed_events", "gauge",
 	       "events replayed from the journal at start (a previous run was killed)");
 	lh_buf_addf(o, "lighthouse_store_journal_replayed_events %" PRIu64 "\n", ss.journal_replayed);
+
+	current_stats_render(fs, o);
 
 	metric(o, "lighthouse_fuse_requests_total", "counter", "FUSE requests received, by operation");
 	for (k = 0; k < OP_COUNT; k++)

@@ -169,10 +169,11 @@ static void blob_done(void *arg, int status, int64_t seq)
 	pthread_mutex_unlock(&d->mu);
 }
 
-int lh_blob_writer_finish(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_t *size)
+/* The blob record of what was added (its chunks are queued): id and size known now. */
+static int blob_item(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_t *size,
+		     struct item **out)
 {
 	XXH128_canonical_t c;
-	struct done_wait d;
 	struct item *it;
 	int rc;
 
@@ -194,6 +195,33 @@ int lh_blob_writer_finish(struct lh_blob_writer *w, struct lh_blob_id *id, uint6
 	it->u.blob.refs = (struct chunk_ref *)(void *)it->mem;
 	if (w->nrefs)
 		memcpy(it->mem, w->refs, sizeof(*w->refs) * w->nrefs);
+	*out = it;
+	return 0;
+}
+
+int lh_blob_writer_seal(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_t *size)
+{
+	struct item *it;
+	int rc = blob_item(w, id, size, &it);
+
+	if (rc)
+		return rc;
+	/* the queue is in order: committed before any event submitted after this */
+	rc = store_enqueue(w->s, it);
+	if (rc)
+		free(it);
+	return rc;
+}
+
+int lh_blob_writer_finish(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_t *size)
+{
+	struct done_wait d;
+	struct item *it;
+	int rc;
+
+	rc = blob_item(w, id, size, &it);
+	if (rc)
+		return rc;
 	memset(&d, 0, sizeof(d));
 	pthread_mutex_init(&d.mu, NULL);
 	pthread_cond_init(&d.cv, NULL);

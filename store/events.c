@@ -28,12 +28,13 @@ const struct lh_event_type lh_event_types[] = {
 	{ "verdict", 1, "decision, reason, rule, tier, cached, judge_us" },
 	{ "escalation", 1, "to, reason, tier, score, timeout_s" },
 	{ "decision", 1, "decision, by, who, reason, learned_rule" },
-	{ "file.created", 0, "kind, size, mode, target" },
-	{ "file.modified", 0, "kind, size, mode" },
-	{ "file.deleted", 0, "kind" },
-	{ "file.renamed", 0, "from, kind, size, mode, target" },
-	{ "file.mode", 0, "kind, size, mode, prev_mode" },
-	{ "annotation", 1, "text, author" },
+	{ "file.created", 0, "kind, size, mode, target, mtime, external" },
+	{ "file.modified", 0, "kind, size, mode, mtime, external" },
+	{ "file.deleted", 0, "kind, external" },
+	{ "file.renamed", 0, "from, kind, size, mode, target, mtime, external" },
+	{ "file.mode", 0, "kind, size, mode, prev_mode, mtime, external" },
+	{ "file.denied", 1, "op, rule, reason" },
+	{ "annotation", 1, "text, author, line, end_line, tags, anchor, before, after" },
 	{ "policy.load", 1, "source, rules, generation" },
 	{ "policy.reject", 1, "source, errors" },
 	{ "daemon.start", 1, "version, pid, mount, project, policy, rules" },
@@ -202,6 +203,10 @@ int lh_event_file(struct lh_event *ev, struct lh_buf *buf, const struct lh_file_
 	}
 	if (!strcmp(t->name, "file.mode"))
 		key_mode(buf, "prev_mode", fc->prev_mode);
+	if (fc->mtime_ns && strcmp(t->name, "file.deleted"))
+		key_int(buf, "mtime", fc->mtime_ns);
+	if (fc->external)
+		lh_buf_adds(buf, ",\"external\":true");
 	return finish(ev, buf);
 }
 
@@ -246,5 +251,26 @@ int lh_event_annotation(struct lh_event *ev, struct lh_buf *buf, const struct lh
 	ev->path = a->path;
 	key_str(buf, "text", a->text);
 	key_str(buf, "author", a->author);
+	if (a->line > 0) {
+		key_int(buf, "line", a->line);
+		key_int(buf, "end_line", a->end_line >= a->line ? a->end_line : a->line);
+	}
+	if (a->tags)
+		lh_buf_addf(buf, ",\"tags\":%s", a->tags);
+	key_str(buf, "anchor", a->anchor);
+	key_str(buf, "before", a->before);
+	key_str(buf, "after", a->after);
+	return finish(ev, buf);
+}
+
+int lh_event_file_denied(struct lh_event *ev, struct lh_buf *buf, const struct lh_file_denial *d)
+{
+	if (!d->path || !d->op)
+		return -EINVAL;
+	start(ev, buf, "file.denied");
+	ev->path = d->path;
+	key_str(buf, "op", d->op);
+	key_str(buf, "rule", d->rule);
+	key_str(buf, "reason", d->reason);
 	return finish(ev, buf);
 }

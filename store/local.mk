@@ -10,6 +10,8 @@ store_libstore_a_SOURCES = \
 	store/journal.c \
 	store/journal.h \
 	store/reader.c \
+	store/replay.c \
+	store/replay.h \
 	store/schema.c \
 	store/store.c \
 	store/store.h \

@@ -18,7 +18,7 @@ CREATE TABLE events (
     type       TEXT    NOT NULL,     -- event type (store/events.c, lighthouse(7)):
                                      --   request, verdict, escalation, decision,
                                      --   file.created, file.modified, file.deleted, file.renamed,
-                                     --   file.mode, annotation, policy.load, policy.reject,
+                                     --   file.mode, file.denied, annotation, policy.load, policy.reject,
                                      --   daemon.start, daemon.stop, store.migrate, store.vacuum
     uid        INTEGER,              -- caller's user id, as the kernel told the daemon (NULL: none)
     gid        INTEGER,              -- caller's group id (NULL: none)
@@ -41,9 +41,14 @@ CREATE TABLE events (
                                      --             who, reason, learned_rule
                                      --   file.*:   kind (file|dir|symlink), size, mode ("0644"),
                                      --             target (symlinks), from (file.renamed),
-                                     --             prev_mode (file.mode); every file.* event but
-                                     --             file.deleted carries the whole state of the path
-                                     --   annotation: text, author
+                                     --             prev_mode (file.mode), mtime (ns), external
+                                     --             (true: made outside the mount); every file.*
+                                     --             event but file.deleted carries the whole state
+                                     --             of the path
+                                     --   file.denied: op, rule, reason (a file operation of
+                                     --             current/ the policy refused)
+                                     --   annotation: text, author, line, end_line, tags, anchor,
+                                     --             before, after (shadows/)
                                      --   daemon.*: version, pid, mount, project, policy, rules
                                      --   policy.*: source, rules, generation | errors
                                      --   store.migrate: from, to, events, gaps, gaps_hash

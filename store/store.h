@@ -172,6 +172,16 @@ struct lh_file_change {
 	int64_t size;			/* bytes after the change; -1 unknown */
 	int mode;			/* permission bits after the change; -1 unknown */
 	int prev_mode;			/* file.mode: before; -1 unknown */
+	int64_t mtime_ns;		/* modification time after the change; 0 unknown */
+	int external;			/* made outside the mount, noticed by the daemon */
+};
+
+/* A file operation of current/ that the policy refused. */
+struct lh_file_denial {
+	const char *path;		/* relative to the project */
+	const char *op;			/* "read", "write", "create", "delete", "rename", ... */
+	const char *rule;		/* the rule that denied, or NULL */
+	const char *reason;
 };
 
 struct lh_escalation {
@@ -196,6 +206,10 @@ struct lh_annotation {
 	const char *path;		/* the file of current/ it is attached to */
 	const char *text;
 	const char *author;
+	int line, end_line;		/* the lines it was written on, 1-based; 0: the whole file */
+	const char *tags;		/* a JSON array of strings, or NULL */
+	const char *anchor;		/* the text of those lines, when written */
+	const char *before, *after;	/* a few lines around them, for re-anchoring */
 };
 
 /*
@@ -208,6 +222,7 @@ int lh_event_file(struct lh_event *ev, struct lh_buf *buf, const struct lh_file_
 int lh_event_escalation(struct lh_event *ev, struct lh_buf *buf, const struct lh_escalation *e);
 int lh_event_decision(struct lh_event *ev, struct lh_buf *buf, const struct lh_expert_decision *d);
 int lh_event_annotation(struct lh_event *ev, struct lh_buf *buf, const struct lh_annotation *a);
+int lh_event_file_denied(struct lh_event *ev, struct lh_buf *buf, const struct lh_file_denial *d);
 
 /* ---- blobs (blob.c) ----------------------------------------------------- */
 
@@ -231,6 +246,14 @@ struct lh_blob_writer;
 struct lh_blob_writer *lh_blob_writer_new(struct lh_store *s);
 int lh_blob_writer_add(struct lh_blob_writer *w, const void *p, size_t n);
 int lh_blob_writer_finish(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_t *size);
+/*
+ * lh_blob_writer_finish without waiting for the commit: the id is known
+ * at once, and the blob is committed before any event submitted after it
+ * (the writer's queue is in order); an event naming it fails (-ENOENT)
+ * if it could not be stored. For producers of many contents, that wait
+ * is a commit each. Free the writer after submitting those events.
+ */
+int lh_blob_writer_seal(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_t *size);
 void lh_blob_writer_free(struct lh_blob_writer *w);
 /* Store what fd reads until end of file (one writer, new to free). */
 int lh_store_put_fd(struct lh_store *s, int fd, struct lh_blob_id *id, uint64_t *size);

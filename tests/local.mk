@@ -43,3 +43,18 @@ EXTRA_DIST += $(TESTS) tests/lib.sh tests/data/verdicts.tsv tests/data/corpus.ts
 TEST_EXTENSIONS = .sh
 SH_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh --ignore-exit
 AM_TESTS_ENVIRONMENT = builddir='$(abs_top_builddir)' srcdir='$(abs_top_srcdir)'; export builddir srcdir;
+
+# ---- current/ (issue 5) -----------------------------------------------------
+# tests/fsops: a script of file system calls with their errno, run on a real
+# directory and through current/ by the differential tests (t03xx).
+noinst_PROGRAMS += tests/fsops
+tests_fsops_SOURCES = tests/fsops.c
+TESTS += \
+	tests/t0300-current-posix.sh \
+	tests/t0310-current-cache.sh \
+	tests/t0320-current-tools.sh \
+	tests/t0330-current-policy.sh \
+	tests/t0340-current-record.sh \
+	tests/t0400-history.sh \
+	tests/t0450-shadows.sh
+EXTRA_DIST += tests/data/posix-ops.txt

@@ -46,6 +46,19 @@ test_expect_success 'a store in a directory the daemon cannot write is refused a
 	grep -q "cannot create state directory" err
 '
 
+test_expect_success 'a file only root may read stays so in current/, history/ and shadows/' '
+	chmod 755 "$PROJ" && echo private >"$PROJ/root-only" && chmod 600 "$PROJ/root-only" &&
+	echo public >"$PROJ/open" && chmod 644 "$PROJ/open" &&
+	cat "$MNT/current/root-only" >/dev/null && n=0 &&
+	until [ -e "$MNT/history/latest/root-only" ]; do n=$((n + 1)); [ $n -lt 100 ]; sleep 0.05; done &&
+	! as_nobody cat "$MNT/current/root-only" 2>err && grep -q "Permission denied" err &&
+	! as_nobody sh -c "echo x >>$MNT/current/root-only" 2>err && grep -q "Permission denied" err &&
+	! as_nobody cat "$MNT/history/latest/root-only" 2>err && grep -q "Permission denied" err &&
+	! as_nobody cat "$MNT/shadows/root-only.json" 2>err && grep -q "Permission denied" err &&
+	[ "$(as_nobody cat "$MNT/current/open")" = public ] &&
+	[ "$(as_nobody cat "$MNT/history/latest/open")" = public ]
+'
+
 test_stop_daemon
 
 test_done

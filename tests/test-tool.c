@@ -1186,13 +1186,13 @@ static int cmd_store_events(int argc, char **argv)
 	}
 	{
 		struct lh_file_change fc[] = {
-			{ "file.created", "src/a.c", NULL, NULL, NULL, &v1, 6, 0644, -1 },
-			{ "file.modified", "src/a.c", NULL, NULL, NULL, &v2, 13, 0644, -1 },
-			{ "file.mode", "src/a.c", NULL, NULL, NULL, &v2, 13, 0755, 0644 },
-			{ "file.renamed", "src/b.c", "src/a.c", NULL, NULL, &v2, 13, 0755, -1 },
-			{ "file.created", "src/link", NULL, "symlink", "b.c", NULL, 3, 0777, -1 },
-			{ "file.created", "docs", NULL, "dir", NULL, NULL, -1, 0755, -1 },
-			{ "file.deleted", "src/b.c", NULL, NULL, NULL, NULL, -1, -1, -1 },
+			{ "file.created", "src/a.c", NULL, NULL, NULL, &v1, 6, 0644, -1, 0, 0 },
+			{ "file.modified", "src/a.c", NULL, NULL, NULL, &v2, 13, 0644, -1, 0, 0 },
+			{ "file.mode", "src/a.c", NULL, NULL, NULL, &v2, 13, 0755, 0644, 0, 0 },
+			{ "file.renamed", "src/b.c", "src/a.c", NULL, NULL, &v2, 13, 0755, -1, 0, 0 },
+			{ "file.created", "src/link", NULL, "symlink", "b.c", NULL, 3, 0777, -1, 0, 0 },
+			{ "file.created", "docs", NULL, "dir", NULL, NULL, -1, 0755, -1, 0, 0 },
+			{ "file.deleted", "src/b.c", NULL, NULL, NULL, NULL, -1, -1, -1, 0, 0 },
 		};
 		size_t k;
 
@@ -1208,7 +1208,7 @@ static int cmd_store_events(int argc, char **argv)
 	{
 		struct lh_escalation e = { 7, "experts", "deletes outside the project", "risk", 73, 300 };
 		struct lh_expert_decision d = { 7, "deny", "expert", "reviewer-1", "too broad", "learned.rm-outside" };
-		struct lh_annotation a = { "src/b.c", "generated; do not edit", "alice" };
+		struct lh_annotation a = { "src/b.c", "generated; do not edit", "alice", 0, 0, NULL, NULL, NULL, NULL };
 
 		bad |= lh_event_escalation(&ev, &b, &e) || record(s, &ev, "escalation");
 		bad |= lh_event_decision(&ev, &b, &d) || record(s, &ev, "decision");
@@ -1216,9 +1216,9 @@ static int cmd_store_events(int argc, char **argv)
 	}
 	{
 		/* what the builders refuse */
-		struct lh_file_change nocontent = { "file.modified", "x", NULL, NULL, NULL, NULL, 1, 0644, -1 };
-		struct lh_file_change norename = { "file.renamed", "x", NULL, "dir", NULL, NULL, -1, 0755, -1 };
-		struct lh_file_change notype = { "file.exploded", "x", NULL, "dir", NULL, NULL, -1, 0755, -1 };
+		struct lh_file_change nocontent = { "file.modified", "x", NULL, NULL, NULL, NULL, 1, 0644, -1, 0, 0 };
+		struct lh_file_change norename = { "file.renamed", "x", NULL, "dir", NULL, NULL, -1, 0755, -1, 0, 0 };
+		struct lh_file_change notype = { "file.exploded", "x", NULL, "dir", NULL, NULL, -1, 0755, -1, 0, 0 };
 		struct lh_escalation noto = { 7, "nobody", "r", NULL, -1, 0 };
 		struct lh_expert_decision maybe = { 7, "maybe", "human", NULL, NULL, NULL };
 		struct lh_blob_id ghost;

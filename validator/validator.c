@@ -239,6 +239,44 @@ count:
 	atomic_fetch_add_explicit(&v->by_tier[out->tier], 1, memory_order_relaxed);
 }
 
+void lh_validator_judge_file(struct lh_validator *v, enum lh_file_access acc, const char *path,
+			     const char *home, const char *user, struct lh_verdict *out)
+{
+	struct tls *t = get_tls(v);
+	struct lh_request req;
+	struct lh_judge_env env;
+	struct lh_cache_key key;
+	XXH128_hash_t h;
+
+	memset(out, 0, sizeof(*out));
+	memset(&req, 0, sizeof(req));
+	req.form = LH_FORM_TOOL;
+	req.tool = (char *)(acc == LH_FILE_READ ? "Read" : "Write");
+	req.input = (char *)path;
+	env.cwd = v->project ? v->project : "/";
+	env.home = home ? home : "/nonexistent";
+	env.user = user;
+	env.project = v->project;
+
+	/* the key of the request `Read PATH` / `Write PATH` from that caller */
+	XXH3_128bits_reset_withSeed(t->hash, v->seed);
+	hash_field(t->hash, req.tool);
+	hash_field(t->hash, req.input);
+	hash_field(t->hash, NULL);
+	hash_field(t->hash, NULL);
+	hash_field(t->hash, env.cwd);
+	hash_field(t->hash, env.home);
+	hash_field(t->hash, env.user);
+	h = XXH3_128bits_digest(t->hash);
+	key.lo = h.low64;
+	key.hi = h.high64;
+	if (lh_cache_get(v->cache, &key, t->ref->gen, out))
+		return;
+	lh_policy_judge(t->ref->pol, &req, &env, &t->scratch, out);
+	if (out->cacheable)
+		lh_cache_put(v->cache, &key, t->ref->gen, out);
+}
+
 void lh_validator_get_stats(struct lh_validator *v, struct lh_validator_stats *st)
 {
 	struct lh_cache_stats cs;

@@ -77,6 +77,23 @@ uint32_t lh_validator_set_policy(struct lh_validator *v, struct lh_policy *pol);
 void lh_validator_judge(struct lh_validator *v, const struct lh_judge_in *in,
 			struct lh_request *req, struct lh_verdict *out);
 
+/* What a file operation of current/ does to its path. */
+enum lh_file_access {
+	LH_FILE_READ,		/* open for reading */
+	LH_FILE_WRITE,		/* create, write, truncate, chmod, rename onto or away, unlink */
+};
+
+/*
+ * May a caller read or write the file `path` (absolute, normalized)?
+ * Judged as the Read or Write tool request of that path would be, so that
+ * the policy's rules for the agents' file tools guard the files of
+ * current/ too, through the same verdict cache. Not counted among the
+ * verdicts (lh_validator_get_stats): it answers a file operation, not an
+ * agent's request.
+ */
+void lh_validator_judge_file(struct lh_validator *v, enum lh_file_access acc, const char *path,
+			     const char *home, const char *user, struct lh_verdict *out);
+
 void lh_validator_get_stats(struct lh_validator *v, struct lh_validator_stats *st);
 
 /* Source name and rule count of the current policy (copied out). */

@@ -1,0 +1,76 @@
+#!/bin/sh
+# t0330-current-policy: the policy guards file I/O in current/. Writing,
+# creating, renaming onto or away from, deleting or changing the mode of
+# a protected path fails with EACCES, and so does reading a secret;
+# what the policy does not protect works. A policy of one's own can
+# protect more (here: git's object store).
+. "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+require_fuse
+metric() { sed -n "s/^$1 //p" "$MNT/stats"; }
+
+C=$MNT/current
+echo 'API_KEY=secret' >"$PROJ/.env"
+echo 'API_KEY=example' >"$PROJ/.env.example"
+echo key >"$PROJ/deploy.pem"
+echo fine >"$PROJ/readme"
+test_start_daemon
+
+test_expect_success 'reading a secret is denied, reading anything else is not' '
+	! cat "$C/.env" 2>err && grep -q "Permission denied" err &&
+	! cat "$C/deploy.pem" 2>err && grep -q "Permission denied" err &&
+	[ "$(cat "$C/.env.example")" = "API_KEY=example" ] &&
+	[ "$(cat "$C/readme")" = fine ] &&
+	ls -a "$C" | grep -qx .env && stat "$C/.env" >/dev/null
+'
+
+test_expect_success 'writing, truncating, changing the mode of a secret is denied' '
+	! sh -c "echo x >>\"$C/.env\"" 2>err && grep -q "Permission denied" err &&
+	! truncate -s 0 "$C/.env" 2>err && grep -q "Permission denied" err &&
+	! chmod 600 "$C/.env" 2>err && grep -q "Permission denied" err &&
+	! touch "$C/.env" 2>err && grep -q "Permission denied" err &&
+	[ "$(cat "$PROJ/.env")" = "API_KEY=secret" ]
+'
+
+test_expect_success 'creating, renaming onto, renaming away and deleting a secret are denied' '
+	! sh -c "echo x >\"$C/id_rsa\"" 2>err && grep -q "Permission denied" err &&
+	! [ -e "$PROJ/id_rsa" ] &&
+	! mv "$C/readme" "$C/server.key" 2>err && grep -q "Permission denied" err &&
+	! mv "$C/.env" "$C/env.txt" 2>err && grep -q "Permission denied" err &&
+	! rm -f "$C/.env" 2>err && grep -q "Permission denied" err &&
+	! ln -s readme "$C/other.pem" 2>err && grep -q "Permission denied" err &&
+	! ln "$C/readme" "$C/hard.pem" 2>err && grep -q "Permission denied" err &&
+	! mkdir "$C/.envrc" 2>err && grep -q "Permission denied" err &&
+	[ -f "$PROJ/.env" ] && [ -f "$PROJ/readme" ] && ! [ -e "$PROJ/server.key" ]
+'
+
+test_expect_success 'everything else works, and the denials are counted' '
+	echo ok >"$C/notes" && mv "$C/notes" "$C/notes2" && chmod 600 "$C/notes2" && rm "$C/notes2" &&
+	echo changed >"$C/.env.example" &&
+	[ "$(metric lighthouse_current_denied_total)" -ge 13 ]
+'
+
+test_stop_daemon
+
+cat >"$TMP/git.policy" <<'POLICY'
+include builtin:default
+
+rule local.git-internals deny
+  tool Write
+  path /**/.git/objects/** /**/.git/refs/**
+  reason git's object store is written by git through the real directory only
+POLICY
+
+test_expect_success 'a policy of our own protects the object store of git' '
+	command -v git >/dev/null || { echo "no git: skipped"; exit 0; }
+	mkdir -p "$PROJ/repo/.git/objects/ab" "$PROJ/repo/.git/refs/heads" &&
+	echo old >"$PROJ/repo/.git/objects/ab/cd" &&
+	lh_start --policy "$TMP/git.policy" &&
+	! sh -c "echo x >\"$C/repo/.git/objects/ab/new\"" 2>err && grep -q "Permission denied" err &&
+	! rm "$C/repo/.git/objects/ab/cd" 2>err && grep -q "Permission denied" err &&
+	! sh -c "echo x >\"$C/repo/.git/refs/heads/main\"" 2>err &&
+	[ "$(cat "$C/repo/.git/objects/ab/cd")" = old ] &&
+	echo fine >"$C/repo/.git/description" &&
+	lh_stop
+'
+
+test_done

@@ -1,0 +1,120 @@
+#!/bin/sh
+# t0340-current-record: every change made through current/ is recorded
+# when it completes, with its content, attributed to the caller; changes
+# made behind the daemon's back are recorded as external, whether the
+# daemon ran then or not; refused operations are recorded as denied.
+. "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+require_fuse
+
+C=$MNT/current
+metric() { sed -n "s/^$1 //p" "$MNT/stats"; }
+# recorded: wait until the recorder has nothing left to do
+recorded() {
+	n=0
+	while [ "$(metric lighthouse_current_record_backlog)" != 0 ]; do
+		n=$((n + 1)); [ $n -lt 1200 ] || return 1; sleep 0.05
+	done
+	sleep 0.1	# the last events' commit
+}
+fev() { ctl events --type "file.*" "$@"; }
+fjson() { ctl events --type "file.*" --json "$@"; }
+
+mkdir -p "$PROJ/src"
+echo 'int main(void) { return 0; }' >"$PROJ/src/main.c"
+echo notes >"$PROJ/README"
+test_start_daemon
+
+test_expect_success 'the first start records the project as it is: its baseline' '
+	recorded &&
+	fjson --path src/main.c >out && grep -q "\"type\":\"file.created\"" out &&
+	grep -q "\"external\":true" out && grep -q "\"blob\":\"[0-9a-f]\{32\}\"" out &&
+	fev --path README | grep -q file.created && fev --path src | grep -q file.created
+'
+
+test_expect_success 'a file written through the mount: created, then modified, with its content' '
+	echo "first" >"$C/new.txt" && recorded &&
+	fjson --path new.txt >out && [ $(wc -l <out) = 1 ] &&
+	grep -q "\"type\":\"file.created\"" out && grep -q "\"size\":6" out &&
+	grep -q "\"uid\":0" out && grep -q "\"pid\":[1-9]" out && grep -q "\"agent\":\"sid:[0-9]*\"" out &&
+	echo "second version" >"$C/new.txt" && recorded &&
+	fjson --path new.txt | tail -1 | grep -q "\"type\":\"file.modified\".*\"size\":15" &&
+	[ "$(cat "$MNT/history/latest/new.txt")" = "second version" ]
+'
+
+test_expect_success 'writing the same bytes again keeps the same content' '
+	echo "second version" >"$C/new.txt" && recorded &&
+	fjson --path new.txt | tail -2 | sed "s/.*\"blob\":\"\([0-9a-f]*\)\".*/\1/" >blobs &&
+	[ $(sort -u blobs | wc -l) = 1 ] && [ $(wc -l <blobs) = 2 ]
+'
+
+test_expect_success 'chmod, symlink, mkdir, rename and delete each record what they did' '
+	chmod 600 "$C/new.txt" && ln -s new.txt "$C/link" && mkdir "$C/docs" &&
+	echo a >"$C/docs/a.md" && mkdir "$C/docs/sub" && echo b >"$C/docs/sub/b.md" &&
+	mv "$C/docs" "$C/guide" && mv "$C/new.txt" "$C/renamed.txt" && recorded &&
+	fev --path renamed.txt | grep -q "file.renamed .*new.txt" &&
+	fjson --path new.txt | grep -q "\"type\":\"file.mode\".*\"prev_mode\":\"0644\"" &&
+	fjson --path link | grep -q "\"kind\":\"symlink\".*\"target\":\"new.txt\"" &&
+	fev --path guide | grep -q "file.renamed .*docs" &&
+	fev --path guide/a.md | grep -q "file.renamed .*docs/a.md" &&
+	fev --path guide/sub/b.md | grep -q "file.renamed .*docs/sub/b.md" &&
+	rm -r "$C/guide" && recorded &&
+	fev --path guide/sub/b.md | tail -1 | grep -q file.deleted &&
+	fev --path guide | tail -1 | grep -q file.deleted &&
+	[ "$(fev --type file.deleted | grep -n "guide/sub/b.md" | cut -d: -f1)" -lt \
+	  "$(fev --type file.deleted | grep -n "\[guide\]" | cut -d: -f1)" ]
+'
+
+test_expect_success 'an editor that writes a new file and renames it over the old one' '
+	printf "v1\n" >"$C/edit.txt" &&
+	printf "v2\n" >"$C/.edit.txt.swp" && mv "$C/.edit.txt.swp" "$C/edit.txt" && recorded &&
+	fjson --path edit.txt | tail -1 | grep -q "\"type\":\"file.renamed\".*\"from\":\".edit.txt.swp\"" &&
+	[ "$(cat "$MNT/history/latest/edit.txt")" = v2 ] && ! [ -e "$MNT/history/latest/.edit.txt.swp" ]
+'
+
+test_expect_success 'a large file streams into the store and back out whole' '
+	dd if=/dev/urandom of="$TMP/big" bs=1M count=24 2>/dev/null && cp "$TMP/big" "$C/big.bin" &&
+	recorded && fjson --path big.bin | grep -q "\"size\":25165824" &&
+	cmp "$TMP/big" "$MNT/history/latest/big.bin"
+'
+
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	test_expect_success 'a change by another user is recorded as theirs' '
+		chmod 755 "$TMP" "$PROJ" && mkdir "$C/shared" && chmod 777 "$C/shared" &&
+		setpriv --reuid=65534 --regid=65534 --clear-groups -- sh -c "echo mine >$C/shared/theirs" &&
+		recorded && fjson --path shared/theirs | grep -q "\"uid\":65534,\"gid\":65534"
+	'
+fi
+
+test_expect_success 'a refused write is recorded as denied, with the rule' '
+	! sh -c "echo KEY=1 >\"$C/.env\"" 2>/dev/null && recorded &&
+	ctl events --type file.denied --json >out &&
+	grep -q "\"path\":\".env\"" out && grep -q "\"op\":\"create\"" out &&
+	grep -q "\"rule\":\"secrets.write\"" out
+'
+
+test_expect_success 'a change behind the daemon'"'"'s back is recorded as external' '
+	echo "changed outside" >"$PROJ/README" && echo fresh >"$PROJ/src/outside.c" &&
+	rm "$PROJ/renamed.txt" &&
+	n=0; until fjson --path README | tail -1 | grep -q "\"type\":\"file.modified\".*\"external\":true"; do
+		n=$((n + 1)); [ $n -lt 100 ]; sleep 0.05; done &&
+	n=0; until fjson --path src/outside.c | grep -q "\"external\":true"; do
+		n=$((n + 1)); [ $n -lt 100 ]; sleep 0.05; done &&
+	n=0; until fev --path renamed.txt | tail -1 | grep -q file.deleted; do
+		n=$((n + 1)); [ $n -lt 100 ]; sleep 0.05; done &&
+	fjson --path README | tail -1 | grep -qv "\"uid\""
+'
+
+test_stop_daemon
+
+test_expect_success 'and so is what changed while no daemon ran, at the next start' '
+	echo "offline edit" >"$PROJ/src/main.c" && mkdir "$PROJ/later" && echo x >"$PROJ/later/f" &&
+	rm "$PROJ/edit.txt" && lh_start && recorded &&
+	fjson --path src/main.c | tail -1 | grep -q "\"type\":\"file.modified\".*\"external\":true" &&
+	fev --path later/f | grep -q file.created &&
+	fev --path edit.txt | tail -1 | grep -q file.deleted &&
+	[ "$(cat "$MNT/history/latest/src/main.c")" = "offline edit" ] &&
+	before=$(fev | wc -l) && lh_stop && lh_start && recorded && lh_stop &&
+	[ $(fev | wc -l) = $before ]
+'
+
+test_done
