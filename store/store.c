@@ -1172,6 +1172,7 @@ static const char *scopy(char **dst, const char *src, size_t n)
 static int submit_journaled(struct lh_store *s, struct item *it, lh_store_done_fn done, void *arg)
 {
 	struct lh_event local[4], *ev = local;
+	uint64_t jgen = 0, jend = 0;
 	int k, rc;
 
 	if (it->n > 4)
@@ -1180,10 +1181,13 @@ static int submit_journaled(struct lh_store *s, struct item *it, lh_store_done_f
 		ev[k] = it->u.ev[k].e;
 	it->done = NULL;
 	pthread_mutex_lock(&s->jmu);
-	rc = lh_journal_append(s->journal, ev, it->n, 0, &it->jgen, &it->jend);
+	rc = lh_journal_append(s->journal, ev, it->n, 0, &jgen, &jend);
+	it->jgen = jgen;
+	it->jend = jend;
+	/* once queued, the item is the writer's: it may be freed at any moment */
 	if (!rc)
 		rc = store_enqueue(s, it);
-	if (it->jend >= s->j_rotate && !lh_journal_switch(s->journal, it->jgen + 1)) {
+	if (jend >= s->j_rotate && !lh_journal_switch(s->journal, jgen + 1)) {
 		/* full: the next appends start a new file; the writer removes this one once read */
 		pthread_mutex_lock(&s->mu);
 		s->stats.journal_rotations++;
@@ -1201,7 +1205,7 @@ static int submit_journaled(struct lh_store *s, struct item *it, lh_store_done_f
 		s->stats.journal_error = -rc;
 	}
 	pthread_mutex_unlock(&s->mu);
-	if (rc == -ESHUTDOWN && it->jend) {
+	if (rc == -ESHUTDOWN && jend) {
 		free(it);
 		rc = 0;
 	} else if (rc) {
