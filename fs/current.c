@@ -1345,7 +1345,7 @@ static void c_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		else if (cur_relpath(cur, h->fd, NULL, rel, sizeof(rel)) == 0)
 			path = rel;
 		if (path)
-			record_content_at(cur->fs, &h->who, path, n->dev, n->ino);
+			record_content_at(cur->fs, &h->who, path, n->dev, n->ino, h->fd);
 		pthread_rwlock_unlock(&cur->ns);
 	}
 	close(h->fd);

@@ -223,9 +223,13 @@ void record_stop_scan(struct lh_fs *fs);
 void record_stop(struct lh_fs *fs);
 /* path's content changed: fd O_RDONLY on it */
 void record_content(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd);
-/* path's content changed: the recorder opens it, if it is still inode (dev, ino) */
+/*
+ * path's content changed: the recorder opens it, if it is still inode
+ * (dev, ino); a small content is read now from fd (-1: none), which the
+ * caller keeps.
+ */
 void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *path, dev_t dev,
-		       ino_t ino);
+		       ino_t ino, int fd);
 /* path's state changed (made, mode, link...): fd O_PATH on it */
 void record_state(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd);
 void record_delete(struct lh_fs *fs, const struct rec_who *who, const char *path);

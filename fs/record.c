@@ -91,6 +91,8 @@
 #define BATCH_MAX 256			/* events in one submission at most */
 #define SESSIONS 256			/* callers whose session is remembered */
 #define GATHER_NS (2 * 1000000L)	/* ... this long */
+#define SNAP_MAX (64 * 1024)		/* contents up to this are read when the change completes */
+#define SNAP_BUDGET (16 * 1024 * 1024)	/* ... while the queue holds less than this of them */
 
 enum rec_kind {
 	REC_CONTENT,		/* fd: O_RDONLY on a file whose content changed */
@@ -115,7 +117,13 @@ struct rec_item {
 	int scanned;			/* REC_OUTSIDE from the scan: it walks subfolders itself */
 	dev_t dev;			/* REC_CONTENT without fd: the inode path should be */
 	ino_t ino;
+	unsigned char *snap;		/* REC_CONTENT: the content as the change left it */
+	size_t snap_len;
+	struct stat snap_st;
 };
+
+/* bytes of snapshots queued (one recorder per process) */
+static atomic_size_t snap_bytes;
 
 struct recorder {
 	struct lh_fs *fs;
@@ -155,6 +163,10 @@ struct recorder {
 
 static void item_free(struct rec_item *it)
 {
+	if (it->snap) {
+		atomic_fetch_sub(&snap_bytes, it->snap_len);
+		free(it->snap);
+	}
 	if (it->fd >= 0)
 		close(it->fd);
 	free(it->path);
@@ -206,18 +218,79 @@ static void enqueue(struct recorder *rec, struct rec_item *it)
 
 /* ---- what operations queue -------------------------------------------------------- */
 
+/*
+ * Read a small file's content now, as the change left it: the recorder
+ * comes a moment later, and the same path may have been written again
+ * meanwhile (two `echo >` in a row). Each version is then recorded as
+ * it was. A larger file, a full budget or a file that changes while it
+ * is read is left to the recorder, which reads it when it comes.
+ */
+static void take_snapshot(struct rec_item *it, int fd)
+{
+	struct stat st;
+	unsigned char *buf;
+	size_t size, got = 0;
+	ssize_t n;
+	char p[64];
+	int rfd = fd;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > SNAP_MAX)
+		return;
+	size = (size_t)st.st_size;
+	if (atomic_fetch_add(&snap_bytes, size) + size > SNAP_BUDGET) {
+		atomic_fetch_sub(&snap_bytes, size);
+		return;
+	}
+	if ((fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		rfd = open(p, O_RDONLY | O_CLOEXEC);	/* the magic link leads to the inode */
+		if (rfd < 0) {
+			atomic_fetch_sub(&snap_bytes, size);
+			return;
+		}
+	}
+	buf = xmalloc(size + 1);
+	/* one byte more than its size: a file that grew meanwhile is not taken */
+	while (got < size + 1) {
+		n = pread(rfd, buf + got, size + 1 - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (rfd != fd)
+		close(rfd);
+	if (got != size) {
+		atomic_fetch_sub(&snap_bytes, size);
+		free(buf);
+		return;
+	}
+	it->snap = buf;
+	it->snap_len = size;
+	it->snap_st = st;
+}
+
 void record_content(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd)
 {
+	struct rec_item *it;
+
 	if (!fs->rec || fd < 0) {
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	enqueue(fs->rec, item_new(REC_CONTENT, who, path, fd));
+	it = item_new(REC_CONTENT, who, path, fd);
+	take_snapshot(it, fd);
+	if (it->snap) {
+		close(fd);
+		it->fd = -1;
+	}
+	enqueue(fs->rec, it);
 }
 
 void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *path, dev_t dev,
-		       ino_t ino)
+		       ino_t ino, int fd)
 {
 	struct rec_item *it;
 
@@ -226,6 +299,8 @@ void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *
 	it = item_new(REC_CONTENT, who, path, -1);
 	it->dev = dev;
 	it->ino = ino;
+	if (fd >= 0)
+		take_snapshot(it, fd);
 	enqueue(fs->rec, it);
 }
 
@@ -371,7 +446,7 @@ static void free_sealed(struct recorder *rec)
 }
 
 /* Store the content of fd (O_RDONLY), from its start. */
-static int put_content(struct recorder *rec, int fd, struct now *now)
+static int put_content(struct recorder *rec, int fd, const struct rec_item *it, struct now *now)
 {
 	unsigned char *buf;
 	uint64_t size;
@@ -387,6 +462,10 @@ static int put_content(struct recorder *rec, int fd, struct now *now)
 	now->w = lh_blob_writer_new(rec->fs->store);
 	if (!now->w)
 		return -ENOMEM;
+	if (it && it->snap) {
+		rc = lh_blob_writer_add(now->w, it->snap, it->snap_len);
+		goto seal;
+	}
 	buf = xmalloc(CHUNK);
 	while ((got = pread(fd, buf, CHUNK, off)) != 0) {
 		if (got < 0) {
@@ -401,6 +480,7 @@ static int put_content(struct recorder *rec, int fd, struct now *now)
 		off += got;
 	}
 	free(buf);
+seal:
 	/*
 	 * Sealed, not finished: the events naming it follow it in the
 	 * store's queue, so they need not wait for its commit.
@@ -424,13 +504,18 @@ static int put_content(struct recorder *rec, int fd, struct now *now)
  * (or NULL); its content is reused when size and mtime say the file did
  * not change and the item is not about content.
  */
-static int look(struct recorder *rec, int fd, int content, const struct lh_tree_node *old,
-		struct now *now)
+static int look(struct recorder *rec, int fd, const struct rec_item *it, int content,
+		const struct lh_tree_node *old, struct now *now)
 {
 	char p[64];
 	int rfd, rc = 0;
 
 	memset(now, 0, sizeof(*now));
+	if (content && it && it->snap) {
+		now->st = it->snap_st;
+		now->kind = LH_TREE_FILE;
+		return put_content(rec, -1, it, now);
+	}
 	if (fstat(fd, &now->st))
 		return -errno;
 	if (S_ISDIR(now->st.st_mode)) {
@@ -461,10 +546,10 @@ static int look(struct recorder *rec, int fd, int content, const struct lh_tree_
 		rfd = open(p, O_RDONLY | O_CLOEXEC);	/* the magic link leads to the inode */
 		if (rfd < 0)
 			return -errno;
-		rc = put_content(rec, rfd, now);
+		rc = put_content(rec, rfd, NULL, now);
 		close(rfd);
 	} else {
-		rc = put_content(rec, fd, now);
+		rc = put_content(rec, fd, NULL, now);
 	}
 	return rc;
 }
@@ -678,7 +763,7 @@ static void record_now(struct recorder *rec, const struct rec_item *it, const ch
 	int had = tree_get(rec, path, &old), rc;
 	const char *type;
 
-	if ((rc = look(rec, fd, content, had ? &old : NULL, &now))) {
+	if ((rc = look(rec, fd, it, content, had ? &old : NULL, &now))) {
 		if (rc != -EOPNOTSUPP && rc != -ENOENT) {
 			atomic_fetch_add_explicit(&rec->failures, 1, memory_order_relaxed);
 			lh_warn("current/%s: not recorded: %s", path, strerror(-rc));
@@ -821,7 +906,7 @@ static void record_moved(struct recorder *rec, const struct rec_item *it)
 		record_now(rec, it, it->path, it->fd, 0);
 		return;
 	}
-	if (look(rec, it->fd, 0, &old, &now)) {
+	if (look(rec, it->fd, NULL, 0, &old, &now)) {
 		free(old.target);
 		record_gone(rec, it, it->from);
 		return;
@@ -996,9 +1081,11 @@ static void record_item(struct recorder *rec, struct rec_item *it)
 {
 	switch (it->kind) {
 	case REC_CONTENT:
-		if (it->fd < 0)
+		if (it->snap)
+			record_now(rec, it, it->path, -1, 1);
+		else if (it->fd < 0)
 			it->fd = open_item(rec, it);
-		if (it->fd >= 0)
+		if (!it->snap && it->fd >= 0)
 			record_now(rec, it, it->path, it->fd, 1);
 		break;
 	case REC_STATE:
