@@ -963,13 +963,24 @@ static void s_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	struct sfile *f = (struct sfile *)(uintptr_t)fi->fh;
+	size_t n;
+	char *copy;
 
 	(void)ino;
-	if (off < 0 || (size_t)off >= f->text.len)
+	if (off < 0 || (size_t)off >= f->text.len) {
 		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, f->text.data + off,
-			       f->text.len - (size_t)off < size ? f->text.len - (size_t)off : size);
+		return;
+	}
+	/*
+	 * Reply from a copy: once the kernel has the reply, the reader may
+	 * close and RELEASE free the text on another thread while this one
+	 * is still returning from writev (ASan checks the buffer then).
+	 */
+	n = f->text.len - (size_t)off < size ? f->text.len - (size_t)off : size;
+	copy = xmalloc(n);
+	memcpy(copy, f->text.data + off, n);
+	fuse_reply_buf(req, copy, n);
+	free(copy);
 }
 
 static void s_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
