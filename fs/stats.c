@@ -171,15 +171,15 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	metric(o, "lighthouse_verdicts_total", "counter", "verdicts answered, by decision and tier");
 	{
 		static const char *const dn[] = { "allow", "ask", "deny" };
-		static const char *const tn[] = { "input", "policy", "risk", "default", "limit" };
 		int d;
 
 		for (d = 0; d < 3; d++)
 			lh_buf_addf(o, "lighthouse_verdicts_total{decision=\"%s\"} %" PRIu64 "\n", dn[d],
 				    (uint64_t)atomic_load(&fs->stats.verdicts_by_decision[d]));
 		metric(o, "lighthouse_verdicts_by_tier_total", "counter", "verdicts answered, by the tier that decided");
-		for (d = 0; d < 5; d++)
-			lh_buf_addf(o, "lighthouse_verdicts_by_tier_total{tier=\"%s\"} %" PRIu64 "\n", tn[d],
+		for (d = 0; d < LH_TIER_COUNT; d++)
+			lh_buf_addf(o, "lighthouse_verdicts_by_tier_total{tier=\"%s\"} %" PRIu64 "\n",
+				    lh_tier_name((enum lh_tier)d),
 				    (uint64_t)atomic_load(&fs->stats.verdicts_by_tier[d]));
 	}
 	metric(o, "lighthouse_verdict_latency_microseconds", "histogram",
@@ -260,7 +260,6 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	metric(o, "lighthouse_cache_max_bytes", "gauge", "verdict cache byte bound");
 	lh_buf_addf(o, "lighthouse_cache_max_bytes %" PRIu64 "\n", vs.cache_max_bytes);
 	{
-		static const char *const tn[] = { "input", "policy", "risk", "default", "limit" };
 		static const struct {
 			const char *name, *help;
 			size_t off;
@@ -279,8 +278,9 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 			const uint64_t *v = (const uint64_t *)((const char *)&vs + by_tier[m].off);
 
 			metric(o, by_tier[m].name, "counter", by_tier[m].help);
-			for (t = 0; t < LH_TIER_COUNT && t < 5; t++)
-				lh_buf_addf(o, "%s{tier=\"%s\"} %" PRIu64 "\n", by_tier[m].name, tn[t], v[t]);
+			for (t = 0; t < LH_TIER_COUNT; t++)
+				lh_buf_addf(o, "%s{tier=\"%s\"} %" PRIu64 "\n", by_tier[m].name,
+					    lh_tier_name((enum lh_tier)t), v[t]);
 		}
 	}
 	metric(o, "lighthouse_policy_rules", "gauge", "rules in the active policy");

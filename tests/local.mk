@@ -18,6 +18,7 @@ TESTS += \
 	tests/t0014-interpreters.sh \
 	tests/t0015-cache.sh \
 	tests/t0016-corpus.sh \
+	tests/t0017-learned-rules.sh \
 	tests/t0020-store.sh \
 	tests/t0021-journal.sh \
 	tests/t0100-mount.sh \
