@@ -2,12 +2,16 @@
 sbin_PROGRAMS += fs/lighthoused
 fs_lighthoused_SOURCES = \
 	fs/agents.c \
+	fs/context.c \
 	fs/ctl.c \
+	fs/escalate.c \
+	fs/experts.c \
 	fs/fs.h \
 	fs/ident.c \
+	fs/learned.c \
 	fs/main.c \
 	fs/ops.c \
 	fs/reqtab.c \
 	fs/stats.c
-fs_lighthoused_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+fs_lighthoused_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(JANSSON_CFLAGS)
 fs_lighthoused_LDADD = store/libstore.a $(VALIDATOR_LIBS) $(STORE_LIBS) $(FUSE_LIBS)

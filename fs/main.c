@@ -6,17 +6,22 @@
  * (unless -f) fork, and let the child do the rest while the parent waits
  * on a pipe for "ready" or an error message, so that every start-up error
  * reaches the terminal and the exit status. The child opens the store,
- * creates the FUSE session, mounts, records daemon.start, starts the
- * maintenance thread (expiry every second, policy reload on SIGHUP) and
- * runs the multi-threaded session loop.
+ * creates the FUSE session, reads the learned rules and the experts from
+ * the store and makes the escalations left pending by a previous run
+ * pending again, mounts, records daemon.start, starts the maintenance
+ * thread (expiry every second, policy reload on SIGHUP) and the
+ * escalation worker (deadlines, claims), and runs the multi-threaded
+ * session loop.
  *
  * Shutdown (SIGTERM, SIGINT, or `fusermount3 -u`): the loop returns; the
- * maintenance thread stops; daemon.stop is recorded; the store drains and
- * closes (every queued event committed, every parked read answered); the
- * session unmounts and is destroyed. Exit status 0.
+ * maintenance thread and the escalation worker stop; daemon.stop is
+ * recorded; the store drains and closes (every queued event committed);
+ * every read still parked -- escalations included, which stay pending in
+ * the store for the next start -- is answered ENOTCONN; the session
+ * unmounts and is destroyed. Exit status 0.
  *
  * Threads: FUSE workers (libfuse's, at most -o threads), the store writer,
- * the maintenance thread. Lock order: see HACKING.md.
+ * the maintenance thread, the escalation worker. Lock order: see HACKING.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -105,6 +110,10 @@ static const struct optrow {
 	  "record an SLA breach when the verdict p99 is above this (default 0: off)" },
 	{ CFGOPT("sla_window=%u", sla_window), "-o sla_window=SECONDS",
 	  "the window the SLA's p99 is measured over (default 10)" },
+	{ CFGOPT("escalation_timeout=%u", escalation_timeout), "-o escalation_timeout=SECONDS",
+	  "how long an escalated request waits for an expert or a person, then deny (default 300; 0: escalate is answered as ask)" },
+	{ CFGOPT("claim_timeout=%u", claim_timeout), "-o claim_timeout=SECONDS",
+	  "how long an expert may hold an escalation undecided before it goes back to the queue (default 60)" },
 };
 
 #define NOPTROWS (sizeof(optrows) / sizeof(optrows[0]))
@@ -328,6 +337,8 @@ int main(int argc, char **argv)
 	o.cfg.rate_agent = 500;
 	o.cfg.rate_agent_burst = 1000;
 	o.cfg.sla_window = 10;
+	o.cfg.escalation_timeout = 300;
+	o.cfg.claim_timeout = 60;
 	for (k = 0; k < NOPTROWS; k++)
 		table[k] = optrows[k].opt;
 	memset(&table[NOPTROWS], 0, sizeof(table[0]));
@@ -435,6 +446,19 @@ int main(int argc, char **argv)
 	atomic_store(&fs.policy_gen, 1);
 	fs.reqs = reqtab_new(&fs);
 	fs.agents = agents_new();
+	fs.learned = learned_new();
+	fs.esc = esc_new(&fs);
+	/* what earlier runs decided and left waiting: the store knows */
+	rc = learned_load(&fs, &err);
+	if (!rc && learned_count(&fs))
+		rc = learned_publish(&fs, &err);
+	if (!rc)
+		rc = esc_recover(&fs, &err);
+	if (rc) {
+		reportf("lighthoused: cannot read the learned rules and escalations from the store: %s\n",
+			err.data);
+		goto out_validator;
+	}
 
 	if (fuse_set_signal_handlers(fs.se)) {
 		reportf("lighthoused: cannot install signal handlers\n");
@@ -474,6 +498,8 @@ int main(int argc, char **argv)
 		have_maint = 1;
 	else
 		lh_warn("cannot start the maintenance thread: results will not expire");
+	if (esc_start(&fs))
+		lh_warn("cannot start the escalation worker: escalations will not time out");
 
 	if (status_fd >= 0) {
 		report("ready");
@@ -501,14 +527,19 @@ int main(int argc, char **argv)
 		(void)n;
 		pthread_join(maint, NULL);
 	}
+	esc_stop(&fs);
 	record_daemon_event(&fs, "daemon.stop");
 	lh_store_close(fs.store);
 	fs.store = NULL;
 	reqtab_abort_parked(&fs, ENOTCONN);
+	esc_abort_parked(&fs, ENOTCONN);
 	fuse_session_unmount(fs.se);
 out_signals:
 	fuse_remove_signal_handlers(fs.se);
 out_validator:
+	if (fs.esc)
+		esc_free(&fs);
+	learned_free(fs.learned);
 	if (fs.reqs)
 		reqtab_free(fs.reqs);
 	agents_free(fs.agents);

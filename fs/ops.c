@@ -1,11 +1,13 @@
 /*
  * ops.c -- the FUSE low-level operations: the fixed tree of the mount and
  * the dispatch to the rooms that own the rest (reqtab.c for requests/ and
- * results/).
+ * results/; experts.c for experts/ and context.c for context/, each
+ * through its own fuse_lowlevel_ops table, see fs_room_of).
  *
  *   /            requests/ results/ current/ history/ shadows/ context/
  *                experts/ streams/ policy/ stats ctl
  *   policy/      active (the policy in force, read-only)
+ *                learned (the rules learned from decisions, read-only)
  *
  * The fixed entries never change, so the kernel may cache them for a day:
  * a path walk into requests/ costs no LOOKUP of "requests". Every reply is
@@ -44,12 +46,13 @@ static const struct fixed fixed_tree[] = {
 	{ "history", FS_INO_HISTORY, FS_INO_ROOT, S_IFDIR | 0555 },
 	{ "shadows", FS_INO_SHADOWS, FS_INO_ROOT, S_IFDIR | 0555 },
 	{ "context", FS_INO_CONTEXT, FS_INO_ROOT, S_IFDIR | 0555 },
-	{ "experts", FS_INO_EXPERTS, FS_INO_ROOT, S_IFDIR | 0555 },
+	{ "experts", FS_INO_EXPERTS, FS_INO_ROOT, S_IFDIR | 01777 },
 	{ "streams", FS_INO_STREAMS, FS_INO_ROOT, S_IFDIR | 0555 },
 	{ "policy", FS_INO_POLICY, FS_INO_ROOT, S_IFDIR | 0555 },
 	{ "stats", FS_INO_STATS, FS_INO_ROOT, S_IFREG | 0444 },
 	{ "ctl", FS_INO_CTL, FS_INO_ROOT, S_IFREG | 0600 },
 	{ "active", FS_INO_POLICY_ACTIVE, FS_INO_POLICY, S_IFREG | 0444 },
+	{ "learned", FS_INO_POLICY_LEARNED, FS_INO_POLICY, S_IFREG | 0444 },
 };
 
 #define NFIXED (sizeof(fixed_tree) / sizeof(fixed_tree[0]))
@@ -64,9 +67,41 @@ static void count(struct lh_fs *fs, enum fs_op op)
 	atomic_fetch_add_explicit(&fs->stats.ops[op], 1, memory_order_relaxed);
 }
 
+/*
+ * The room that answers for an inode: its own, or for a directory of the
+ * fixed tree, the room that owns what is in it. NULL: ops.c or reqtab.c.
+ */
+const struct fuse_lowlevel_ops *fs_room_of(fuse_ino_t ino)
+{
+	switch (FS_INO_KIND(ino)) {
+	case 0:
+		return ino == FS_INO_EXPERTS ? &experts_ops : ino == FS_INO_CONTEXT ? &context_ops : NULL;
+	case FS_KIND_EXPERT:
+	case FS_KIND_QUEUED:
+	case FS_KIND_CLAIMED:
+		return &experts_ops;
+	case FS_KIND_CTX:
+	case FS_KIND_CTXFILE:
+		return &context_ops;
+	}
+	return NULL;
+}
+
+/* The room of a dynamic inode, for the operations on it. */
+static const struct fuse_lowlevel_ops *room(fuse_ino_t ino)
+{
+	return FS_INO_KIND(ino) ? fs_room_of(ino) : NULL;
+}
+
 static int is_dynamic(fuse_ino_t ino)
 {
 	return FS_INO_KIND(ino) != 0;
+}
+
+/* requests/ and results/ inodes: reqtab.c's */
+static int is_reqtab(fuse_ino_t ino)
+{
+	return is_dynamic(ino) && !fs_room_of(ino);
 }
 
 void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st)
@@ -118,7 +153,7 @@ void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino
 	d->n++;
 }
 
-static void dirsnap_free(struct dirsnap *d)
+void dirsnap_free(struct dirsnap *d)
 {
 	size_t i;
 
@@ -144,6 +179,7 @@ struct sfile {
 	struct lh_buf data;		/* what reads return; protected by mu */
 	size_t cursor;			/* ctl: replies read so far; protected by mu */
 	struct lh_buf line;		/* ctl: a command line being written; protected by mu */
+	uid_t uid;			/* ctl: the opener */
 };
 
 static void sfile_free(struct sfile *f)
@@ -164,6 +200,10 @@ static void do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reqtab_lookup(fs, req, parent, name);
 		return;
 	}
+	if (fs_room_of(parent)) {
+		fs_room_of(parent)->lookup(req, parent, name);
+		return;
+	}
 	if (fixed_lookup(parent, name, &ino)) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -181,7 +221,7 @@ static void do_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct lh_fs *fs = fs_of(req);
 
-	if (is_dynamic(ino))
+	if (is_reqtab(ino))
 		reqtab_forget(fs, ino, nlookup);
 	fuse_reply_none(req);
 }
@@ -192,7 +232,7 @@ static void do_forget_multi(fuse_req_t req, size_t n, struct fuse_forget_data *v
 	size_t k;
 
 	for (k = 0; k < n; k++)
-		if (is_dynamic(v[k].ino))
+		if (is_reqtab(v[k].ino))
 			reqtab_forget(fs, v[k].ino, v[k].nlookup);
 	fuse_reply_none(req);
 }
@@ -202,7 +242,10 @@ static void do_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct lh_fs *fs = fs_of(req);
 	struct stat st;
 
-	(void)fi;
+	if (room(ino)) {
+		room(ino)->getattr(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		int rc = reqtab_getattr(fs, ino, &st);
 
@@ -225,6 +268,10 @@ static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 
 	if (FS_INO_KIND(ino) == FS_KIND_REQ) {
 		reqtab_setattr(fs, req, ino, attr, to_set, fi);
+		return;
+	}
+	if (room(ino) && room(ino)->setattr) {
+		room(ino)->setattr(req, ino, attr, to_set, fi);
 		return;
 	}
 	if (ino == FS_INO_CTL && !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |
@@ -251,11 +298,16 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct sfile *f;
 	int acc = fi->flags & O_ACCMODE;
 
+	if (room(ino)) {
+		room(ino)->open(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_open(fs, req, ino, fi);
 		return;
 	}
-	if (ino != FS_INO_STATS && ino != FS_INO_CTL && ino != FS_INO_POLICY_ACTIVE) {
+	if (ino != FS_INO_STATS && ino != FS_INO_CTL && ino != FS_INO_POLICY_ACTIVE &&
+	    ino != FS_INO_POLICY_LEARNED) {
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
@@ -275,6 +327,10 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 		lh_buf_add(&f->data, text, len);
 		free(text);
+	} else if (ino == FS_INO_POLICY_LEARNED) {
+		learned_render(fs, &f->data);
+	} else {
+		f->uid = fuse_req_ctx(req)->uid;	/* ctl: who gives the commands */
 	}
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->direct_io = 1;
@@ -292,6 +348,10 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		reqtab_create(fs, req, name, mode, fi);
 		return;
 	}
+	if (room(parent) && room(parent)->create) {
+		room(parent)->create(req, parent, name, mode, fi);
+		return;
+	}
 	fuse_reply_err(req, EACCES);
 }
 
@@ -301,6 +361,10 @@ static void do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct lh_fs *fs = fs_of(req);
 	struct sfile *f;
 
+	if (room(ino)) {
+		room(ino)->read(req, ino, size, off, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_read(fs, req, ino, size, off, fi);
 		return;
@@ -342,7 +406,7 @@ static void run_ctl_lines(struct lh_fs *fs, struct sfile *f, int final)
 		if (!nl && !(final && f->line.len))
 			return;
 		n = nl ? (size_t)(nl - f->line.data) : f->line.len;
-		fs_ctl_command(fs, f->line.data, n, &f->data);
+		fs_ctl_command(fs, f->uid, f->line.data, n, &f->data);
 		if (nl) {
 			size_t rest = f->line.len - n - 1;
 
@@ -360,7 +424,13 @@ static void do_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct lh_fs *fs = fs_of(req);
 	struct sfile *f;
 
-	(void)off;
+	if (room(ino)) {
+		if (room(ino)->write)
+			room(ino)->write(req, ino, buf, size, off, fi);
+		else
+			fuse_reply_err(req, EBADF);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_write(fs, req, ino, buf, size, fi);
 		return;
@@ -393,6 +463,10 @@ static void do_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct lh_fs *fs = fs_of(req);
 
+	if (room(ino)) {
+		room(ino)->release(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_release(fs, req, ino, fi);
 		return;
@@ -407,6 +481,11 @@ static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct dirsnap *d;
 	size_t k;
 
+	if (fs_room_of(ino)) {
+		/* the room makes the listing; readdir and releasedir are these below */
+		fs_room_of(ino)->opendir(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -467,6 +546,10 @@ static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reqtab_unlink(fs, req, parent, name);
 		return;
 	}
+	if (fs_room_of(parent) && fs_room_of(parent)->unlink) {
+		fs_room_of(parent)->unlink(req, parent, name);
+		return;
+	}
 	fuse_reply_err(req, EPERM);
 }
 
@@ -478,9 +561,11 @@ static void lh_refuse(fuse_req_t req, int err)
 
 static void lh_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	(void)parent;
-	(void)name;
-	(void)mode;
+	if (fs_room_of(parent) && fs_room_of(parent)->mkdir) {
+		count(fs_of(req), OP_OTHER);
+		fs_room_of(parent)->mkdir(req, parent, name, mode);
+		return;
+	}
 	lh_refuse(req, EPERM);
 }
 
@@ -496,19 +581,22 @@ static void lh_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 static void lh_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	(void)parent;
-	(void)name;
+	if (fs_room_of(parent) && fs_room_of(parent)->rmdir) {
+		count(fs_of(req), OP_OTHER);
+		fs_room_of(parent)->rmdir(req, parent, name);
+		return;
+	}
 	lh_refuse(req, EPERM);
 }
 
 static void lh_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	(void)parent;
-	(void)name;
-	(void)newparent;
-	(void)newname;
-	(void)flags;
+	if (fs_room_of(parent) && fs_room_of(parent)->rename) {
+		count(fs_of(req), OP_OTHER);
+		fs_room_of(parent)->rename(req, parent, name, newparent, newname, flags);
+		return;
+	}
 	lh_refuse(req, EPERM);
 }
 

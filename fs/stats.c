@@ -38,7 +38,8 @@ const unsigned fs_op_bounds[FS_OP_BUCKETS] = {
 	1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 25000, 100000, 0
 };
 
-static const char *const kind_names[KIND_COUNT] = { "cached", "fresh", "invalid", "limited" };
+static const char *const kind_names[KIND_COUNT] = { "cached", "fresh", "invalid", "limited",
+						     "escalated" };
 
 static const char *const op_names[OP_COUNT] = {
 	"lookup", "forget", "getattr", "setattr", "open", "create", "read", "write",
@@ -112,7 +113,8 @@ void fs_stats_sla(struct lh_fs *fs)
 	for (b = 0; b < FS_LAT_BUCKETS; b++) {
 		ring[head][b] = 0;
 		for (k = 0; k < KIND_COUNT; k++)
-			if (k != KIND_LIMITED && k != KIND_INVALID)
+			/* a request waiting for a person is not the speed layer being slow */
+			if (k != KIND_LIMITED && k != KIND_INVALID && k != KIND_ESCALATED)
 				ring[head][b] += atomic_load(&fs->stats.verdict_lat[k][b]);
 	}
 	if (filled < 601)
