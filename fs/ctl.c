@@ -149,9 +149,8 @@ int fs_reload_policy(struct lh_fs *fs, struct lh_buf *msg)
 		gen = lh_validator_set_policy(fs->validator, pol);
 		atomic_store(&fs->policy_gen, gen);
 		atomic_fetch_add(&fs->stats.reloads, 1);
-		lh_buf_addf(msg, "policy loaded: %s, %d rules (%d learned), generation %u\n",
-			    fs->policy_path ? fs->policy_path : "builtin:default", rules,
-			    learned, gen);
+		lh_buf_addf(msg, "policy loaded: %s, %d rules, generation %u (%d learned rules)\n",
+			    fs->policy_path ? fs->policy_path : "builtin:default", rules, gen, learned);
 		lh_buf_adds(&payload, "{\"source\":");
 		lh_buf_add_json_str(&payload, fs->policy_path ? fs->policy_path : "builtin:default",
 				    strlen(fs->policy_path ? fs->policy_path : "builtin:default"));
