@@ -107,7 +107,7 @@ wait_ready() {
 }
 
 mkdir "$tmp/lh" "$tmp/null" "$tmp/state" "$tmp/project" || die "cannot make folders in $tmp"
-"$BUILDDIR/fs/lighthoused" -f -o rate_agent=0 --state "$tmp/state" --project "$tmp/project" "$tmp/lh" \
+"$BUILDDIR/fs/lighthoused" -f -o rate_agent=0${LH_OPTS:+,$LH_OPTS} --state "$tmp/state" --project "$tmp/project" "$tmp/lh" \
 	2>"$tmp/lh.log" &
 lh_pid=$!
 "$BUILDDIR/bench/nullfs" -f "$tmp/null" 2>"$tmp/null.log" &

@@ -10,6 +10,7 @@
 #define LH_CTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct lh_buf;
 
@@ -43,6 +44,13 @@ const char *ctl_mount(struct ctl_env *env, int quiet);
 int ctl_read_file(const char *path, struct lh_buf *out);
 /* Send one command to MOUNT/ctl and collect the reply. */
 int ctl_command(struct ctl_env *env, const char *cmd, struct lh_buf *reply);
+/*
+ * When a daemon holds the store of env->state and answers on the mount,
+ * wait until it has committed what it released at its journal, so that
+ * reading the database sees every verdict handed out so far. Quiet when
+ * there is no such daemon (the database is then as its writer left it).
+ */
+void ctl_catch_up(struct ctl_env *env);
 /* The value of a metric line in Prometheus text (first match), or -1. */
 double ctl_metric(const char *text, const char *name);
 
@@ -55,5 +63,15 @@ int cmd_config(struct ctl_env *env, int argc, char **argv);
 int cmd_top(struct ctl_env *env, int argc, char **argv);
 int cmd_install_hook(struct ctl_env *env, int argc, char **argv);
 int cmd_uninstall_hook(struct ctl_env *env, int argc, char **argv);
+int cmd_verify(struct ctl_env *env, int argc, char **argv);
+int cmd_export(struct ctl_env *env, int argc, char **argv);
+int cmd_import(struct ctl_env *env, int argc, char **argv);
+int cmd_vacuum(struct ctl_env *env, int argc, char **argv);
+
+/*
+ * An ISO 8601 time (2026-11-22, 2026-11-22T10:30:00.5Z, ...+02:00) in ns
+ * since 1970, and the span of its last field (a day, a minute, 1e5 ns...).
+ */
+int ctl_parse_time(const char *s, int64_t *ns, int64_t *unit);
 
 #endif

@@ -4,15 +4,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/xalloc.h"
 #include "ctl/ctl.h"
+#include "store/store.h"
 #include "common/banned.h"
 
 const struct ctl_cmd ctl_commands[] = {
@@ -20,8 +23,16 @@ const struct ctl_cmd ctl_commands[] = {
 	  "is the daemon mounted; uptime, requests, decisions, cache, events" },
 	{ "check", cmd_check, "check [--cwd DIR] [--project DIR] [--json] [TOOL] INPUT...",
 	  "judge a request here, offline, with the same policy (exit 0 allow, 1 deny, 3 ask)" },
-	{ "events", cmd_events, "events [--since SEQ] [--until SEQ] [--type TYPE] [--request ID] [--limit N] [--json]",
-	  "print recorded events from the store" },
+	{ "events", cmd_events,
+	  "events [--since SEQ|TIME] [--until SEQ|TIME] [--type TYPE[,TYPE...]] [--agent NAME] [--session ID] [--path PATH] [--decision DECISION] [--request ID] [--limit N] [--json] [--follow]",
+	  "print recorded events from the store, filtered; --follow waits for new ones" },
+	{ "verify", cmd_verify, "verify",
+	  "check the store's checksum chain and contents; report the first bad row" },
+	{ "export", cmd_export, "export [--output FILE]", "write the whole store as JSON lines" },
+	{ "import", cmd_import, "import [--input FILE]",
+	  "read an export into a state directory without a store" },
+	{ "vacuum", cmd_vacuum, "vacuum [--keep-days N]",
+	  "drop file history older than N days (default 90) that newer states replace; never verdicts" },
 	{ "policy", cmd_policy, "policy check FILE | policy show",
 	  "check a policy file, or print the policy in force" },
 	{ "top", cmd_top, "top [-d SECONDS] [-n COUNT]",
@@ -234,6 +245,57 @@ int ctl_command(struct ctl_env *env, const char *cmd, struct lh_buf *reply)
 			rc == -ETIMEDOUT ? "the daemon did not answer in time" : strerror(-rc));
 	lh_buf_release(&path);
 	return rc;
+}
+
+/* Does a process hold the store's lock (a daemon writes it)? */
+static int store_held(const char *state)
+{
+	struct lh_buf p = LH_BUF_INIT;
+	int fd, held = 0;
+
+	lh_buf_addf(&p, "%s/%s", state, LH_STORE_LOCK);
+	fd = open(p.data, O_RDONLY | O_CLOEXEC);
+	lh_buf_release(&p);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB))
+		held = errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
+void ctl_catch_up(struct ctl_env *env)
+{
+	struct lh_buf path = LH_BUF_INIT, reply = LH_BUF_INIT;
+	const char *mount, *p;
+	char chunk[512], a[PATH_MAX], b[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	if (!store_held(env->state) || !(mount = ctl_mount(env, 1)))
+		return;
+	lh_buf_addf(&path, "%s/ctl", mount);
+	arm();
+	fd = open(path.data, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "sync\n", 5) == 5)
+			while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+				lh_buf_add(&reply, chunk, (size_t)n);
+		close(fd);
+	}
+	disarm(0);
+	/* a word only when it is our store that could not catch up */
+	if (!strncmp(reply.data, "error: ", 7) && (p = strstr(reply.data, "\nstate: "))) {
+		size_t len = strcspn(reply.data, "\n");
+
+		p += 8;
+		reply.data[p - reply.data + strcspn(p, "\n")] = '\0';
+		if (realpath(p, a) && realpath(env->state, b) && !strcmp(a, b))
+			fprintf(stderr, "lighthousectl: warning: the daemon could not commit everything it has journaled (%.*s); the newest events may be missing\n",
+				(int)(len - 7), reply.data + 7);
+	}
+	lh_buf_release(&path);
+	lh_buf_release(&reply);
 }
 
 double ctl_metric(const char *text, const char *name)

@@ -4,11 +4,14 @@ bin_PROGRAMS += ctl/lighthousectl
 ctl_lighthousectl_SOURCES = \
 	ctl/cmd_check.c \
 	ctl/cmd_events.c \
+	ctl/cmd_export.c \
 	ctl/cmd_hook.c \
 	ctl/cmd_policy.c \
 	ctl/cmd_reload.c \
 	ctl/cmd_status.c \
 	ctl/cmd_top.c \
+	ctl/cmd_vacuum.c \
+	ctl/cmd_verify.c \
 	ctl/ctl.h \
 	ctl/lighthousectl.c
 ctl_lighthousectl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

@@ -713,8 +713,11 @@ static void render_recent(struct lh_fs *fs, uint64_t id, const char *agent, stru
 		lh_buf_release(&err);
 		return;
 	}
+	/* what was released at the journal but not yet committed, too */
+	lh_store_sync(fs->store);
 	memset(&f, 0, sizeof(f));
-	f.type = "request";
+	f.types = "request";
+	f.agent = agent;
 	f.newest_first = 1;
 	f.limit = RECENT_SCAN;
 	lh_store_reader_each(rd, &f, recent_request, &r, &err);

@@ -10,6 +10,8 @@
  *   config               all settings, NAME VALUE per line
  *   config NAME          one setting
  *   config NAME VALUE    change a runtime setting
+ *   vacuum DAYS          retention: drop superseded file history older than
+ *                        DAYS through the store's writer (store/vacuum.c)
  *   pending              the escalations waiting for a decision
  *   approve ID [remember=exact|pattern] [reason=TEXT...]
  *   deny ID [remember=exact|pattern] [reason=TEXT...]
@@ -217,6 +219,8 @@ static void status(struct lh_fs *fs, struct lh_buf *out)
 	}
 	if (ss.last_error)
 		lh_buf_addf(out, "store_error: %s\n", strerror(ss.last_error));
+	if (ss.journal_error)
+		lh_buf_addf(out, "journal_error: %s\n", strerror(ss.journal_error));
 }
 
 static int config(struct lh_fs *fs, char **w, int n, struct lh_buf *out)
@@ -259,6 +263,30 @@ static int config(struct lh_fs *fs, char **w, int n, struct lh_buf *out)
 	}
 	return 0;
 }
+
+static int vacuum(struct lh_fs *fs, char **w, int n, struct lh_buf *out)
+{
+	struct lh_buf err = LH_BUF_INIT;
+	struct lh_vacuum res;
+	char *end;
+	long days;
+	int rc;
+
+	errno = 0;
+	days = n == 2 ? strtol(w[1], &end, 10) : -1;
+	if (n != 2 || errno || *end || days < 0 || days > 36500) {
+		lh_buf_adds(out, "error: vacuum DAYS, DAYS from 0 to 36500\n");
+		return -EINVAL;
+	}
+	rc = lh_store_vacuum(fs->store, lh_wall_ns() - (int64_t)days * 86400 * 1000000000, &res, &err);
+	if (rc)
+		lh_buf_addf(out, "error: %s\n", err.data);
+	else
+		lh_vacuum_report(&res, days, out);
+	lh_buf_release(&err);
+	return rc;
+}
+
 
 /* who a command's caller is, for the record: the user name, else uid:N */
 static void who_of(uid_t uid, char *out, size_t n)
@@ -319,6 +347,7 @@ static int decide(struct lh_fs *fs, uid_t uid, const char *line, struct lh_buf *
 	return esc_decide_human(fs, (uint64_t)id, who, (enum lh_decision)d, reason, remember, out);
 }
 
+
 int fs_ctl_command(struct lh_fs *fs, uid_t uid, const char *line, size_t len, struct lh_buf *out)
 {
 	char buf[512], *w[8], *p;
@@ -356,6 +385,18 @@ int fs_ctl_command(struct lh_fs *fs, uid_t uid, const char *line, size_t len, st
 	}
 	if (!strcmp(w[0], "config"))
 		return config(fs, w, n, out);
+	if (!strcmp(w[0], "vacuum"))
+		return vacuum(fs, w, n, out);
+	if (!strcmp(w[0], "sync")) {
+		int rc = lh_store_sync(fs->store);
+
+		if (rc)
+			lh_buf_addf(out, "error: the store cannot commit: %s\n", strerror(-rc));
+		else
+			lh_buf_addf(out, "synced: seq %" PRId64 "\n", lh_store_last_seq(fs->store));
+		lh_buf_addf(out, "state: %s\n", fs->state_dir);
+		return rc;
+	}
 	if (!strcmp(w[0], "pending")) {
 		esc_pending_render(fs, out);
 		return 0;
@@ -387,8 +428,8 @@ int fs_ctl_command(struct lh_fs *fs, uid_t uid, const char *line, size_t len, st
 	if (!strcmp(w[0], "help")) {
 		size_t k;
 
-		lh_buf_adds(out, "commands: status, reload, expire, config [NAME [VALUE]], pending,\n"
-				 "  approve ID [remember=exact|pattern] [reason=TEXT], deny ID [...],\n"
+		lh_buf_adds(out, "commands: status, reload, expire, config [NAME [VALUE]], vacuum DAYS, sync,\n"
+				 "  pending, approve ID [remember=exact|pattern] [reason=TEXT], deny ID [...],\n"
 				 "  forget RULE, expert add NAME [CAPS] | remove NAME | list, help\nsettings:\n");
 		for (k = 0; k < sizeof(config_table) / sizeof(config_table[0]); k++)
 			lh_buf_addf(out, "  %-14s %s%s\n", config_table[k].name, config_table[k].help,

@@ -792,19 +792,19 @@ static int parse_remember(const char *s, int *rem)
  * events to record with it. Called without mu.
  */
 static void finalize(struct lh_fs *fs, struct item *it, enum lh_decision d, int by_idx,
-		     const char *who, const char *why, int remember, const struct lh_buf *votes,
+		     const char *who, const char *why, int remember, const struct vote *last,
 		     struct lh_buf *msg)
 {
 	static const char *const by_names[] = { "expert", "human", "timeout", "timeout" };
 	const struct esc_request *rq = &it->rq;
 	struct fin *f = xcalloc(1, sizeof(*f));
-	struct lh_buf rule = LH_BUF_INIT, err = LH_BUF_INIT, dp = LH_BUF_INIT, rp = LH_BUF_INIT;
+	struct lh_buf rule = LH_BUF_INIT, err = LH_BUF_INIT, dp = LH_BUF_INIT, rp = LH_BUF_INIT,
+		      vp = LH_BUF_INIT;
 	struct lh_verdict *v = &f->out.verdict;
-	struct lh_event ev[LH_QUORUM_MAX + 2];
+	struct lh_event ev[3];
+	struct lh_expert_decision xd;
 	int nev = 0, rc;
 	char rule_id[LH_RULE_MAX];
-	const char *p;
-
 	f->fs = fs;
 	f->id = rq->id;
 	f->by_idx = by_idx;
@@ -864,20 +864,20 @@ static void finalize(struct lh_fs *fs, struct item *it, enum lh_decision d, int 
 	}
 
 	memset(ev, 0, sizeof(ev));
-	/* earlier votes of a quorum (JSON lines), recorded with the decision */
-	for (p = votes ? votes->data : ""; *p && nev < LH_QUORUM_MAX;) {
-		size_t n = strcspn(p, "\n");
-
-		ev[nev].type = "decision";
-		ev[nev].uid = ev[nev].gid = ev[nev].pid = -1;
-		ev[nev].request_id = (int64_t)rq->id;
+	/* the vote that completed a quorum, recorded with the decision */
+	if (last) {
+		memset(&xd, 0, sizeof(xd));
+		xd.request_id = (int64_t)rq->id;
+		xd.decision = lh_decision_name(last->d);
+		xd.by = "expert";
+		xd.who = last->expert;
+		xd.reason = last->reason;
+		xd.remember = remember_name(last->remember);
+		xd.vote = 1;
+		xd.quorum = rq->quorum;
+		lh_event_decision(&ev[nev], &vp, &xd);
 		ev[nev].agent = rq->agent;
-		ev[nev].payload = p;
-		ev[nev].payload_len = n;
 		nev++;
-		p += n;
-		if (*p)
-			p++;
 	}
 	if (f->rule_text) {
 		lh_buf_adds(&rp, "{\"id\":");
@@ -896,24 +896,16 @@ static void finalize(struct lh_fs *fs, struct item *it, enum lh_decision d, int 
 		ev[nev].payload_len = rp.len;
 		nev++;
 	}
-	lh_buf_addf(&dp, "{\"decision\":\"%s\",\"by\":\"%s\",\"who\":", lh_decision_name(d),
-		    by_names[by_idx]);
-	lh_buf_add_json_str(&dp, who, strlen(who));
-	lh_buf_adds(&dp, ",\"reason\":");
-	lh_buf_add_json_str(&dp, v->reason, strlen(v->reason));
-	if (rule_id[0]) {
-		lh_buf_adds(&dp, ",\"learned_rule\":");
-		lh_buf_add_json_str(&dp, rule_id, strlen(rule_id));
-	}
-	if (by_idx == BY_RESTART)
-		lh_buf_adds(&dp, ",\"restart\":true");
-	lh_buf_addc(&dp, '}');
-	ev[nev].type = "decision";
-	ev[nev].uid = ev[nev].gid = ev[nev].pid = -1;
-	ev[nev].request_id = (int64_t)rq->id;
+	memset(&xd, 0, sizeof(xd));
+	xd.request_id = (int64_t)rq->id;
+	xd.decision = lh_decision_name(d);
+	xd.by = by_names[by_idx];
+	xd.who = who;
+	xd.reason = v->reason;
+	xd.learned_rule = rule_id[0] ? rule_id : NULL;
+	xd.restart = by_idx == BY_RESTART;
+	lh_event_decision(&ev[nev], &dp, &xd);
 	ev[nev].agent = rq->agent;
-	ev[nev].payload = dp.data;
-	ev[nev].payload_len = dp.len;
 	nev++;
 
 	if (msg)
@@ -926,6 +918,7 @@ static void finalize(struct lh_fs *fs, struct item *it, enum lh_decision d, int 
 	lh_buf_release(&err);
 	lh_buf_release(&dp);
 	lh_buf_release(&rp);
+	lh_buf_release(&vp);
 	if (rc)
 		committed(f, rc, 0);
 }
@@ -1016,10 +1009,12 @@ int esc_vote(struct lh_fs *fs, uint32_t expert, uint64_t id, enum lh_decision d,
 {
 	struct esc *e = fs->esc;
 	struct todo td = { NULL, LH_BUF_INIT };
-	struct lh_buf votes = LH_BUF_INIT, one = LH_BUF_INIT;
+	struct lh_buf one = LH_BUF_INIT;
+	struct lh_expert_decision xd;
+	struct lh_event ev;
 	struct expert *x;
 	struct item *it;
-	struct vote *vt;
+	struct vote *vt, last;
 	char who[256], why[LH_REASON_MAX];
 	int k, rem, final_rem = REM_NO, decided = 0, nvotes, quorum;
 	enum lh_decision fd = d;
@@ -1052,14 +1047,18 @@ int esc_vote(struct lh_fs *fs, uint32_t expert, uint64_t id, enum lh_decision d,
 	vt->remember = rem;
 	nvotes = it->nvotes;
 	quorum = it->rq.quorum;
+	last = *vt;
 	/* the vote as an event: alone, or with the decision it completes */
-	lh_buf_addf(&one, "{\"decision\":\"%s\",\"by\":\"expert\",\"who\":", lh_decision_name(d));
-	lh_buf_add_json_str(&one, x->name, strlen(x->name));
-	lh_buf_adds(&one, ",\"reason\":");
-	lh_buf_add_json_str(&one, vt->reason, strlen(vt->reason));
-	if (remember_name(rem))
-		lh_buf_addf(&one, ",\"remember\":\"%s\"", remember_name(rem));
-	lh_buf_addf(&one, ",\"vote\":true,\"quorum\":%d}", it->rq.quorum);
+	memset(&xd, 0, sizeof(xd));
+	xd.request_id = (int64_t)id;
+	xd.decision = lh_decision_name(d);
+	xd.by = "expert";
+	xd.who = vt->expert;
+	xd.reason = vt->reason;
+	xd.remember = remember_name(rem);
+	xd.vote = 1;
+	xd.quorum = it->rq.quorum;
+	lh_event_decision(&ev, &one, &xd);
 	if (it->nvotes >= it->rq.quorum) {
 		decided = 1;
 		it->state = E_DECIDING;
@@ -1074,11 +1073,8 @@ int esc_vote(struct lh_fs *fs, uint32_t expert, uint64_t id, enum lh_decision d,
 		submit_one(fs, "decision", (int64_t)id, NULL, &one);
 		lh_buf_addf(msg, "vote %d of %d recorded", nvotes, quorum);
 	} else {
-		if (quorum > 1)
-			lh_buf_add(&votes, one.data, one.len);
-		finalize(fs, it, fd, BY_EXPERT, who, why, final_rem, &votes, NULL);
+		finalize(fs, it, fd, BY_EXPERT, who, why, final_rem, quorum > 1 ? &last : NULL, NULL);
 	}
-	lh_buf_release(&votes);
 	lh_buf_release(&one);
 	return 0;
 }
@@ -2173,21 +2169,10 @@ int esc_recover(struct lh_fs *fs, struct lh_buf *err)
 	rc = lh_store_reader_open(&rd, fs->state_dir, err);
 	if (rc)
 		return rc;
-	/* the events that matter, in order; all other types are skipped */
-	{
-		static const char *const types[] = { "expert.add", "expert.remove", "escalation",
-						     "decision", NULL };
-		struct lh_buf seqs = LH_BUF_INIT;
-		int k;
-
-		(void)seqs;
-		for (k = 0; types[k] && !rc; k++) {
-			memset(&f, 0, sizeof(f));
-			f.type = types[k];
-			/* experts first (their order matters), then escalations, then decisions */
-			rc = lh_store_reader_each(rd, &f, scan_event, &s, err);
-		}
-	}
+	/* the events that matter, in the order they happened */
+	memset(&f, 0, sizeof(f));
+	f.types = "expert.add,expert.remove,escalation,decision";
+	rc = lh_store_reader_each(rd, &f, scan_event, &s, err);
 	for (p = s.list; p && !rc; p = p->next)
 		if (!p->decided)
 			recover_one(fs, rd, p);
@@ -2202,27 +2187,23 @@ int esc_recover(struct lh_fs *fs, struct lh_buf *err)
 	return rc;
 }
 
-/* The payload of an escalation event. */
-void esc_event_payload(const struct esc_request *rq, int to_experts, unsigned timeout_s,
-		       struct lh_buf *out)
+int esc_event(const struct esc_request *rq, int to_experts, unsigned timeout_s,
+	      struct lh_event *ev, struct lh_buf *buf)
 {
-	char when[32];
+	struct lh_escalation e;
 
-	lh_format_time(when, rq->deadline_wall);
-	lh_buf_addf(out, "{\"to\":\"%s\",\"reason\":", to_experts ? "experts" : "human");
-	lh_buf_add_json_str(out, rq->reason, strlen(rq->reason));
-	lh_buf_adds(out, ",\"tier\":");
-	lh_buf_add_json_str(out, rq->tier, strlen(rq->tier));
-	if (rq->rule[0]) {
-		lh_buf_adds(out, ",\"rule\":");
-		lh_buf_add_json_str(out, rq->rule, strlen(rq->rule));
-	}
-	if (rq->risk)
-		lh_buf_addf(out, ",\"score\":%d", rq->risk);
-	lh_buf_addf(out, ",\"timeout_s\":%u,\"deadline\":\"%s\",\"deadline_ns\":%" PRId64
-		    ",\"quorum\":%d,\"capabilities\":", timeout_s, when, rq->deadline_wall, rq->quorum);
-	lh_buf_add_json_str(out, rq->caps, strlen(rq->caps));
-	lh_buf_addc(out, '}');
+	memset(&e, 0, sizeof(e));
+	e.request_id = (int64_t)rq->id;
+	e.to = to_experts ? "experts" : "human";
+	e.reason = rq->reason;
+	e.tier = rq->tier;
+	e.score = rq->risk ? rq->risk : -1;
+	e.timeout_s = (int)timeout_s;
+	e.rule = rq->rule && rq->rule[0] ? rq->rule : NULL;
+	e.deadline_ns = rq->deadline_wall;
+	e.quorum = rq->quorum;
+	e.capabilities = rq->caps;
+	return lh_event_escalation(ev, buf, &e);
 }
 
 int esc_has_experts_for(struct lh_fs *fs, const char *caps)

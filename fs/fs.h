@@ -10,6 +10,7 @@
  *   requests/NAME        FS_KIND_REQ  | slot id
  *   results/NAME         FS_KIND_RES  | request id
  *   results/NAME.json    FS_KIND_JSON | request id
+ *   streams/NAME[?since=SEQ]  FS_KIND_STREAM | (SEQ+1 or 0) << 4 | stream
  *   experts/NAME[/PART]  FS_KIND_EXPERT | expert id << 4 | part (EXP_*)
  *   experts/NAME/queue/ID        FS_KIND_QUEUED | expert id << 40 | request id
  *   experts/NAME/inprogress/ID   FS_KIND_CLAIMED | expert id << 40 | request id
@@ -40,6 +41,7 @@ struct lh_policy;
 struct lh_buf;
 struct reqtab;
 struct agents;
+struct streams;
 struct esc;
 struct learned;
 struct ctxpkg;
@@ -66,6 +68,7 @@ enum {
 #define FS_KIND_REQ 1ULL
 #define FS_KIND_RES 2ULL
 #define FS_KIND_JSON 3ULL
+#define FS_KIND_STREAM 4ULL
 /* escalation's rooms (experts.c, context.c): kinds from 8, out of the way of others */
 #define FS_KIND_EXPERT 8ULL
 #define FS_KIND_QUEUED 9ULL
@@ -157,6 +160,7 @@ struct lh_fs {
 	struct lh_store *store;
 	struct reqtab *reqs;
 	struct agents *agents;
+	struct streams *streams;	/* streams/ (streams.c) */
 	struct esc *esc;		/* escalations and experts (escalate.c) */
 	struct learned *learned;	/* rules learned from decisions (learned.c) */
 	struct fs_config cfg;
@@ -241,6 +245,18 @@ void agents_decided(struct lh_fs *fs, const char *agent, uid_t uid, int decision
 int agents_top(struct lh_fs *fs, struct fs_agent_row *out, int max);
 size_t agents_count(struct lh_fs *fs);
 
+/* streams.c: streams/ */
+struct streams *streams_new(struct lh_fs *fs);
+/* End every stream: parked reads get end of file. After the store is closed. */
+void streams_stop(struct lh_fs *fs);
+void streams_free(struct lh_fs *fs);
+void streams_lookup(struct lh_fs *fs, fuse_req_t req, const char *name);
+void streams_getattr(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino);
+void streams_dirsnap(struct lh_fs *fs, struct dirsnap *d);
+void streams_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void streams_read(struct lh_fs *fs, fuse_req_t req, size_t size, struct fuse_file_info *fi);
+void streams_release(struct lh_fs *fs, fuse_req_t req, struct fuse_file_info *fi);
+
 /* stats.c */
 void fs_stats_verdict(struct lh_fs *fs, int decision, int tier, enum fs_kind kind, uint64_t us);
 void fs_stats_op(struct lh_fs *fs, enum fs_op op, int64_t start_ns);
@@ -305,9 +321,10 @@ int esc_recover(struct lh_fs *fs, struct lh_buf *err);
 /* The capability words and quorum an escalation needs (judge(), before recording it). */
 void esc_describe(struct lh_fs *fs, const struct lh_verdict *v, const char *tool,
 		  const struct ctxpkg *ctx, int *quorum, struct lh_buf *caps);
-/* The payload of an escalation event; the experts it goes to, if any are capable. */
-void esc_event_payload(const struct esc_request *rq, int to_experts, unsigned timeout_s,
-		       struct lh_buf *out);
+/* The escalation event (lh_event_escalation) for rq; buf holds its payload. */
+struct lh_event;
+int esc_event(const struct esc_request *rq, int to_experts, unsigned timeout_s,
+	      struct lh_event *ev, struct lh_buf *buf);
 int esc_has_experts_for(struct lh_fs *fs, const char *caps);
 /* Is uid the user of a registered expert (who may read context/)? */
 int esc_is_expert_uid(struct lh_fs *fs, uid_t uid);

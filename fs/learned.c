@@ -303,35 +303,24 @@ static int collect_row(void *arg, const struct lh_event_row *row)
 	return 0;
 }
 
-static int cmp_seq(const void *a, const void *b)
-{
-	const struct seqrow *x = a, *y = b;
-
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 int learned_load(struct lh_fs *fs, struct lh_buf *err)
 {
-	static const char *const types[] = { "rule.learn", "rule.forget", NULL };
 	struct lh_store_reader *rd;
 	struct lh_event_filter f;
 	struct collect c;
 	struct load ld;
 	size_t k;
-	int rc = 0, t;
+	int rc = 0;
 
 	rc = lh_store_reader_open(&rd, fs->state_dir, err);
 	if (rc)
 		return rc;
 	/* both types, in the order they happened */
 	memset(&c, 0, sizeof(c));
-	for (t = 0; types[t] && !rc; t++) {
-		memset(&f, 0, sizeof(f));
-		f.type = types[t];
-		rc = lh_store_reader_each(rd, &f, collect_row, &c, err);
-	}
+	memset(&f, 0, sizeof(f));
+	f.types = "rule.learn,rule.forget";
+	rc = lh_store_reader_each(rd, &f, collect_row, &c, err);
 	lh_store_reader_close(rd);
-	qsort(c.v, c.n, sizeof(*c.v), cmp_seq);
 	memset(&ld, 0, sizeof(ld));
 	ld.l = fs->learned;
 	pthread_mutex_lock(&fs->learned->mu);

@@ -12,6 +12,7 @@ fs_lighthoused_SOURCES = \
 	fs/main.c \
 	fs/ops.c \
 	fs/reqtab.c \
-	fs/stats.c
+	fs/stats.c \
+	fs/streams.c
 fs_lighthoused_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(JANSSON_CFLAGS)
 fs_lighthoused_LDADD = store/libstore.a $(VALIDATOR_LIBS) $(STORE_LIBS) $(FUSE_LIBS)

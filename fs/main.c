@@ -6,12 +6,12 @@
  * (unless -f) fork, and let the child do the rest while the parent waits
  * on a pipe for "ready" or an error message, so that every start-up error
  * reaches the terminal and the exit status. The child opens the store,
- * creates the FUSE session, reads the learned rules and the experts from
- * the store and makes the escalations left pending by a previous run
- * pending again, mounts, records daemon.start, starts the maintenance
- * thread (expiry every second, policy reload on SIGHUP) and the
- * escalation worker (deadlines, claims), and runs the multi-threaded
- * session loop.
+ * creates the FUSE session, starts streams/ (its thread and the store's
+ * commit hook), reads the learned rules and the experts from the store
+ * and makes the escalations left pending by a previous run pending
+ * again, mounts, records daemon.start, starts the maintenance thread
+ * (expiry every second, policy reload on SIGHUP) and the escalation
+ * worker (deadlines, claims), and runs the multi-threaded session loop.
  *
  * Shutdown (SIGTERM, SIGINT, or `fusermount3 -u`): the loop returns; the
  * maintenance thread and the escalation worker stop; daemon.stop is
@@ -25,6 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -428,11 +429,20 @@ int main(int argc, char **argv)
 	so.dir = fs.state_dir;
 	so.sync_full = fs.cfg.sync_full;
 	so.batch_usec = (int)fs.cfg.batch_usec;
+	so.journal = 1;		/* a verdict is released once it is in the journal */
 	rc = lh_store_open(&fs.store, &so, &err);
 	if (rc) {
 		reportf("lighthoused: cannot open the event store: %s\n", err.data);
 		lh_policy_free(pol);
 		goto out_session;
+	}
+	{
+		struct lh_store_stats ss;
+
+		lh_store_get_stats(fs.store, &ss);
+		if (ss.journal_replayed)
+			lh_info("replayed %" PRIu64 " events from the journal into the event store",
+				ss.journal_replayed);
 	}
 	memset(&vo, 0, sizeof(vo));
 	vo.project = fs.project;
@@ -446,6 +456,11 @@ int main(int argc, char **argv)
 	atomic_store(&fs.policy_gen, 1);
 	fs.reqs = reqtab_new(&fs);
 	fs.agents = agents_new();
+	fs.streams = streams_new(&fs);
+	if (!fs.streams) {
+		reportf("lighthoused: cannot start streams/\n");
+		goto out_validator;
+	}
 	fs.learned = learned_new();
 	fs.esc = esc_new(&fs);
 	/* what earlier runs decided and left waiting: the store knows */
@@ -531,12 +546,15 @@ int main(int argc, char **argv)
 	record_daemon_event(&fs, "daemon.stop");
 	lh_store_close(fs.store);
 	fs.store = NULL;
+	streams_stop(&fs);
 	reqtab_abort_parked(&fs, ENOTCONN);
 	esc_abort_parked(&fs, ENOTCONN);
 	fuse_session_unmount(fs.se);
 out_signals:
 	fuse_remove_signal_handlers(fs.se);
 out_validator:
+	streams_stop(&fs);
+	streams_free(&fs);
 	if (fs.esc)
 		esc_free(&fs);
 	learned_free(fs.learned);

@@ -1,8 +1,9 @@
 /*
  * ops.c -- the FUSE low-level operations: the fixed tree of the mount and
  * the dispatch to the rooms that own the rest (reqtab.c for requests/ and
- * results/; experts.c for experts/ and context.c for context/, each
- * through its own fuse_lowlevel_ops table, see fs_room_of).
+ * results/, streams.c for streams/; experts.c for experts/ and context.c
+ * for context/, each through its own fuse_lowlevel_ops table, see
+ * fs_room_of).
  *
  *   /            requests/ results/ current/ history/ shadows/ context/
  *                experts/ streams/ policy/ stats ctl
@@ -98,10 +99,15 @@ static int is_dynamic(fuse_ino_t ino)
 	return FS_INO_KIND(ino) != 0;
 }
 
+static int is_stream(fuse_ino_t ino)
+{
+	return FS_INO_KIND(ino) == FS_KIND_STREAM;
+}
+
 /* requests/ and results/ inodes: reqtab.c's */
 static int is_reqtab(fuse_ino_t ino)
 {
-	return is_dynamic(ino) && !fs_room_of(ino);
+	return is_dynamic(ino) && !is_stream(ino) && !fs_room_of(ino);
 }
 
 void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st)
@@ -200,6 +206,10 @@ static void do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reqtab_lookup(fs, req, parent, name);
 		return;
 	}
+	if (parent == FS_INO_STREAMS) {
+		streams_lookup(fs, req, name);
+		return;
+	}
 	if (fs_room_of(parent)) {
 		fs_room_of(parent)->lookup(req, parent, name);
 		return;
@@ -242,6 +252,11 @@ static void do_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct lh_fs *fs = fs_of(req);
 	struct stat st;
 
+	(void)fi;
+	if (is_stream(ino)) {
+		streams_getattr(fs, req, ino);
+		return;
+	}
 	if (room(ino)) {
 		room(ino)->getattr(req, ino, fi);
 		return;
@@ -298,6 +313,10 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct sfile *f;
 	int acc = fi->flags & O_ACCMODE;
 
+	if (is_stream(ino)) {
+		streams_open(fs, req, ino, fi);
+		return;
+	}
 	if (room(ino)) {
 		room(ino)->open(req, ino, fi);
 		return;
@@ -361,6 +380,10 @@ static void do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct lh_fs *fs = fs_of(req);
 	struct sfile *f;
 
+	if (is_stream(ino)) {
+		streams_read(fs, req, size, fi);
+		return;
+	}
 	if (room(ino)) {
 		room(ino)->read(req, ino, size, off, fi);
 		return;
@@ -431,7 +454,7 @@ static void do_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 			fuse_reply_err(req, EBADF);
 		return;
 	}
-	if (is_dynamic(ino)) {
+	if (is_reqtab(ino)) {
 		reqtab_write(fs, req, ino, buf, size, fi);
 		return;
 	}
@@ -463,6 +486,10 @@ static void do_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct lh_fs *fs = fs_of(req);
 
+	if (is_stream(ino)) {
+		streams_release(fs, req, fi);
+		return;
+	}
 	if (room(ino)) {
 		room(ino)->release(req, ino, fi);
 		return;
@@ -495,6 +522,8 @@ static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	dirsnap_add(d, "..", 2, FS_INO_ROOT, S_IFDIR);
 	if (ino == FS_INO_REQUESTS || ino == FS_INO_RESULTS) {
 		reqtab_dirsnap(fs, ino, d);
+	} else if (ino == FS_INO_STREAMS) {
+		streams_dirsnap(fs, d);
 	} else {
 		for (k = 0; k < NFIXED; k++)
 			if (fixed_tree[k].parent == ino)

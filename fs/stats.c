@@ -352,6 +352,17 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	lh_buf_addf(o, "lighthouse_store_commit_microseconds_max %" PRIu64 "\n", ss.commit_us_max);
 	metric(o, "lighthouse_store_queue_depth", "gauge", "submissions waiting for the writer");
 	lh_buf_addf(o, "lighthouse_store_queue_depth %" PRIu64 "\n", ss.queued);
+	metric(o, "lighthouse_store_journal_appends_total", "counter",
+	       "submissions released at the journal append (before their commit)");
+	lh_buf_addf(o, "lighthouse_store_journal_appends_total %" PRIu64 "\n", ss.journal_appends);
+	metric(o, "lighthouse_store_journal_bytes", "gauge", "size of the journal file");
+	lh_buf_addf(o, "lighthouse_store_journal_bytes %" PRIu64 "\n", ss.journal_bytes);
+	metric(o, "lighthouse_store_journal_rotations_total", "counter",
+	       "times the journal was emptied once the database held all of it");
+	lh_buf_addf(o, "lighthouse_store_journal_rotations_total %" PRIu64 "\n", ss.journal_rotations);
+	metric(o, "lighthouse_store_journal_replayed_events", "gauge",
+	       "events replayed from the journal at start (a previous run was killed)");
+	lh_buf_addf(o, "lighthouse_store_journal_replayed_events %" PRIu64 "\n", ss.journal_replayed);
 
 	metric(o, "lighthouse_fuse_requests_total", "counter", "FUSE requests received, by operation");
 	for (k = 0; k < OP_COUNT; k++)

@@ -3,8 +3,10 @@
  *
  * FORMAT
  *
- * STATE/journal is a sequence of records, each written with one write(2)
- * under the journal's lock, all integers little-endian:
+ * STATE/journal starts with a 16-byte header -- "LHJG", a version (1,
+ * 4 bytes), the generation (8 bytes) -- and goes on with records, each
+ * written with one write(2) under the journal's lock, all integers
+ * little-endian:
  *
  *   offset  size  field
  *   0       4     magic "LHJ1"
@@ -23,8 +25,12 @@
  * and that record was never acknowledged (its write had not returned):
  * replay stops there and the next open cuts it off.
  *
- * The journal is emptied (ftruncate) when the database has every record
- * it holds; the store decides when (lh_journal_truncate).
+ * The store keeps (generation, offset) of what the database has ingested,
+ * in the database, in the transaction that ingests it. When the database
+ * has everything, the store may rotate: record generation + 1 in the
+ * database first, then empty the file to a new header. A crash between
+ * the two leaves a file one generation behind the database, which the
+ * store knows is wholly ingested.
  *
  * Lock: j->mu around each append and truncate; one append is one write,
  * so records never interleave.
@@ -47,7 +53,8 @@
 #include "common/banned.h"
 
 #define MAGIC "LHJ1"
-#define HEADER 32
+#define FILE_MAGIC "LHJG"
+#define HEADER 32		/* of a record */
 #define ABSENT 0xFFFFFFFFu
 #define MAX_RECORD (256u * 1024 * 1024)
 
@@ -55,6 +62,7 @@ struct lh_journal {
 	pthread_mutex_t mu;
 	int fd;
 	int sync_full;
+	uint64_t gen;			/* protected by mu */
 	uint64_t size;			/* protected by mu */
 	struct lh_buf rec;		/* reused record buffer; protected by mu */
 	char *path;
@@ -90,32 +98,68 @@ static uint64_t checksum(const unsigned char *rec, size_t body)
 	return XXH3_64bits_withSeed(rec + HEADER, body, XXH3_64bits(rec, 24));
 }
 
-int lh_journal_open(struct lh_journal **out, const char *dir, int sync_full, struct lh_buf *err)
+static int write_header(int fd, uint64_t gen)
+{
+	unsigned char h[LH_JOURNAL_HEADER];
+
+	memcpy(h, FILE_MAGIC, 4);
+	put32(h + 4, 1);
+	put64(h + 8, gen);
+	return pwrite(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) ? 0 : (errno ? -errno : -EIO);
+}
+
+int lh_journal_open(struct lh_journal **out, const char *dir, int sync_full, uint64_t gen,
+		    uint64_t *file_gen, struct lh_buf *err)
 {
 	struct lh_journal *j = xcalloc(1, sizeof(*j));
 	struct lh_buf p = LH_BUF_INIT;
 	struct stat st;
+	int rc = 0;
 
 	*out = NULL;
 	lh_buf_addf(&p, "%s/%s", dir, LH_JOURNAL_FILE);
 	j->path = lh_buf_detach(&p, NULL);
-	j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	j->fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (j->fd < 0 || fstat(j->fd, &st)) {
-		int e = errno;
-
-		lh_buf_addf(err, "cannot open the journal '%s': %s", j->path, strerror(e));
-		if (j->fd >= 0)
-			close(j->fd);
-		free(j->path);
-		free(j);
-		return -e;
+		rc = -errno;
+		lh_buf_addf(err, "cannot open the journal '%s': %s", j->path, strerror(errno));
+		goto fail;
 	}
-	j->size = (uint64_t)st.st_size;
+	if (st.st_size < LH_JOURNAL_HEADER) {
+		/* new, or cut short before its header was whole: start it */
+		if (ftruncate(j->fd, 0) || (rc = write_header(j->fd, gen))) {
+			rc = rc ? rc : -errno;
+			lh_buf_addf(err, "cannot write the journal '%s': %s", j->path, strerror(-rc));
+			goto fail;
+		}
+		j->gen = gen;
+		j->size = LH_JOURNAL_HEADER;
+	} else {
+		unsigned char h[LH_JOURNAL_HEADER];
+
+		if (pread(j->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, FILE_MAGIC, 4) ||
+		    get32(h + 4) != 1) {
+			rc = -EUCLEAN;
+			lh_buf_addf(err, "'%s' is not a Lighthouse journal (or of another version); move it away",
+				    j->path);
+			goto fail;
+		}
+		j->gen = get64(h + 8);
+		j->size = (uint64_t)st.st_size;
+	}
+	if (file_gen)
+		*file_gen = j->gen;
 	j->sync_full = sync_full;
 	lh_buf_init(&j->rec, 0);
 	pthread_mutex_init(&j->mu, NULL);
 	*out = j;
 	return 0;
+fail:
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->path);
+	free(j);
+	return rc;
 }
 
 void lh_journal_close(struct lh_journal *j)
@@ -134,7 +178,8 @@ static uint32_t len_of(const char *s, size_t n)
 	return s ? (uint32_t)n : ABSENT;
 }
 
-int lh_journal_append(struct lh_journal *j, const struct lh_event *ev, int n, int64_t first_seq)
+int lh_journal_append(struct lh_journal *j, const struct lh_event *ev, int n, int64_t first_seq,
+		      uint64_t *end)
 {
 	unsigned char *hdr;
 	size_t body, off;
@@ -203,6 +248,8 @@ int lh_journal_append(struct lh_journal *j, const struct lh_event *ev, int n, in
 		goto out;
 	}
 	j->size += j->rec.len;
+	if (end)
+		*end = j->size;
 out:
 	pthread_mutex_unlock(&j->mu);
 	return rc;
@@ -218,50 +265,121 @@ uint64_t lh_journal_size(struct lh_journal *j)
 	return n;
 }
 
-int lh_journal_truncate(struct lh_journal *j)
+uint64_t lh_journal_generation(struct lh_journal *j)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&j->mu);
+	g = j->gen;
+	pthread_mutex_unlock(&j->mu);
+	return g;
+}
+
+int lh_journal_rotate(struct lh_journal *j, uint64_t gen)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&j->mu);
-	if (ftruncate(j->fd, 0))
-		rc = -errno;
-	else
-		j->size = 0;
+	if (ftruncate(j->fd, 0) || (rc = write_header(j->fd, gen)) || (j->sync_full && fdatasync(j->fd))) {
+		rc = rc ? rc : -errno;
+	} else {
+		j->gen = gen;
+		j->size = LH_JOURNAL_HEADER;
+	}
 	pthread_mutex_unlock(&j->mu);
 	return rc;
 }
 
-static const char *str_at(const unsigned char *body, size_t blen, size_t *off, uint32_t len,
-			  struct lh_buf *hold, int *bad)
+/* One event of a record body at *off; 0, or -1 if the body is malformed. */
+static int parse_event(const unsigned char *b, size_t blen, size_t *off, struct lh_event *e)
 {
-	const char *s;
+	uint32_t lens[5];
+	const char **str[5] = { &e->type, &e->agent, &e->session, &e->path, &e->payload };
+	int x;
 
-	if (len == ABSENT)
-		return NULL;
-	if (len > blen - *off) {
-		*bad = 1;
-		return NULL;
+	memset(e, 0, sizeof(*e));
+	if (blen - *off < 60)
+		return -1;
+	e->time_ns = (int64_t)get64(b + *off);
+	e->uid = (int64_t)get64(b + *off + 8);
+	e->gid = (int64_t)get64(b + *off + 16);
+	e->pid = (int64_t)get64(b + *off + 24);
+	e->request_id = (int64_t)get64(b + *off + 32);
+	for (x = 0; x < 5; x++)
+		lens[x] = get32(b + *off + 40 + 4 * x);
+	*off += 60;
+	for (x = 0; x < 5; x++) {
+		char *c;
+
+		if (lens[x] == ABSENT)
+			continue;
+		if (lens[x] > blen - *off)
+			return -1;
+		/* NUL-terminated copies: the store binds C strings */
+		c = xmalloc((size_t)lens[x] + 1);
+		memcpy(c, b + *off, lens[x]);
+		c[lens[x]] = '\0';
+		*str[x] = c;
+		*off += lens[x];
 	}
-	/* NUL-terminated copies: SQLite binds lengths, readers want C strings */
-	s = (const char *)body + *off;
-	*off += len;
-	lh_buf_reset(hold);
-	lh_buf_add(hold, s, len);
-	return lh_buf_detach(hold, NULL);
+	e->payload_len = e->payload ? lens[4] : 0;
+	return e->type ? 0 : -1;
 }
 
-int lh_journal_replay(const char *dir, lh_journal_fn fn, void *arg, uint64_t *records,
-		      uint64_t *bad_tail, struct lh_buf *err)
+static void free_event(struct lh_event *e)
 {
-	struct lh_buf p = LH_BUF_INIT, data = LH_BUF_INIT, hold = LH_BUF_INIT;
-	size_t pos = 0;
-	uint64_t nrec = 0;
+	free((char *)e->type);
+	free((char *)e->agent);
+	free((char *)e->session);
+	free((char *)e->path);
+	free((char *)e->payload);
+}
+
+/*
+ * Read until buf holds at least `want` bytes from pos on, or the file
+ * ends: 0, or -errno.
+ */
+static int fill(int fd, struct lh_buf *buf, size_t pos, size_t want)
+{
+	while (buf->len - pos < want) {
+		char chunk[65536];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return 0;
+		lh_buf_add(buf, chunk, (size_t)n);
+	}
+	return 0;
+}
+
+/*
+ * The file is read in pieces (a record at a time, at most); a record's
+ * events are all parsed before fn sees the first, so a record is replayed
+ * whole or not at all.
+ */
+int lh_journal_replay(const char *dir, uint64_t from, lh_journal_fn fn, void *arg,
+		      uint64_t *records, uint64_t *end, uint64_t *gen, uint64_t *bad_tail,
+		      struct lh_buf *err)
+{
+	struct lh_buf p = LH_BUF_INIT, data = LH_BUF_INIT;
+	struct lh_event *evs = NULL;
+	size_t pos = 0, evcap = 0;
+	uint64_t nrec = 0, base;
+	struct stat st;
 	int fd, rc = 0;
 
 	if (records)
 		*records = 0;
 	if (bad_tail)
 		*bad_tail = 0;
+	if (gen)
+		*gen = 0;
+	if (end)
+		*end = LH_JOURNAL_HEADER;
 	lh_buf_addf(&p, "%s/%s", dir, LH_JOURNAL_FILE);
 	fd = open(p.data, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -270,80 +388,95 @@ int lh_journal_replay(const char *dir, lh_journal_fn fn, void *arg, uint64_t *re
 			lh_buf_addf(err, "cannot read the journal '%s': %s", p.data, strerror(errno));
 		goto out;
 	}
-	for (;;) {
-		char chunk[65536];
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			lh_buf_addf(err, "cannot read the journal '%s': %s", p.data, strerror(errno));
-			close(fd);
-			goto out;
-		}
-		if (!n)
-			break;
-		lh_buf_add(&data, chunk, (size_t)n);
+	if (fstat(fd, &st) || (rc = fill(fd, &data, 0, LH_JOURNAL_HEADER))) {
+		rc = rc ? rc : -errno;
+		goto ioerr;
 	}
-	close(fd);
-	while (data.len - pos >= HEADER) {
-		const unsigned char *h = (const unsigned char *)data.data + pos;
-		uint32_t blen = get32(h + 4), nev = get32(h + 16), k;
-		int64_t seq = (int64_t)get64(h + 8);
+	if (data.len < LH_JOURNAL_HEADER) {
+		if (bad_tail)
+			*bad_tail = data.len;
+		goto done;
+	}
+	if (memcmp(data.data, FILE_MAGIC, 4) || get32((const unsigned char *)data.data + 4) != 1) {
+		rc = -EUCLEAN;
+		lh_buf_addf(err, "'%s' is not a Lighthouse journal (or of another version)", p.data);
+		goto done;
+	}
+	if (gen)
+		*gen = get64((const unsigned char *)data.data + 8);
+	base = from > LH_JOURNAL_HEADER ? from : LH_JOURNAL_HEADER;
+	if (base > (uint64_t)st.st_size)
+		base = (uint64_t)st.st_size;
+	if (lseek(fd, (off_t)base, SEEK_SET) < 0) {
+		rc = -errno;
+		goto ioerr;
+	}
+	lh_buf_reset(&data);
+	if (end)
+		*end = base;
+	for (;;) {
+		const unsigned char *h;
+		uint32_t blen, nev, k, x;
 		size_t off = 0;
 		int bad = 0, stop = 0;
 
-		if (memcmp(h, MAGIC, 4) || blen > MAX_RECORD || blen > data.len - pos - HEADER ||
-		    checksum(h, blen) != get64(h + 24))
+		if (pos > 1u << 20) {
+			/* drop what was replayed: memory stays at about a record */
+			memmove(data.data, data.data + pos, data.len - pos);
+			data.len -= pos;
+			base += pos;
+			pos = 0;
+		}
+		if ((rc = fill(fd, &data, pos, HEADER)))
+			goto ioerr;
+		if (data.len - pos < HEADER)
 			break;
-		for (k = 0; k < nev && !bad && !stop; k++) {
-			const unsigned char *b = h + HEADER;
-			struct lh_event e;
-			uint32_t lens[5];
-			int x;
-
-			if (blen - off < 60) {
+		h = (const unsigned char *)data.data + pos;
+		blen = get32(h + 4);
+		nev = get32(h + 16);
+		if (memcmp(h, MAGIC, 4) || blen > MAX_RECORD)
+			break;
+		if ((rc = fill(fd, &data, pos, HEADER + (size_t)blen)))
+			goto ioerr;
+		h = (const unsigned char *)data.data + pos;
+		if (data.len - pos < HEADER + (size_t)blen || checksum(h, blen) != get64(h + 24) ||
+		    nev > blen / 60)
+			break;
+		if (nev > evcap) {
+			evcap = nev;
+			evs = xrealloc(evs, sizeof(*evs) * evcap);
+		}
+		for (k = 0; k < nev; k++)
+			if (parse_event(h + HEADER, blen, &off, &evs[k]) < 0) {
 				bad = 1;
+				free_event(&evs[k]);
 				break;
 			}
-			memset(&e, 0, sizeof(e));
-			e.time_ns = (int64_t)get64(b + off);
-			e.uid = (int64_t)get64(b + off + 8);
-			e.gid = (int64_t)get64(b + off + 16);
-			e.pid = (int64_t)get64(b + off + 24);
-			e.request_id = (int64_t)get64(b + off + 32);
-			for (x = 0; x < 5; x++)
-				lens[x] = get32(b + off + 40 + 4 * x);
-			off += 60;
-			e.type = str_at(b, blen, &off, lens[0], &hold, &bad);
-			e.agent = str_at(b, blen, &off, lens[1], &hold, &bad);
-			e.session = str_at(b, blen, &off, lens[2], &hold, &bad);
-			e.path = str_at(b, blen, &off, lens[3], &hold, &bad);
-			e.payload = str_at(b, blen, &off, lens[4], &hold, &bad);
-			e.payload_len = e.payload ? lens[4] : 0;
-			if (!bad && e.type && fn(arg, seq + k, &e))
+		for (x = 0; x < k; x++) {
+			if (!bad && !stop &&
+			    fn(arg, (int64_t)get64(h + 8) + x, &evs[x], base + pos + HEADER + blen))
 				stop = 1;
-			free((char *)e.type);
-			free((char *)e.agent);
-			free((char *)e.session);
-			free((char *)e.path);
-			free((char *)e.payload);
+			free_event(&evs[x]);
 		}
-		if (bad)
+		if (bad || stop)
 			break;
 		pos += HEADER + blen;
 		nrec++;
-		if (stop)
-			break;
+		if (end)
+			*end = base + pos;
 	}
 	if (records)
 		*records = nrec;
 	if (bad_tail)
-		*bad_tail = data.len - pos;
+		*bad_tail = (uint64_t)st.st_size > base + pos ? (uint64_t)st.st_size - (base + pos) : 0;
+	goto done;
+ioerr:
+	lh_buf_addf(err, "cannot read the journal '%s': %s", p.data, strerror(-rc));
+done:
+	close(fd);
 out:
+	free(evs);
 	lh_buf_release(&p);
 	lh_buf_release(&data);
-	lh_buf_release(&hold);
 	return rc;
 }

@@ -76,6 +76,12 @@ test_expect_success() {
 	fi
 }
 
+# test_skip 'what' 'why': a test this machine cannot run, reported as a TAP skip.
+test_skip() {
+	test_count=$((test_count + 1))
+	echo "ok $test_count - $1 # SKIP $2"
+}
+
 test_done() {
 	echo "1..$test_count"
 	[ "$test_failed" -eq 0 ]

@@ -5,7 +5,7 @@
 noinst_PROGRAMS += tests/test-tool
 tests_test_tool_SOURCES = tests/test-tool.c tests/cases.c tests/cases.h \
 	tests/corpus.c tests/corpus.h
-tests_test_tool_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_tool_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
 tests_test_tool_LDADD = $(VALIDATOR_LIBS) $(STORE_LIBS)
 
 TESTS += \
@@ -20,14 +20,19 @@ TESTS += \
 	tests/t0016-corpus.sh \
 	tests/t0017-learned-rules.sh \
 	tests/t0020-store.sh \
-	tests/t0021-journal.sh \
+	tests/t0021-blobs.sh \
+	tests/t0022-journal.sh \
 	tests/t0100-mount.sh \
+	tests/t0150-streams.sh \
 	tests/t0200-requests.sh \
 	tests/t0210-bad-input.sh \
 	tests/t0220-verdict-cases-mount.sh \
 	tests/t0230-expiry.sh \
 	tests/t0240-agents.sh \
 	tests/t0600-ctl.sh \
+	tests/t0610-ctl-store.sh \
+	tests/t0700-crash.sh \
+	tests/t0710-store-faults.sh \
 	tests/t0800-security.sh \
 	tests/t0900-hook.sh \
 	tests/t0910-install-hook.sh \

@@ -26,7 +26,8 @@ test_expect_success 'the tree has every folder of the brief, and they list' '
 		ls "$MNT/$d" >/dev/null
 	done &&
 	[ -f "$MNT/stats" ] && [ -f "$MNT/ctl" ] && [ -f "$MNT/policy/active" ] &&
-	[ -z "$(ls "$MNT/current" "$MNT/history" "$MNT/streams" | grep -v ":$" | grep .)" ]
+	[ -z "$(ls "$MNT/current" "$MNT/history" | grep -v ":$" | grep .)" ] &&
+	[ "$(ls "$MNT/streams" | tr "\n" " ")" = "all escalations files requests verdicts " ]
 '
 
 test_expect_success 'policy/active shows the policy in force' '

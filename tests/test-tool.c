@@ -26,11 +26,36 @@
  *                                   (exit 1 if it is not one valid JSON object)
  *   test-tool store-append DIR THREADS N  N events from each of THREADS threads
  *                                   through the store; check seq and counts
- *   test-tool store-open DIR        open the store; print the error if it fails
+ *   test-tool store-open DIR [--hold SECONDS]  open the store (and keep it open);
+ *                                   print the error if it fails
+ *   test-tool store-v1 DIR N        write a schema version 1 store (issue 2's) with
+ *                                   N request/verdict pairs, for the migration
+ *   test-tool store-query [-w] DIR SQL  run SQL on the store (read-only; -w: may
+ *                                   write), rows as a|b|c
+ *   test-tool store-events DIR      record one event of each type whose producer is
+ *                                   elsewhere (file.*, escalation, decision,
+ *                                   annotation) through the payload builders
+ *   test-tool file-event DIR TYPE PATH [FILE [FROM]]  record a file.* event, FILE's
+ *                                   content as its blob
+ *   test-tool blob-put DIR FILE     store FILE's content; print "ID SIZE PEAK_KB",
+ *                                   with a 2 MiB page cache and a 1 MiB queue, and
+ *                                   the process's peak memory (VmHWM)
+ *   test-tool blob-get DIR ID       write a blob's content to stdout; the peak
+ *                                   memory in kB on stderr
+ *   test-tool blob-pread DIR ID OFF N  write N bytes of a blob from OFF
+ *   test-tool crash-clients MOUNT THREADS SECONDS LOG  channel clients doing
+ *                                   request/verdict cycles until the daemon goes
+ *                                   away; LOG gets "REQUEST DECISION" for every
+ *                                   verdict read, and every error
+ *   test-tool crash-check DIR LOG   is every verdict of LOG in the store?
  *   test-tool journal-append DIR THREADS N  N records of two events from
  *                                   each of THREADS threads
  *   test-tool journal-replay DIR    print records, events, the ignored tail,
  *                                   and whether sequence numbers are whole
+ *   test-tool store-journal DIR THREADS N [--crash] [--rotate BYTES]  N request/
+ *                                   verdict pairs from each thread through a store
+ *                                   that releases at the journal; --crash: _exit
+ *                                   without closing
  *
  * judge and cases options: --policy FILE, --cwd DIR, --home DIR,
  * --project DIR, --user NAME, --learned FILE (learned rules added to the policy).
@@ -48,10 +73,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "common/arena.h"
 #include "common/buf.h"
 #include "store/journal.h"
+#include "common/clock.h"
 #include "store/store.h"
 #include "validator/cache.h"
 #include "validator/path.h"
@@ -821,8 +848,11 @@ static int cmd_store_open(int argc, char **argv)
 		lh_buf_release(&err);
 		return 1;
 	}
-	lh_store_close(s);
 	printf("ok\n");
+	fflush(stdout);
+	if (argc > 2 && !strcmp(argv[1], "--hold"))
+		sleep((unsigned)strtoul(argv[2], NULL, 10));
+	lh_store_close(s);
 	return 0;
 }
 
@@ -857,7 +887,7 @@ static void *journal_worker(void *arg)
 		ev[1].type = "verdict";
 		pthread_mutex_lock(a->order);
 		seq = atomic_fetch_add(a->next, 2);
-		if (lh_journal_append(a->j, ev, 2, seq))
+		if (lh_journal_append(a->j, ev, 2, seq, NULL))
 			a->failures++;
 		pthread_mutex_unlock(a->order);
 	}
@@ -881,7 +911,7 @@ static int cmd_journal_append(int argc, char **argv)
 	if (threads < 1 || threads > 64 || n < 1)
 		return 2;
 	mkdir(argv[0], 0700);
-	if (lh_journal_open(&j, argv[0], 0, &err)) {
+	if (lh_journal_open(&j, argv[0], 0, 7, NULL, &err)) {
 		printf("%s\n", err.data);
 		lh_buf_release(&err);
 		return 1;
@@ -910,10 +940,11 @@ struct jcount {
 	int holes, verdicts_with_agent;
 };
 
-static int count_event(void *arg, int64_t seq, const struct lh_event *ev)
+static int count_event(void *arg, int64_t seq, const struct lh_event *ev, uint64_t end)
 {
 	struct jcount *c = arg;
 
+	(void)end;
 	if (seq != c->expect)
 		c->holes++;
 	c->expect = seq + 1;
@@ -927,18 +958,670 @@ static int cmd_journal_replay(int argc, char **argv)
 {
 	struct lh_buf err = LH_BUF_INIT;
 	struct jcount c = { 0, 1, 0, 0 };
-	uint64_t records, tail;
+	uint64_t records, tail, gen;
 
 	if (argc < 1)
 		return 2;
-	if (lh_journal_replay(argv[0], count_event, &c, &records, &tail, &err)) {
+	if (lh_journal_replay(argv[0], 0, count_event, &c, &records, NULL, &gen, &tail, &err)) {
 		printf("%s\n", err.data);
 		lh_buf_release(&err);
 		return 1;
 	}
-	printf("records %" PRIu64 " events %" PRId64 " tail %" PRIu64 " holes %d agents %d\n", records,
-	       c.events, tail, c.holes, c.verdicts_with_agent);
+	printf("records %" PRIu64 " events %" PRId64 " tail %" PRIu64 " holes %d agents %d gen %" PRIu64 "\n",
+	       records, c.events, tail, c.holes, c.verdicts_with_agent, gen);
 	return 0;
+}
+
+struct sjarg {
+	struct lh_store *s;
+	int n, id;
+	int released, late, failures;
+};
+
+static void on_released(void *arg, int status, int64_t first)
+{
+	_Atomic int *flag = arg;
+
+	(void)first;
+	atomic_store(flag, status ? -1 : 1);
+}
+
+static void *store_journal_worker(void *arg)
+{
+	struct sjarg *a = arg;
+	int k;
+
+	for (k = 0; k < a->n; k++) {
+		char rp[96], vp[96];
+		struct lh_event ev[2];
+		_Atomic int flag = 0;
+
+		memset(ev, 0, sizeof(ev));
+		snprintf(rp, sizeof(rp), "{\"name\":\"t%d-%d\",\"input\":\"ls -la\"}", a->id, k);
+		snprintf(vp, sizeof(vp), "{\"decision\":\"allow\",\"thread\":%d,\"k\":%d}", a->id, k);
+		ev[0].type = "request";
+		ev[0].uid = ev[0].gid = ev[0].pid = 1000;
+		ev[0].agent = "agent-j";
+		ev[0].request_id = lh_store_next_request_id(a->s);
+		ev[0].path = "t";
+		ev[0].payload = rp;
+		ev[0].payload_len = strlen(rp);
+		ev[1] = ev[0];
+		ev[1].type = "verdict";
+		ev[1].payload = vp;
+		ev[1].payload_len = strlen(vp);
+		if (lh_store_submit(a->s, ev, 2, on_released, &flag)) {
+			a->failures++;
+			continue;
+		}
+		if (!atomic_load(&flag)) {
+			/* waits for the commit (the journal is being emptied) */
+			a->late++;
+			while (!atomic_load(&flag))
+				usleep(50);
+		}
+		if (atomic_load(&flag) > 0)
+			a->released++;
+		else
+			a->failures++;
+	}
+	return NULL;
+}
+
+/*
+ * store-journal DIR THREADS N [--crash] [--rotate BYTES]: N request and
+ * verdict pairs from each of THREADS threads through a store opened as the
+ * daemon opens it (released at the journal). --crash: _exit(0) right after
+ * the last release, without closing (what kill -9 does to the daemon).
+ */
+static int cmd_store_journal(int argc, char **argv)
+{
+	struct lh_store_opts so;
+	struct lh_store *s;
+	struct lh_store_stats st;
+	struct lh_buf err = LH_BUF_INIT;
+	pthread_t th[64];
+	struct sjarg a[64];
+	int threads, n, k, crash = 0, released = 0, late = 0, failures = 0;
+
+	if (argc < 3)
+		return 2;
+	memset(&so, 0, sizeof(so));
+	so.dir = argv[0];
+	so.journal = 1;
+	threads = (int)strtol(argv[1], NULL, 10);
+	n = (int)strtol(argv[2], NULL, 10);
+	for (k = 3; k < argc; k++) {
+		if (!strcmp(argv[k], "--crash"))
+			crash = 1;
+		else if (!strcmp(argv[k], "--rotate") && k + 1 < argc)
+			so.journal_rotate = (size_t)strtoull(argv[++k], NULL, 10);
+		else
+			return 2;
+	}
+	if (threads < 0 || threads > 64 || n < 0)
+		return 2;
+	if (lh_store_open(&s, &so, &err)) {
+		printf("%s\n", err.data);
+		lh_buf_release(&err);
+		return 1;
+	}
+	for (k = 0; k < threads; k++) {
+		memset(&a[k], 0, sizeof(a[k]));
+		a[k].s = s;
+		a[k].n = n;
+		a[k].id = k;
+		pthread_create(&th[k], NULL, store_journal_worker, &a[k]);
+	}
+	for (k = 0; k < threads; k++) {
+		pthread_join(th[k], NULL);
+		released += a[k].released;
+		late += a[k].late;
+		failures += a[k].failures;
+	}
+	lh_store_get_stats(s, &st);
+	printf("released %d (late %d) failures %d replayed %" PRIu64 " rotations %" PRIu64 "\n", released, late,
+	       failures, st.journal_replayed, st.journal_rotations);
+	fflush(stdout);
+	if (crash)
+		_exit(0);
+	lh_store_close(s);
+	return failures ? 1 : 0;
+}
+
+static int open_store(const char *dir, struct lh_store **s)
+{
+	struct lh_store_opts so;
+	struct lh_buf err = LH_BUF_INIT;
+
+	memset(&so, 0, sizeof(so));
+	so.dir = dir;
+	if (lh_store_open(s, &so, &err)) {
+		fprintf(stderr, "test-tool: %s\n", err.data);
+		lh_buf_release(&err);
+		return 1;
+	}
+	return 0;
+}
+
+/* The schema of issue 2, word for word: the migration's input. */
+static const char schema_v1[] =
+	"CREATE TABLE events ("
+	" seq INTEGER PRIMARY KEY,"
+	" time_ns INTEGER NOT NULL,"
+	" type TEXT NOT NULL,"
+	" uid INTEGER, gid INTEGER, pid INTEGER,"
+	" agent TEXT, session TEXT,"
+	" request_id INTEGER,"
+	" path TEXT,"
+	" payload TEXT NOT NULL);"
+	"CREATE INDEX events_request ON events(request_id) WHERE request_id IS NOT NULL;"
+	"CREATE INDEX events_type ON events(type, seq);"
+	"PRAGMA application_id=1279807317; PRAGMA user_version=1;";
+
+static int cmd_store_v1(int argc, char **argv)
+{
+	struct lh_buf path = LH_BUF_INIT;
+	sqlite3 *db;
+	int n, k, rc = 0;
+
+	if (argc < 2)
+		return 2;
+	n = (int)strtol(argv[1], NULL, 10);
+	mkdir(argv[0], 0700);
+	lh_buf_addf(&path, "%s/events.db", argv[0]);
+	if (sqlite3_open(path.data, &db) != SQLITE_OK || sqlite3_exec(db, schema_v1, NULL, NULL, NULL) ||
+	    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL))
+		rc = 1;
+	for (k = 0; !rc && k < n; k++) {
+		char sql[512];
+
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO events VALUES(%d,%lld,'request',1000,1000,%d,NULL,'s1',%d,'job%d',"
+			 "'{\"name\":\"job%d\",\"form\":\"shell\",\"bytes\":2,\"tool\":\"Bash\",\"input\":\"ls\"}');"
+			 "INSERT INTO events VALUES(%d,%lld,'verdict',1000,1000,%d,NULL,'s1',%d,'job%d',"
+			 "'{\"decision\":\"%s\",\"reason\":\"r\",\"rule\":\"x\",\"tier\":\"policy\",\"cached\":false,\"judge_us\":1}');",
+			 2 * k + 1, 1700000000000000000LL + k * 1000LL, 100 + k, k + 1, k, k,
+			 2 * k + 2, 1700000000000000500LL + k * 1000LL, 100 + k, k + 1, k, k % 3 ? "allow" : "deny");
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK;
+	}
+	if (!rc)
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
+	if (rc)
+		fprintf(stderr, "test-tool: %s\n", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	lh_buf_release(&path);
+	return rc;
+}
+
+static int cmd_store_query(int argc, char **argv)
+{
+	struct lh_buf path = LH_BUF_INIT;
+	const char *sql, *tail = NULL;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int rc, k, flags = SQLITE_OPEN_READONLY;
+
+
+	if (argc > 0 && !strcmp(argv[0], "-w")) {
+		/* tests that damage a copy on purpose */
+		flags = SQLITE_OPEN_READWRITE;
+		argc--;
+		argv++;
+	}
+	if (argc < 2)
+		return 2;
+	lh_buf_addf(&path, "%s/events.db", argv[0]);
+	rc = sqlite3_open_v2(path.data, &db, flags, NULL);
+	lh_buf_release(&path);
+	if (rc != SQLITE_OK) {
+		fprintf(stderr, "test-tool: %s\n", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return 1;
+	}
+	/* every statement of the SQL, one after the other */
+	for (sql = argv[1]; sql && *sql; sql = tail) {
+		rc = sqlite3_prepare_v2(db, sql, -1, &st, &tail);
+		if (rc != SQLITE_OK) {
+			fprintf(stderr, "test-tool: %s\n", sqlite3_errmsg(db));
+			break;
+		}
+		if (!st)
+			continue;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			for (k = 0; k < sqlite3_column_count(st); k++) {
+				const char *t = (const char *)sqlite3_column_text(st, k);
+
+				printf("%s%s", k ? "|" : "", t ? t : "");
+			}
+			putchar('\n');
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			fprintf(stderr, "test-tool: %s\n", sqlite3_errmsg(db));
+			break;
+		}
+		rc = SQLITE_OK;
+	}
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : 1;
+}
+
+static int put_string(struct lh_store *s, const char *text, struct lh_blob_id *id)
+{
+	struct lh_blob_writer *w = lh_blob_writer_new(s);
+	int rc = lh_blob_writer_add(w, text, strlen(text));
+
+	if (!rc)
+		rc = lh_blob_writer_finish(w, id, NULL);
+	lh_blob_writer_free(w);
+	return rc;
+}
+
+static int record(struct lh_store *s, struct lh_event *ev, const char *what)
+{
+	int64_t seq = 0;
+	int rc;
+
+	ev->uid = 1000;
+	ev->gid = 1000;
+	ev->pid = 42;
+	ev->agent = "claude";
+	ev->session = "s-7";
+	rc = lh_store_append(s, ev, 1, &seq);
+	printf("%s %s seq %" PRId64 "\n", what, rc ? strerror(-rc) : "ok", seq);
+	return rc ? 1 : 0;
+}
+
+/* One event of each type whose producer lives in another room. */
+static int cmd_store_events(int argc, char **argv)
+{
+	struct lh_store *s;
+	struct lh_buf b = LH_BUF_INIT;
+	struct lh_event ev;
+	struct lh_blob_id v1, v2;
+	int bad = 0;
+
+	if (argc < 1 || open_store(argv[0], &s))
+		return 2;
+	if (put_string(s, "hello\n", &v1) || put_string(s, "hello, world\n", &v2)) {
+		lh_store_close(s);
+		return 1;
+	}
+	{
+		struct lh_file_change fc[] = {
+			{ "file.created", "src/a.c", NULL, NULL, NULL, &v1, 6, 0644, -1 },
+			{ "file.modified", "src/a.c", NULL, NULL, NULL, &v2, 13, 0644, -1 },
+			{ "file.mode", "src/a.c", NULL, NULL, NULL, &v2, 13, 0755, 0644 },
+			{ "file.renamed", "src/b.c", "src/a.c", NULL, NULL, &v2, 13, 0755, -1 },
+			{ "file.created", "src/link", NULL, "symlink", "b.c", NULL, 3, 0777, -1 },
+			{ "file.created", "docs", NULL, "dir", NULL, NULL, -1, 0755, -1 },
+			{ "file.deleted", "src/b.c", NULL, NULL, NULL, NULL, -1, -1, -1 },
+		};
+		size_t k;
+
+		for (k = 0; k < sizeof(fc) / sizeof(fc[0]); k++) {
+			if (lh_event_file(&ev, &b, &fc[k])) {
+				printf("%s build failed\n", fc[k].type);
+				bad = 1;
+				continue;
+			}
+			bad |= record(s, &ev, fc[k].type);
+		}
+	}
+	{
+		struct lh_escalation e = { 7, "experts", "deletes outside the project", "risk", 73, 300, NULL, 0, 0, NULL };
+		struct lh_expert_decision d = { 7, "deny", "expert", "reviewer-1", "too broad", "learned.rm-outside", NULL, 0, 0, 0 };
+		struct lh_annotation a = { "src/b.c", "generated; do not edit", "alice" };
+
+		bad |= lh_event_escalation(&ev, &b, &e) || record(s, &ev, "escalation");
+		bad |= lh_event_decision(&ev, &b, &d) || record(s, &ev, "decision");
+		bad |= lh_event_annotation(&ev, &b, &a) || record(s, &ev, "annotation");
+	}
+	{
+		/* what the builders refuse */
+		struct lh_file_change nocontent = { "file.modified", "x", NULL, NULL, NULL, NULL, 1, 0644, -1 };
+		struct lh_file_change norename = { "file.renamed", "x", NULL, "dir", NULL, NULL, -1, 0755, -1 };
+		struct lh_file_change notype = { "file.exploded", "x", NULL, "dir", NULL, NULL, -1, 0755, -1 };
+		struct lh_escalation noto = { 7, "nobody", "r", NULL, -1, 0, NULL, 0, 0, NULL };
+		struct lh_expert_decision maybe = { 7, "maybe", "human", NULL, NULL, NULL, NULL, 0, 0, 0 };
+		struct lh_blob_id ghost;
+
+		printf("refused: %d %d %d %d %d\n", lh_event_file(&ev, &b, &nocontent) == -EINVAL,
+		       lh_event_file(&ev, &b, &norename) == -EINVAL, lh_event_file(&ev, &b, &notype) == -EINVAL,
+		       lh_event_escalation(&ev, &b, &noto) == -EINVAL, lh_event_decision(&ev, &b, &maybe) == -EINVAL);
+		/* an event naming content the store does not have is not recorded */
+		memset(&ghost, 0x5a, sizeof(ghost));
+		memset(&ev, 0, sizeof(ev));
+		ev.type = "file.modified";
+		ev.path = "ghost";
+		ev.blob = &ghost;
+		ev.payload = "{}";
+		ev.payload_len = 2;
+		printf("ghost blob: %s\n", strerror(-lh_store_append(s, &ev, 1, NULL)));
+	}
+	lh_buf_release(&b);
+	lh_store_close(s);
+	return bad;
+}
+
+static int cmd_file_event(int argc, char **argv)
+{
+	struct lh_store *s;
+	struct lh_buf b = LH_BUF_INIT;
+	struct lh_file_change fc;
+	struct lh_event ev;
+	struct lh_blob_id id;
+	uint64_t size = 0;
+	int rc = 0;
+
+	if (argc < 3 || open_store(argv[0], &s))
+		return 2;
+	memset(&fc, 0, sizeof(fc));
+	fc.type = argv[1];
+	fc.path = argv[2];
+	fc.size = -1;
+	fc.mode = 0644;
+	fc.prev_mode = -1;
+	if (argc > 3) {
+		int fd = open(argv[3], O_RDONLY);
+
+		rc = fd < 0 ? -errno : lh_store_put_fd(s, fd, &id, &size);
+		if (fd >= 0)
+			close(fd);
+		fc.blob = &id;
+		fc.size = (int64_t)size;
+	}
+	if (argc > 4)
+		fc.from = argv[4];
+	if (!rc)
+		rc = lh_event_file(&ev, &b, &fc);
+	if (!rc)
+		rc = record(s, &ev, fc.type);
+	else
+		fprintf(stderr, "test-tool: %s\n", strerror(-rc));
+	lh_buf_release(&b);
+	lh_store_close(s);
+	return rc ? 1 : 0;
+}
+
+/* The process's peak resident memory, kB. */
+static long peak_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kb = strtol(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static int cmd_blob_put(int argc, char **argv)
+{
+	struct lh_store_opts so;
+	struct lh_buf err = LH_BUF_INIT;
+	struct lh_store *s;
+	struct lh_blob_id id;
+	char hex[LH_HEX_ID];
+	uint64_t size;
+	int fd, rc;
+
+	if (argc < 2)
+		return 2;
+	memset(&so, 0, sizeof(so));
+	so.dir = argv[0];
+	so.cache_mib = 2;
+	so.queue_bytes = 1 << 20;
+	if (lh_store_open(&s, &so, &err)) {
+		fprintf(stderr, "test-tool: %s\n", err.data);
+		lh_buf_release(&err);
+		return 2;
+	}
+	fd = open(argv[1], O_RDONLY);
+	rc = fd < 0 ? -errno : lh_store_put_fd(s, fd, &id, &size);
+	if (fd >= 0)
+		close(fd);
+	lh_store_close(s);
+	if (rc) {
+		fprintf(stderr, "test-tool: %s\n", strerror(-rc));
+		return 1;
+	}
+	lh_blob_id_hex(&id, hex);
+	printf("%s %llu %ld\n", hex, (unsigned long long)size, peak_kb());
+	return 0;
+}
+
+static int to_stdout(void *arg, const void *data, size_t len)
+{
+	(void)arg;
+	return fwrite(data, 1, len, stdout) != len;
+}
+
+static int cmd_blob_get(int argc, char **argv)
+{
+	struct lh_store_reader *r;
+	struct lh_buf err = LH_BUF_INIT;
+	struct lh_blob_id id;
+	int rc;
+
+	if (argc < 2 || lh_blob_id_parse(argv[1], &id))
+		return 2;
+	rc = lh_store_reader_open(&r, argv[0], &err);
+	if (!rc) {
+		if (argc > 3) {
+			size_t n = (size_t)strtoul(argv[3], NULL, 10), got = 0;
+			char *buf = malloc(n ? n : 1);
+
+			rc = lh_store_reader_blob_pread(r, &id, buf, n, strtoull(argv[2], NULL, 10), &got);
+			if (!rc)
+				fwrite(buf, 1, got, stdout);
+			free(buf);
+		} else {
+			rc = lh_store_reader_blob(r, &id, to_stdout, NULL, &err);
+			fprintf(stderr, "peak_kb %ld\n", peak_kb());
+		}
+		lh_store_reader_close(r);
+	}
+	if (rc)
+		fprintf(stderr, "test-tool: %s\n", err.len ? err.data : strerror(-rc));
+	lh_buf_release(&err);
+	return rc ? 1 : 0;
+}
+
+/* ---- the crash test -------------------------------------------------------------- */
+
+struct cclient {
+	const char *mount;
+	int id;
+	int64_t deadline_ns;
+	struct lh_buf log;		/* "REQUEST DECISION" per verdict read */
+	int verdicts, disconnects, others;
+};
+
+static void *crash_client(void *arg)
+{
+	static const char *const cmds[] = { "ls -la", "rm -rf /", "git status", "curl x | sh", "make test" };
+	struct cclient *c = arg;
+	struct lh_buf path = LH_BUF_INIT;
+	char buf[4096];
+	int fd, k = 0;
+
+	lh_buf_addf(&path, "%s/requests/crash-%d", c->mount, c->id);
+	fd = open(path.data, O_RDWR | O_CREAT, 0600);
+	if (fd < 0)
+		goto error;
+	while (lh_wall_ns() < c->deadline_ns) {
+		char req[128];
+		const char *p;
+		ssize_t n;
+
+		/* vary the input: some verdicts come from the cache, some are judged */
+		snprintf(req, sizeof(req), "%s # %d-%d", cmds[k % 5], c->id, k % 50);
+		k++;
+		if (write_all(fd, req, strlen(req)))
+			goto error;
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENODATA;
+			goto error;
+		}
+		buf[n] = '\0';
+		p = strstr(buf, "\nrequest: ");
+		if (!p) {
+			lh_buf_addf(&c->log, "error malformed verdict\n");
+			c->others++;
+			break;
+		}
+		lh_buf_addf(&c->log, "%lld %.*s\n", strtoll(p + 10, NULL, 10), (int)strcspn(buf, "\n"), buf);
+		c->verdicts++;
+	}
+	goto out;
+error:
+	/* the daemon was killed: the connection is gone, and only that is expected */
+	if (errno == ENOTCONN || errno == ECONNABORTED) {
+		c->disconnects++;
+	} else {
+		lh_buf_addf(&c->log, "error %s\n", strerror(errno));
+		c->others++;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	lh_buf_release(&path);
+	return NULL;
+}
+
+static int cmd_crash_clients(int argc, char **argv)
+{
+	struct cclient *c;
+	pthread_t *th;
+	FILE *log;
+	int n, k, verdicts = 0, disc = 0, others = 0;
+
+	if (argc < 4)
+		return 2;
+	n = (int)strtol(argv[1], NULL, 10);
+	if (n < 1 || n > 1024)
+		return 2;
+	c = calloc((size_t)n, sizeof(*c));
+	th = calloc((size_t)n, sizeof(*th));
+	for (k = 0; k < n; k++) {
+		c[k].mount = argv[0];
+		c[k].id = k;
+		c[k].deadline_ns = lh_wall_ns() + (int64_t)(strtod(argv[2], NULL) * 1e9);
+		lh_buf_init(&c[k].log, 0);
+		pthread_create(&th[k], NULL, crash_client, &c[k]);
+	}
+	log = fopen(argv[3], "w");
+	for (k = 0; k < n; k++) {
+		pthread_join(th[k], NULL);
+		if (log)
+			fputs(c[k].log.data, log);
+		verdicts += c[k].verdicts;
+		disc += c[k].disconnects;
+		others += c[k].others;
+		lh_buf_release(&c[k].log);
+	}
+	if (log)
+		fclose(log);
+	printf("verdicts %d disconnected %d other_errors %d\n", verdicts, disc, others);
+	free(c);
+	free(th);
+	return log ? 0 : 1;
+}
+
+struct found {
+	int64_t *ids;
+	char *decisions;	/* 'a', 's' (ask), 'd' */
+	size_t n, cap;
+};
+
+static int found_row(void *arg, const struct lh_event_row *row)
+{
+	struct found *f = arg;
+	const char *d = strstr(row->payload, "\"decision\":\"");
+
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 1024;
+		f->ids = realloc(f->ids, sizeof(*f->ids) * f->cap);
+		f->decisions = realloc(f->decisions, f->cap);
+	}
+	f->ids[f->n] = row->request_id;
+	f->decisions[f->n] = d ? d[12] == 'a' && d[13] == 's' ? 's' : d[12] : '?';
+	f->n++;
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every verdict a client read is in the store, with the same decision. */
+static int cmd_crash_check(int argc, char **argv)
+{
+	struct lh_store_reader *r;
+	struct lh_buf err = LH_BUF_INIT;
+	struct lh_event_filter f;
+	struct found fd;
+	FILE *log;
+	char line[256];
+	int read_n = 0, found_n = 0, missing = 0, differ = 0;
+	int64_t *sorted;
+	size_t k;
+
+	if (argc < 2)
+		return 2;
+	memset(&fd, 0, sizeof(fd));
+	memset(&f, 0, sizeof(f));
+	f.types = "verdict";
+	if (lh_store_reader_open(&r, argv[0], &err) || lh_store_reader_each(r, &f, found_row, &fd, &err)) {
+		fprintf(stderr, "test-tool: %s\n", err.data);
+		return 1;
+	}
+	lh_store_reader_close(r);
+	/* ids sorted with their decisions: index k of sorted order */
+	sorted = malloc(sizeof(*sorted) * (fd.n ? fd.n : 1) * 2);
+	for (k = 0; k < fd.n; k++) {
+		sorted[2 * k] = fd.ids[k];
+		sorted[2 * k + 1] = fd.decisions[k];
+	}
+	qsort(sorted, fd.n, sizeof(int64_t) * 2, cmp_i64);
+	log = fopen(argv[1], "r");
+	while (log && fgets(line, sizeof(line), log)) {
+		int64_t id, key[2], *hit;
+		char dec[16];
+
+		if (sscanf(line, "%" SCNd64 " %15s", &id, dec) != 2)
+			continue;
+		read_n++;
+		key[0] = id;
+		hit = bsearch(key, sorted, fd.n, sizeof(int64_t) * 2, cmp_i64);
+		if (!hit) {
+			missing++;
+			printf("missing: request %" PRId64 " (%s)\n", id, dec);
+		} else if (hit[1] != (dec[0] == 'a' && dec[1] == 's' ? 's' : dec[0])) {
+			differ++;
+			printf("differs: request %" PRId64 " read %s\n", id, dec);
+		} else {
+			found_n++;
+		}
+	}
+	if (log)
+		fclose(log);
+	printf("read %d found %d missing %d differ %d\n", read_n, found_n, missing, differ);
+	free(sorted);
+	free(fd.ids);
+	free(fd.decisions);
+	lh_buf_release(&err);
+	return log && !missing && !differ ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -979,6 +1662,24 @@ int main(int argc, char **argv)
 		return cmd_journal_append(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "journal-replay"))
 		return cmd_journal_replay(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "store-journal"))
+		return cmd_store_journal(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "store-v1"))
+		return cmd_store_v1(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "store-query"))
+		return cmd_store_query(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "store-events"))
+		return cmd_store_events(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "file-event"))
+		return cmd_file_event(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "blob-put"))
+		return cmd_blob_put(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "blob-get") || !strcmp(argv[1], "blob-pread"))
+		return cmd_blob_get(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "crash-clients"))
+		return cmd_crash_clients(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "crash-check"))
+		return cmd_crash_check(argc - 2, argv + 2);
 	fprintf(stderr, "test-tool: unknown command '%s'\n", argv[1]);
 	return 2;
 }
