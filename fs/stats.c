@@ -216,6 +216,35 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	metric(o, "lighthouse_rate_limited_total", "counter", "requests denied by a rate limit");
 	lh_buf_addf(o, "lighthouse_rate_limited_total %" PRIu64 "\n",
 		    (uint64_t)atomic_load(&fs->stats.rate_limited));
+	{
+		static const char *const by[4] = { "expert", "human", "timeout", "restart" };
+		uint64_t waiting, experts;
+		int b;
+
+		esc_counts(fs, &waiting, &experts);
+		metric(o, "lighthouse_escalations_pending", "gauge",
+		       "escalated requests waiting for an expert or a person");
+		lh_buf_addf(o, "lighthouse_escalations_pending %" PRIu64 "\n", waiting);
+		metric(o, "lighthouse_escalations_total", "counter", "requests escalated since start");
+		lh_buf_addf(o, "lighthouse_escalations_total %" PRIu64 "\n",
+			    (uint64_t)atomic_load(&fs->stats.escalations));
+		metric(o, "lighthouse_escalations_decided_total", "counter",
+		       "escalations decided, by who decided (restart: the deadline passed while down)");
+		for (b = 0; b < 4; b++)
+			lh_buf_addf(o, "lighthouse_escalations_decided_total{by=\"%s\"} %" PRIu64 "\n", by[b],
+				    (uint64_t)atomic_load(&fs->stats.escalations_by[b]));
+		metric(o, "lighthouse_expert_claims_total", "counter", "escalations claimed by experts");
+		lh_buf_addf(o, "lighthouse_expert_claims_total %" PRIu64 "\n",
+			    (uint64_t)atomic_load(&fs->stats.claims));
+		metric(o, "lighthouse_expert_claims_expired_total", "counter",
+		       "claims not decided in time, gone back to the queue");
+		lh_buf_addf(o, "lighthouse_expert_claims_expired_total %" PRIu64 "\n",
+			    (uint64_t)atomic_load(&fs->stats.claims_expired));
+		metric(o, "lighthouse_experts", "gauge", "expert agents registered");
+		lh_buf_addf(o, "lighthouse_experts %" PRIu64 "\n", experts);
+		metric(o, "lighthouse_learned_rules", "gauge", "rules learned from decisions, in force");
+		lh_buf_addf(o, "lighthouse_learned_rules %d\n", learned_count(fs));
+	}
 	metric(o, "lighthouse_agents", "gauge", "agents (and uids) the daemon keeps counts for");
 	lh_buf_addf(o, "lighthouse_agents %zu\n", agents_count(fs));
 	{
