@@ -215,6 +215,7 @@ static int replay(struct ctl_env *env, const char *file, const char *project_opt
 
 	memset(&l, 0, sizeof(l));
 	memset(&r, 0, sizeof(r));
+	ctl_catch_up(env);	/* what a live daemon has journaled, committed */
 	if (lh_store_reader_open(&rd, env->state, &err)) {
 		fprintf(stderr, "lighthousectl: %s\n", err.data);
 		goto out;

@@ -1,6 +1,6 @@
 # tests/ -- unit tests (test-tool, in-process) and mount tests (tNNNN-*.sh
 # scripts driving the real binaries on a real mount). Families:
-#   t00xx build and units   t01xx mount   t02xx requests   t06xx ctl
+#   t00xx build and units   t01xx mount   t02xx requests   t05xx escalation   t06xx ctl
 #   t07xx crash             t08xx security        t09xx agents' hooks
 noinst_PROGRAMS += tests/test-tool
 tests_test_tool_SOURCES = tests/test-tool.c tests/cases.c tests/cases.h \
@@ -29,6 +29,7 @@ TESTS += \
 	tests/t0220-verdict-cases-mount.sh \
 	tests/t0230-expiry.sh \
 	tests/t0240-agents.sh \
+	tests/t0500-escalation.sh \
 	tests/t0600-ctl.sh \
 	tests/t0610-ctl-store.sh \
 	tests/t0700-crash.sh \
