@@ -930,7 +930,7 @@ static void judge(struct lh_fs *fs, struct record *r)
 		snprintf(r->agent, sizeof(r->agent), "%s", req.agent);
 	else if (req.session && req.session[0])
 		snprintf(r->agent, sizeof(r->agent), "%s", req.session);
-	else
+	else if (!r->agent[0])		/* else captured at the first write */
 		ident_session_of_pid(r->pid, r->agent, sizeof(r->agent));
 	{
 		const char *which;
@@ -1454,13 +1454,16 @@ void reqtab_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_f
 	}
 }
 
-static void capture_cwd(struct reqtab *t, struct record *r, pid_t pid)
+/* The writer's cwd and session, read while it is surely alive. */
+static void capture_writer(struct reqtab *t, struct record *r, pid_t pid)
 {
-	char cwd[sizeof(r->cwd)];
+	char cwd[sizeof(r->cwd)], sid[sizeof(r->agent)];
 
 	ident_cwd_of_pid(pid, cwd, sizeof(cwd));
+	ident_session_of_pid(pid, sid, sizeof(sid));
 	pthread_mutex_lock(&t->mu);
 	memcpy(r->cwd, cwd, sizeof(cwd));
+	memcpy(r->agent, sid, sizeof(sid));
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -1505,12 +1508,14 @@ void reqtab_write(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, const char *
 	do_judge = h->channel && size != fs->max_write && begin_judging(t, r);
 	pthread_mutex_unlock(&t->mu);
 	/*
-	 * Relative paths in a plain command are relative to the writer's cwd:
-	 * read it while the writer is surely alive (before the reply).
+	 * Relative paths in a plain command are relative to the writer's cwd,
+	 * and who asks is the writer's session: read both while the writer is
+	 * surely alive (before the reply). Judging comes at the release, which
+	 * close() does not wait for: by then a shell's `echo ... >` is gone.
 	 */
 	need_cwd = first && size && buf[0] != '{';
 	if (need_cwd)
-		capture_cwd(t, r, fuse_req_ctx(req)->pid);
+		capture_writer(t, r, fuse_req_ctx(req)->pid);
 	if (do_judge)
 		judge(fs, r);
 	if (rc)
