@@ -50,9 +50,10 @@
  * is decided deny, with a reason that says so. Nothing is lost, nothing
  * is allowed by default.
  *
- * experts/NAME/next: a read returns the IDs in the expert's queue, or
- * parks until there is one (so a scripted expert blocks in `head -1`
- * instead of polling); O_NONBLOCK gets EAGAIN.
+ * experts/NAME/next: a read returns the IDs in the expert's queue (the
+ * whole lines the read has room for), or parks until there is one (so a
+ * scripted expert blocks in `head -1` instead of polling); O_NONBLOCK
+ * gets EAGAIN.
  *
  * Locking: esc->mu guards everything here; it is a leaf lock. No FUSE
  * reply, store submission, validator or reqtab call is made while holding
@@ -90,6 +91,7 @@
 struct nwaiter {			/* a parked read of experts/NAME/next */
 	struct nwaiter *next;
 	fuse_req_t req;
+	size_t size;			/* what the read asked for */
 };
 
 struct expert {
@@ -403,6 +405,22 @@ static void wake_add(struct todo *td, fuse_req_t req, int err, const char *text,
 	td->wakes = w;
 }
 
+/*
+ * How much of a queue's text a read of `size` bytes gets: whole lines, as
+ * many as fit (a reply longer than the read is an error to the kernel); a
+ * read too small for one line gets its first bytes.
+ */
+static size_t fit_lines(const char *text, size_t len, size_t size)
+{
+	size_t n;
+
+	if (len <= size)
+		return len;
+	for (n = size; n > 0 && text[n - 1] != '\n'; n--)
+		;
+	return n ? n : size;
+}
+
 /* Caller holds mu: the expert's queue changed; answer its parked `next` reads. */
 static void wake_expert(struct esc *e, struct expert *x, struct todo *td)
 {
@@ -416,7 +434,7 @@ static void wake_expert(struct esc *e, struct expert *x, struct todo *td)
 			struct nwaiter *w = x->waiters;
 
 			x->waiters = w->next;
-			wake_add(td, w->req, 0, q.data, q.len);
+			wake_add(td, w->req, 0, q.data, fit_lines(q.data, q.len, w->size));
 			free(w);
 		}
 	}
@@ -1741,7 +1759,7 @@ static void on_next_interrupt(fuse_req_t req, void *data)
 	free(found);
 }
 
-void esc_next(struct lh_fs *fs, fuse_req_t req, uint32_t expert, int nonblock)
+void esc_next(struct lh_fs *fs, fuse_req_t req, uint32_t expert, size_t size, int nonblock)
 {
 	struct esc *e = fs->esc;
 	struct lh_buf q = LH_BUF_INIT;
@@ -1765,6 +1783,7 @@ void esc_next(struct lh_fs *fs, fuse_req_t req, uint32_t expert, int nonblock)
 
 				/* once parked and unlocked, req belongs to whoever wakes it */
 				w->req = req;
+				w->size = size;
 				w->next = x->waiters;
 				x->waiters = w;
 				pthread_mutex_unlock(&e->mu);
@@ -1776,7 +1795,7 @@ void esc_next(struct lh_fs *fs, fuse_req_t req, uint32_t expert, int nonblock)
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_buf(req, q.data, q.len);
+		fuse_reply_buf(req, q.data, fit_lines(q.data, q.len, size));
 	lh_buf_release(&q);
 }
 

@@ -18,7 +18,8 @@
  *                                      (or one JSON object with those keys);
  *                                      it counts when the file is closed
  *   mv inprogress/ID queue/ID          give a claim back
- *   experts/NAME/next                  a read returns the IDs in the queue,
+ *   experts/NAME/next                  a read returns the IDs in the queue
+ *                                      (the whole lines it has room for),
  *                                      waiting (without a thread) until there
  *                                      is one; O_NONBLOCK: EAGAIN
  *
@@ -479,7 +480,7 @@ static void x_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (off > 0)
 			fuse_reply_buf(req, NULL, 0);
 		else
-			esc_next(fs, req, h->expert, h->nonblock);
+			esc_next(fs, req, h->expert, size, h->nonblock);
 		return;
 	}
 	if (h->writing) {

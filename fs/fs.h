@@ -369,7 +369,7 @@ int esc_decline(struct lh_fs *fs, uint32_t expert, uint64_t id);
 int esc_vote(struct lh_fs *fs, uint32_t expert, uint64_t id, enum lh_decision d,
 	     const char *reason, const char *remember, struct lh_buf *msg);
 /* experts/NAME/next: answer with the queue now, or park until it is not empty */
-void esc_next(struct lh_fs *fs, fuse_req_t req, uint32_t expert, int nonblock);
+void esc_next(struct lh_fs *fs, fuse_req_t req, uint32_t expert, size_t size, int nonblock);
 
 extern const struct fuse_lowlevel_ops experts_ops;
 extern const struct fuse_lowlevel_ops context_ops;
