@@ -35,7 +35,8 @@
  * (reqtab_decided), so no agent sees a decision the store could lose. A
  * remembered decision is also published as a learned rule (learned.c)
  * before the agent's read returns, so the agent's next identical request
- * is answered by the policy.
+ * is answered by the policy. A person's approve / deny is answered only
+ * then too (struct fin_wait), so what they ask next meets their rule.
  *
  * The worker thread sleeps until the next deadline (an item's, a claim's,
  * an offer's) or a job: publishing learned rules after a commit (compiling
@@ -87,6 +88,7 @@
 #define CAPS_MAX 512
 #define MAX_DROPPED 32
 #define MAX_EXPERT_ID 0xFFFF	/* inode numbers hold 16 bits of it */
+#define HUMAN_WAIT_S 5		/* a person's decision: answered once final, or after this */
 
 struct nwaiter {			/* a parked read of experts/NAME/next */
 	struct nwaiter *next;
@@ -176,6 +178,20 @@ struct fin {
 	struct fs_decided out;		/* the verdict for the agent */
 	char by[16], who[256];
 	char *rule_text;		/* the learned rule(s), when remembered */
+	struct fin_wait *wait;		/* a person waiting for it, or NULL */
+};
+
+/*
+ * A person's decision is answered (lighthousectl approve / deny returns)
+ * once it is final: committed, its learned rule published, the agent
+ * answered. So a request the person makes next is judged by that rule.
+ * Shared by the waiting ctl thread and the decision; the last one frees.
+ */
+struct fin_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;		/* monotonic clock */
+	int done;			/* protected by mu, as is refs */
+	int refs;
 };
 
 /* Work collected under the lock, done after it. */
@@ -191,6 +207,57 @@ struct todo {
 	struct wake *wakes;
 	struct lh_buf events;		/* claim events: JSON lines "id expert why" */
 };
+
+static struct fin_wait *fin_wait_new(void)
+{
+	struct fin_wait *w = xcalloc(1, sizeof(*w));
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&w->mu, NULL);
+	w->refs = 2;
+	return w;
+}
+
+/* Drop a reference; done: the decision is final (or will never be). */
+static void fin_wait_put(struct fin_wait *w, int done)
+{
+	int last;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (done) {
+		w->done = 1;
+		pthread_cond_broadcast(&w->cv);
+	}
+	last = !--w->refs;
+	pthread_mutex_unlock(&w->mu);
+	if (last) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+	}
+}
+
+/* Wait at most `secs` for the decision; 1 if it is final. */
+static int fin_wait_for(struct fin_wait *w, int secs)
+{
+	struct timespec until;
+	int done, rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += secs;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+	done = w->done;
+	pthread_mutex_unlock(&w->mu);
+	return done;
+}
 
 static struct item *find(struct esc *e, uint64_t id)
 {
@@ -680,6 +747,7 @@ void esc_free(struct lh_fs *fs)
 		struct job *j = e->jobs;
 
 		e->jobs = j->next;
+		fin_wait_put(j->fin->wait, 0);
 		free(j->fin->rule_text);
 		free(j->fin);
 		free(j);
@@ -778,6 +846,7 @@ static void deliver(struct fin *f)
 		it->purge_ns = lh_mono_ns() + (int64_t)fs->cfg.result_ttl * 1000000000;
 	}
 	pthread_mutex_unlock(&e->mu);
+	fin_wait_put(f->wait, 1);
 	free(f->rule_text);
 	free(f);
 }
@@ -806,12 +875,13 @@ static int parse_remember(const char *s, int *rem)
 
 /*
  * Record the decision on item `it` (state E_DECIDING, so nothing frees or
- * changes its request) and deliver it once committed. `votes` are vote
- * events to record with it. Called without mu.
+ * changes its request) and deliver it once committed. `last` is the vote
+ * that completed a quorum, recorded with it; `wait`, when not NULL, is
+ * told when the decision is final. Called without mu.
  */
 static void finalize(struct lh_fs *fs, struct item *it, enum lh_decision d, int by_idx,
 		     const char *who, const char *why, int remember, const struct vote *last,
-		     struct lh_buf *msg)
+		     struct lh_buf *msg, struct fin_wait *wait)
 {
 	static const char *const by_names[] = { "expert", "human", "timeout", "timeout" };
 	const struct esc_request *rq = &it->rq;
@@ -826,6 +896,7 @@ static void finalize(struct lh_fs *fs, struct item *it, enum lh_decision d, int 
 	f->fs = fs;
 	f->id = rq->id;
 	f->by_idx = by_idx;
+	f->wait = wait;
 	snprintf(f->by, sizeof(f->by), "%s", by_names[by_idx]);
 	snprintf(f->who, sizeof(f->who), "%s", who);
 	snprintf(f->out.by, sizeof(f->out.by), "%s", who);
@@ -990,6 +1061,7 @@ int esc_decide_human(struct lh_fs *fs, uint64_t id, const char *who, enum lh_dec
 {
 	struct esc *e = fs->esc;
 	struct todo td = { NULL, LH_BUF_INIT };
+	struct fin_wait *wait;
 	struct item *it;
 	char why[LH_REASON_MAX], clean[LH_REASON_MAX];
 	int rem;
@@ -1018,7 +1090,11 @@ int esc_decide_human(struct lh_fs *fs, uint64_t id, const char *who, enum lh_dec
 		textf(why, sizeof(why), "denied by %s%s%s", who, clean[0] ? ": " : "", clean);
 	else
 		textf(why, sizeof(why), "%s wants it confirmed%s%s", who, clean[0] ? ": " : "", clean);
-	finalize(fs, it, d, BY_HUMAN, who, why, rem, NULL, msg);
+	wait = fin_wait_new();
+	finalize(fs, it, d, BY_HUMAN, who, why, rem, NULL, msg, wait);
+	if (!fin_wait_for(wait, HUMAN_WAIT_S))
+		lh_buf_addf(msg, "note: the decision is not recorded yet; it applies once it is\n");
+	fin_wait_put(wait, 0);
 	return 0;
 }
 
@@ -1091,7 +1167,7 @@ int esc_vote(struct lh_fs *fs, uint32_t expert, uint64_t id, enum lh_decision d,
 		submit_one(fs, "decision", (int64_t)id, NULL, &one);
 		lh_buf_addf(msg, "vote %d of %d recorded", nvotes, quorum);
 	} else {
-		finalize(fs, it, fd, BY_EXPERT, who, why, final_rem, quorum > 1 ? &last : NULL, NULL);
+		finalize(fs, it, fd, BY_EXPERT, who, why, final_rem, quorum > 1 ? &last : NULL, NULL, NULL);
 	}
 	lh_buf_release(&one);
 	return 0;
@@ -1328,7 +1404,7 @@ static void *worker(void *arg)
 				continue;
 			textf(why, sizeof(why), "no decision within %u s: the escalation timed out (%s)",
 				 fs->cfg.escalation_timeout, it->rq.reason);
-			finalize(fs, it, LH_DENY, BY_TIMEOUT, "timeout", why, REM_NO, NULL, NULL);
+			finalize(fs, it, LH_DENY, BY_TIMEOUT, "timeout", why, REM_NO, NULL, NULL, NULL);
 		}
 		pthread_mutex_lock(&e->mu);
 	}
@@ -2159,7 +2235,7 @@ static void recover_one(struct lh_fs *fs, struct lh_store_reader *rd, struct pen
 			textf(why, sizeof(why),
 				 "no decision before the deadline, which passed while lighthoused was not running: the escalation timed out (%s)",
 				 rq.reason);
-			finalize(fs, it, LH_DENY, BY_RESTART, "timeout", why, REM_NO, NULL, NULL);
+			finalize(fs, it, LH_DENY, BY_RESTART, "timeout", why, REM_NO, NULL, NULL, NULL);
 			lh_info("escalated request %" PRId64 " timed out while the daemon was down: denied", p->id);
 		} else {
 			lh_info("escalated request %" PRId64 " is pending again", p->id);
