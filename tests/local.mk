@@ -30,6 +30,9 @@ TESTS += \
 	tests/t0230-expiry.sh \
 	tests/t0240-agents.sh \
 	tests/t0500-escalation.sh \
+	tests/t0510-experts.sh \
+	tests/t0520-learned.sh \
+	tests/t0530-escalation-restart.sh \
 	tests/t0600-ctl.sh \
 	tests/t0610-ctl-store.sh \
 	tests/t0700-crash.sh \

@@ -22,11 +22,11 @@ pending_id() {
 	ctl pending | awk -v t="  Bash: $1" '/^[0-9]/ { id = $1 } $0 == t { print id }'
 }
 
-# wait_pending TEXT: until it is listed (it is, once its events are committed)
+# wait_pending TEXT: until it is listed (it is, once its events are committed; at most 60 s)
 wait_pending() {
 	n=0
 	while [ -z "$(pending_id "$1")" ]; do
-		n=$((n + 1)); [ $n -lt 100 ] || return 1; sleep 0.05
+		n=$((n + 1)); [ $n -lt 600 ] || return 1; sleep 0.1
 	done
 }
 
@@ -146,7 +146,7 @@ test_expect_success 'many escalations wait at once without a thread each; the mo
 		i=$((i + 1))
 	done &&
 	n=0; while [ "$(ctl pending | grep -c "^[0-9]*  pending")" -lt 40 ]; do
-		n=$((n + 1)); [ $n -lt 200 ] || exit 1; sleep 0.05; done &&
+		n=$((n + 1)); [ $n -lt 600 ] || exit 1; sleep 0.1; done &&
 	grep -q "^lighthouse_escalations_pending 40$" "$MNT/stats" &&
 	# four FUSE threads at most (-o threads=4), forty reads parked: no thread each
 	echo ls >"$MNT/requests/alive" && [ "$(decision alive)" = allow ] &&
