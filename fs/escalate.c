@@ -166,6 +166,7 @@ struct esc {
 	uint32_t next_expert;
 	uint64_t npending;
 	struct job *jobs, *jobs_tail;
+	int64_t sleep_until;		/* monotonic: the worker's wake-up while it waits, else 0 */
 	pthread_t worker;
 	int running, stopping;
 };
@@ -1257,6 +1258,18 @@ static struct item *item_add(struct esc *e, const struct esc_request *rq)
 	return it;
 }
 
+/*
+ * Caller holds mu: something is due at `when` (monotonic). Wake the worker
+ * only if it sleeps past that: it rescans every item when it wakes, and
+ * does so at least once a second anyway, so most escalations and claims
+ * need not wake it at all.
+ */
+static void wake_worker(struct esc *e, int64_t when)
+{
+	if (e->sleep_until && when < e->sleep_until)
+		pthread_cond_signal(&e->cv);
+}
+
 void esc_open(struct lh_fs *fs, const struct esc_request *rq)
 {
 	struct esc *e = fs->esc;
@@ -1274,12 +1287,17 @@ void esc_open(struct lh_fs *fs, const struct esc_request *rq)
 	}
 	it = item_add(e, rq);
 	route(e, it, &td);
-	pthread_cond_signal(&e->cv);	/* a new deadline */
+	{
+		int64_t hold = lh_mono_ns() + (int64_t)fs->cfg.claim_timeout * 1000000000;
+
+		wake_worker(e, it->deadline_ns < hold ? it->deadline_ns : hold);
+	}
 	pthread_mutex_unlock(&e->mu);
 	todo_run(fs, &td);
 }
 
 /* ---- the worker ---------------------------------------------------------------- */
+
 
 /* Caller holds mu: take back what is overdue; collect items past their deadline. */
 static int64_t tick(struct lh_fs *fs, struct todo *td, uint64_t *expired, int *nexpired, int max)
@@ -1388,7 +1406,9 @@ static void *worker(void *arg)
 			/* pthread_cond_timedwait counts CLOCK_REALTIME */
 			until.tv_sec = (time_t)(wall / 1000000000);
 			until.tv_nsec = (long)(wall % 1000000000);
+			e->sleep_until = next;
 			pthread_cond_timedwait(&e->cv, &e->mu, &until);
+			e->sleep_until = 0;
 			continue;
 		}
 		pthread_mutex_unlock(&e->mu);
@@ -1746,7 +1766,7 @@ int esc_claim(struct lh_fs *fs, uint32_t expert, uint64_t id)
 	x->queued--;
 	x->claimed++;
 	todo_event(&td, id, x->name, "claimed");
-	pthread_cond_signal(&e->cv);	/* a new deadline */
+	wake_worker(e, it->claims[it->nclaims - 1].until_ns);
 	pthread_mutex_unlock(&e->mu);
 	atomic_fetch_add(&fs->stats.claims, 1);
 	todo_run(fs, &td);
