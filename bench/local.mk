@@ -67,3 +67,15 @@ bench-store: bench/store$(EXEEXT) fs/lighthoused$(EXEEXT)
 	./bench/store$(EXEEXT) --lighthoused ./fs/lighthoused$(EXEEXT)
 .PHONY: bench-store
 # ---- end of bench/store -------------------------------------------------------
+# ---- bench/escalation (issue 7: experts and people in the loop) ------------
+# The time from an agent's request to an expert seeing it (a parked read of
+# experts/NAME/next) and from the expert's decision to the agent's blocked
+# read returning, with 100 other escalations pending; an ordinary round
+# trip on the same mount for scale. `make bench-escalation` runs it.
+noinst_PROGRAMS += bench/escalation
+bench_escalation_SOURCES = bench/escalation.c
+bench_escalation_LDADD = common/libcommon.a
+.PHONY: bench-escalation
+bench-escalation: bench/escalation$(EXEEXT) fs/lighthoused$(EXEEXT)
+	./bench/escalation$(EXEEXT) --lighthoused ./fs/lighthoused$(EXEEXT)
+# ---- end of bench/escalation ------------------------------------------------
