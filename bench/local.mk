@@ -83,3 +83,15 @@ EXTRA_DIST += bench/run-fs.sh
 .PHONY: bench-fs
 bench-fs: fs/lighthoused bench/passthrough bench/fs
 	BUILDDIR='$(abs_top_builddir)' $(SHELL) $(srcdir)/bench/run-fs.sh $(BENCH_FS_ARGS)
+# ---- bench/escalation (issue 7: experts and people in the loop) ------------
+# The time from an agent's request to an expert seeing it (a parked read of
+# experts/NAME/next) and from the expert's decision to the agent's blocked
+# read returning, with 100 other escalations pending; an ordinary round
+# trip on the same mount for scale. `make bench-escalation` runs it.
+noinst_PROGRAMS += bench/escalation
+bench_escalation_SOURCES = bench/escalation.c
+bench_escalation_LDADD = common/libcommon.a
+.PHONY: bench-escalation
+bench-escalation: bench/escalation$(EXEEXT) fs/lighthoused$(EXEEXT)
+	./bench/escalation$(EXEEXT) --lighthoused ./fs/lighthoused$(EXEEXT)
+# ---- end of bench/escalation ------------------------------------------------

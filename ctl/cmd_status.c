@@ -73,6 +73,10 @@ int cmd_status(struct ctl_env *env, int argc, char **argv)
 	printf("events_stored: %.0f\n", events);
 	printf("policy_rules: %.0f\n", ctl_metric(text.data, "lighthouse_policy_rules"));
 	printf("pending: %.0f\n", ctl_metric(text.data, "lighthouse_requests_pending"));
+	printf("escalations: %.0f pending, %.0f experts, %.0f learned rules\n",
+	       ctl_metric(text.data, "lighthouse_escalations_pending"),
+	       ctl_metric(text.data, "lighthouse_experts"),
+	       ctl_metric(text.data, "lighthouse_learned_rules"));
 	printf("rate_limited: %.0f\n", ctl_metric(text.data, "lighthouse_rate_limited_total"));
 	{
 		double thr = ctl_metric(text.data, "lighthouse_sla_threshold_microseconds");

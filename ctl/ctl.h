@@ -44,6 +44,8 @@ const char *ctl_mount(struct ctl_env *env, int quiet);
 int ctl_read_file(const char *path, struct lh_buf *out);
 /* Send one command to MOUNT/ctl and collect the reply. */
 int ctl_command(struct ctl_env *env, const char *cmd, struct lh_buf *reply);
+/* Send a command, print the reply; CTL_OK, or CTL_FAIL when it failed or says error:. */
+int ctl_send(struct ctl_env *env, const char *cmd);
 /*
  * When a daemon holds the store of env->state and answers on the mount,
  * wait until it has committed what it released at its journal, so that
@@ -58,6 +60,10 @@ int cmd_status(struct ctl_env *env, int argc, char **argv);
 int cmd_check(struct ctl_env *env, int argc, char **argv);
 int cmd_events(struct ctl_env *env, int argc, char **argv);
 int cmd_policy(struct ctl_env *env, int argc, char **argv);
+int cmd_pending(struct ctl_env *env, int argc, char **argv);
+int cmd_approve(struct ctl_env *env, int argc, char **argv);
+int cmd_deny(struct ctl_env *env, int argc, char **argv);
+int cmd_expert(struct ctl_env *env, int argc, char **argv);
 int cmd_reload(struct ctl_env *env, int argc, char **argv);
 int cmd_config(struct ctl_env *env, int argc, char **argv);
 int cmd_top(struct ctl_env *env, int argc, char **argv);

@@ -36,8 +36,17 @@ const struct ctl_cmd ctl_commands[] = {
 	  "write the project as it was after an event (or at a time) into DIR, from the store" },
 	{ "vacuum", cmd_vacuum, "vacuum [--keep-days N]",
 	  "drop file history older than N days (default 90) that newer states replace; never verdicts" },
-	{ "policy", cmd_policy, "policy check FILE | policy show",
-	  "check a policy file, or print the policy in force" },
+	{ "policy", cmd_policy,
+	  "policy check FILE | policy show | policy forget RULE | policy replay [--project DIR] [--json] FILE",
+	  "check a policy file, print the policy in force, revoke a learned rule, or judge the recorded requests with FILE and show which verdicts would change" },
+	{ "pending", cmd_pending, "pending",
+	  "the escalated requests waiting for an expert or a person, with their context" },
+	{ "approve", cmd_approve, "approve ID [--remember[=exact|pattern]] [--reason TEXT]",
+	  "allow an escalated request; --remember makes it a learned rule" },
+	{ "deny", cmd_deny, "deny ID --reason TEXT [--remember[=exact|pattern]]",
+	  "deny an escalated request, saying why" },
+	{ "expert", cmd_expert, "expert add NAME [--caps CAPS] | expert list | expert remove NAME",
+	  "register an expert agent and what it decides on (git,database,security...), list or remove them" },
 	{ "top", cmd_top, "top [-d SECONDS] [-n COUNT]",
 	  "a live view: requests, decisions, latency, cache, busiest agents" },
 	{ "reload", cmd_reload, "reload", "make the daemon reload its policy" },
@@ -329,6 +338,21 @@ void ctl_catch_up(struct ctl_env *env)
 	}
 	lh_buf_release(&path);
 	lh_buf_release(&reply);
+}
+
+int ctl_send(struct ctl_env *env, const char *cmd)
+{
+	struct lh_buf reply = LH_BUF_INIT;
+	int rc = ctl_command(env, cmd, &reply);
+
+	if (!rc) {
+		fputs(reply.data, stdout);
+		if (!strncmp(reply.data, "error:", 6) || strstr(reply.data, "\nerror:") ||
+		    strstr(reply.data, "rejected"))
+			rc = -1;
+	}
+	lh_buf_release(&reply);
+	return rc ? CTL_FAIL : CTL_OK;
 }
 
 double ctl_metric(const char *text, const char *name)

@@ -4,8 +4,10 @@ bin_PROGRAMS += ctl/lighthousectl
 ctl_lighthousectl_SOURCES = \
 	ctl/cmd_check.c \
 	ctl/cmd_events.c \
+	ctl/cmd_expert.c \
 	ctl/cmd_export.c \
 	ctl/cmd_hook.c \
+	ctl/cmd_pending.c \
 	ctl/cmd_policy.c \
 	ctl/cmd_reload.c \
 	ctl/cmd_replay.c \

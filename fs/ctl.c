@@ -12,7 +12,16 @@
  *   config NAME VALUE    change a runtime setting
  *   vacuum DAYS          retention: drop superseded file history older than
  *                        DAYS through the store's writer (store/vacuum.c)
+ *   pending              the escalations waiting for a decision
+ *   approve ID [remember=exact|pattern] [reason=TEXT...]
+ *   deny ID [remember=exact|pattern] [reason=TEXT...]
+ *                        a person decides an escalation (human decisions win)
+ *   forget RULE          revoke a learned rule
+ *   expert add NAME [CAPS] | expert remove NAME | expert list
  *   help                 this list
+ *
+ * The caller's uid (from the kernel, when the ctl file was opened) names
+ * the person who approves or denies.
  *
  * Settings are rows of one table (config_table) that serves this file,
  * `lighthousectl config` and the man page alike.
@@ -22,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
@@ -64,6 +74,10 @@ static const struct config_row config_table[] = {
 	{ "sla_p99_us", CFG(sla_p99_us), 1, 0, 100000000,
 	  "verdict p99 (microseconds) above which the SLA is breached (0: no SLA)" },
 	{ "sla_window", CFG(sla_window), 1, 1, 600, "seconds the SLA's p99 is measured over" },
+	{ "escalation_timeout", CFG(escalation_timeout), 1, 0, 7 * 86400,
+	  "seconds an escalated request waits for an expert or a person before it is denied (0: no escalation, escalate is answered as ask)" },
+	{ "claim_timeout", CFG(claim_timeout), 1, 1, 86400,
+	  "seconds an expert may hold an escalation (offered or claimed) without deciding before it goes back to the queue" },
 };
 
 static unsigned *field(struct lh_fs *fs, const struct config_row *r)
@@ -115,8 +129,8 @@ int fs_reload_policy(struct lh_fs *fs, struct lh_buf *msg)
 	int rc;
 
 	pthread_mutex_lock(&fs->reload_mu);
-	rc = fs->policy_path ? lh_policy_load(&pol, fs->policy_path, &err)
-			     : lh_policy_builtin(&pol, &err);
+	/* the policy file (or the built-in one) and every learned rule */
+	rc = fs_policy_compile(fs, &pol, &err);
 	memset(&ev, 0, sizeof(ev));
 	ev.uid = ev.gid = ev.pid = -1;
 	if (rc) {
@@ -132,13 +146,13 @@ int fs_reload_policy(struct lh_fs *fs, struct lh_buf *msg)
 		lh_warn("policy rejected: %s", err.data);
 	} else {
 		uint32_t gen;
-		int rules = lh_policy_nrules(pol);
+		int rules = lh_policy_nrules(pol), learned = lh_policy_nlearned(pol);
 
 		gen = lh_validator_set_policy(fs->validator, pol);
 		atomic_store(&fs->policy_gen, gen);
 		atomic_fetch_add(&fs->stats.reloads, 1);
-		lh_buf_addf(msg, "policy loaded: %s, %d rules, generation %u\n",
-			    fs->policy_path ? fs->policy_path : "builtin:default", rules, gen);
+		lh_buf_addf(msg, "policy loaded: %s, %d rules, generation %u (%d learned rules)\n",
+			    fs->policy_path ? fs->policy_path : "builtin:default", rules, gen, learned);
 		lh_buf_adds(&payload, "{\"source\":");
 		lh_buf_add_json_str(&payload, fs->policy_path ? fs->policy_path : "builtin:default",
 				    strlen(fs->policy_path ? fs->policy_path : "builtin:default"));
@@ -184,6 +198,13 @@ static void status(struct lh_fs *fs, struct lh_buf *out)
 	lh_buf_addf(out, "events_stored: %" PRId64 "\nlast_seq: %" PRId64 "\n", ss.total_events,
 		    ss.last_seq);
 	lh_buf_addf(out, "rate_limited: %" PRIu64 "\n", (uint64_t)atomic_load(&fs->stats.rate_limited));
+	{
+		uint64_t waiting, experts;
+
+		esc_counts(fs, &waiting, &experts);
+		lh_buf_addf(out, "escalations_pending: %" PRIu64 "\nexperts: %" PRIu64
+			    "\nlearned_rules: %d\n", waiting, experts, learned_count(fs));
+	}
 	if (!fs->cfg.sla_p99_us) {
 		lh_buf_adds(out, "sla: off\n");
 	} else if (atomic_load(&fs->stats.sla_breached)) {
@@ -266,7 +287,68 @@ static int vacuum(struct lh_fs *fs, char **w, int n, struct lh_buf *out)
 	return rc;
 }
 
-int fs_ctl_command(struct lh_fs *fs, const char *line, size_t len, struct lh_buf *out)
+
+/* who a command's caller is, for the record: the user name, else uid:N */
+static void who_of(uid_t uid, char *out, size_t n)
+{
+	struct fs_ident id;
+
+	ident_of_uid(uid, &id);
+	if (id.user[0])
+		snprintf(out, n, "%s", id.user);
+	else
+		snprintf(out, n, "uid:%u", (unsigned)uid);
+}
+
+/* approve|deny ID [remember=exact|pattern] [reason=TEXT...] (TEXT: the rest of the line) */
+static int decide(struct lh_fs *fs, uid_t uid, const char *line, struct lh_buf *out)
+{
+	char word[16], remember[16] = "", who[96];
+	const char *p = line, *reason = "";
+	unsigned long long id;
+	char *end;
+	size_t n;
+	int d;
+
+	while (*p == ' ')
+		p++;
+	n = strcspn(p, " ");
+	snprintf(word, sizeof(word), "%.*s", (int)(n < sizeof(word) ? n : sizeof(word) - 1), p);
+	d = !strcmp(word, "approve") ? LH_ALLOW : LH_DENY;
+	p += n;
+	while (*p == ' ')
+		p++;
+	errno = 0;
+	id = strtoull(p, &end, 10);
+	if (errno || end == p || (*end && *end != ' ')) {
+		lh_buf_addf(out, "error: %s needs a request id\n", word);
+		return -EINVAL;
+	}
+	p = end;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (!strncmp(p, "remember=", 9)) {
+			n = strcspn(p + 9, " ");
+			snprintf(remember, sizeof(remember), "%.*s", (int)(n < sizeof(remember) ? n : 15),
+				 p + 9);
+			p += 9 + n;
+		} else if (!strncmp(p, "reason=", 7)) {
+			reason = p + 7;
+			break;
+		} else if (*p) {
+			lh_buf_addf(out, "error: unknown argument '%s' (remember=exact|pattern, reason=TEXT)\n", p);
+			return -EINVAL;
+		} else {
+			break;
+		}
+	}
+	who_of(uid, who, sizeof(who));
+	return esc_decide_human(fs, (uint64_t)id, who, (enum lh_decision)d, reason, remember, out);
+}
+
+
+int fs_ctl_command(struct lh_fs *fs, uid_t uid, const char *line, size_t len, struct lh_buf *out)
 {
 	char buf[512], *w[8], *p;
 	int n = 0;
@@ -315,10 +397,40 @@ int fs_ctl_command(struct lh_fs *fs, const char *line, size_t len, struct lh_buf
 		lh_buf_addf(out, "state: %s\n", fs->state_dir);
 		return rc;
 	}
+	if (!strcmp(w[0], "pending")) {
+		esc_pending_render(fs, out);
+		return 0;
+	}
+	if (!strcmp(w[0], "approve") || !strcmp(w[0], "deny")) {
+		/* the reason is the rest of the line, blanks and all */
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		return decide(fs, uid, buf, out);
+	}
+	if (!strcmp(w[0], "forget") && n == 2) {
+		char who[96];
+
+		who_of(uid, who, sizeof(who));
+		return learned_forget(fs, w[1], who, out);
+	}
+	if (!strcmp(w[0], "expert") && n >= 2) {
+		if (!strcmp(w[1], "list") && n == 2) {
+			esc_expert_list(fs, out);
+			return 0;
+		}
+		if (!strcmp(w[1], "add") && (n == 3 || n == 4))
+			return esc_expert_add(fs, w[2], uid, getgid(), n == 4 ? w[3] : "", out);
+		if (!strcmp(w[1], "remove") && n == 3)
+			return esc_expert_remove(fs, w[2], uid, out);
+		lh_buf_adds(out, "error: expert add NAME [CAPS] | expert remove NAME | expert list\n");
+		return -EINVAL;
+	}
 	if (!strcmp(w[0], "help")) {
 		size_t k;
 
-		lh_buf_adds(out, "commands: status, reload, expire, config [NAME [VALUE]], vacuum DAYS, sync, help\nsettings:\n");
+		lh_buf_adds(out, "commands: status, reload, expire, config [NAME [VALUE]], vacuum DAYS, sync,\n"
+				 "  pending, approve ID [remember=exact|pattern] [reason=TEXT], deny ID [...],\n"
+				 "  forget RULE, expert add NAME [CAPS] | remove NAME | list, help\nsettings:\n");
 		for (k = 0; k < sizeof(config_table) / sizeof(config_table[0]); k++)
 			lh_buf_addf(out, "  %-14s %s%s\n", config_table[k].name, config_table[k].help,
 				    config_table[k].runtime ? "" : " (at mount)");

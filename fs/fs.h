@@ -14,6 +14,11 @@
  *   current/PATH         FS_KIND_CUR  | address of its node (current.h)
  *   history/NAME/PATH    FS_KIND_HIST | view << 32 | node (history.c)
  *   shadows/PATH[.json]  FS_KIND_SHADOW | id of the path looked up (shadows.c)
+ *   experts/NAME[/PART]  FS_KIND_EXPERT | expert id << 4 | part (EXP_*)
+ *   experts/NAME/queue/ID        FS_KIND_QUEUED | expert id << 40 | request id
+ *   experts/NAME/inprogress/ID   FS_KIND_CLAIMED | expert id << 40 | request id
+ *   context/ID[/PART]    FS_KIND_CTX | request id << 8 | part (CTX_*)
+ *   context/ID/files/F   FS_KIND_CTXFILE | request id << 8 | file index
  *
  * A result inode belongs to one request and never changes once judged, so
  * the kernel may cache it (attributes and pages); writing requests/NAME
@@ -38,8 +43,11 @@
 
 #include <fuse_lowlevel.h>
 
+#include "validator/verdict.h"
+
 struct lh_store;
 struct lh_validator;
+struct lh_policy;
 struct lh_buf;
 struct reqtab;
 struct agents;
@@ -49,6 +57,9 @@ struct recorder;
 struct history;
 struct shadows;
 struct lh_tree;
+struct esc;
+struct learned;
+struct ctxpkg;
 
 enum {
 	FS_INO_ROOT = 1,
@@ -64,6 +75,7 @@ enum {
 	FS_INO_STATS,
 	FS_INO_CTL,
 	FS_INO_POLICY_ACTIVE,
+	FS_INO_POLICY_LEARNED,
 	FS_INO_FIXED_MAX
 };
 
@@ -75,6 +87,12 @@ enum {
 #define FS_KIND_CUR 5ULL
 #define FS_KIND_HIST 6ULL
 #define FS_KIND_SHADOW 7ULL
+/* escalation's rooms (experts.c, context.c): kinds from 8, out of the way of others */
+#define FS_KIND_EXPERT 8ULL
+#define FS_KIND_QUEUED 9ULL
+#define FS_KIND_CLAIMED 10ULL
+#define FS_KIND_CTX 11ULL
+#define FS_KIND_CTXFILE 12ULL
 #define FS_INO(kind, id) (((kind) << FS_KIND_SHIFT) | (id))
 #define FS_INO_KIND(ino) ((uint64_t)(ino) >> FS_KIND_SHIFT)
 #define FS_INO_ID(ino) ((uint64_t)(ino) & ((1ULL << FS_KIND_SHIFT) - 1))
@@ -98,6 +116,8 @@ struct fs_config {
 	double cur_entry_timeout;	/* seconds the kernel caches names of current/ */
 	double cur_attr_timeout;	/* seconds the kernel caches attributes of current/ */
 	unsigned cur_scan;		/* reconcile the project with the store at start */
+	unsigned escalation_timeout;	/* seconds an escalation waits for a decision (0: off) */
+	unsigned claim_timeout;		/* seconds an expert may hold an escalation undecided */
 };
 
 /* FUSE operations we count (fs_stats.ops[]). */
@@ -113,7 +133,7 @@ enum fs_op {
 #define FS_OP_BUCKETS 14
 
 /* Kinds of verdicts, for the latency histograms. */
-enum fs_kind { KIND_CACHED, KIND_FRESH, KIND_INVALID, KIND_LIMITED, KIND_COUNT };
+enum fs_kind { KIND_CACHED, KIND_FRESH, KIND_INVALID, KIND_LIMITED, KIND_ESCALATED, KIND_COUNT };
 
 struct fs_stats {
 	_Atomic uint64_t ops[OP_COUNT];
@@ -139,6 +159,11 @@ struct fs_stats {
 	_Atomic uint64_t sla_breached;		/* 1 while the p99 is above the threshold */
 	_Atomic int64_t sla_since_wall;		/* when the current breach began */
 	_Atomic uint64_t sla_breaches;		/* breaches since start */
+	/* escalation */
+	_Atomic uint64_t escalations;		/* requests escalated since start */
+	_Atomic uint64_t escalations_by[4];	/* decided by: expert, human, timeout, restart */
+	_Atomic uint64_t claims, claims_expired;
+	_Atomic uint64_t learned_rules;		/* decisions remembered as rules since start */
 };
 
 extern const unsigned fs_lat_bounds[FS_LAT_BUCKETS];	/* microseconds; last is +Inf */
@@ -165,6 +190,8 @@ struct lh_fs {
 	struct recorder *rec;		/* the recorder of changes (record.c) */
 	struct history *hist;		/* history/ (history.c) */
 	struct shadows *shadows;	/* shadows/ (shadows.c) */
+	struct esc *esc;		/* escalations and experts (escalate.c) */
+	struct learned *learned;	/* rules learned from decisions (learned.c) */
 	struct fs_config cfg;
 	struct fs_stats stats;
 	char *project;			/* absolute project directory */
@@ -313,6 +340,17 @@ size_t holds_count(struct holds *h);
 /* Run everything still held, now, and stop the thread. */
 void holds_stop(struct holds *h);
 void holds_free(struct holds *h);
+/* reqtab.c: escalated requests (see escalate.c) */
+/* The final verdict of an escalated request, once its events are committed. */
+struct fs_decided {
+	struct lh_verdict verdict;	/* decision, tier (expert, human, limit), rule, reason */
+	char by[128];			/* who decided: "alice", "security-bot", "timeout" */
+	char escalated[LH_RULE_MAX];	/* the rule that escalated ("" for the risk tier) */
+};
+int reqtab_decided(struct lh_fs *fs, uint64_t id, const struct fs_decided *d);
+/* Restart: an escalated request of the store is pending again (0 or -errno). */
+struct esc_request;
+int reqtab_recover(struct lh_fs *fs, const struct esc_request *rq);
 
 /* agents.c: identity, rate limits, per-agent counters */
 struct agents *agents_new(void);
@@ -349,13 +387,139 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *out);
 void fs_stats_sla(struct lh_fs *fs);
 
 /* ctl.c: the ctl file; returns the reply text for one command line. */
-int fs_ctl_command(struct lh_fs *fs, const char *line, size_t len, struct lh_buf *reply);
+int fs_ctl_command(struct lh_fs *fs, uid_t uid, const char *line, size_t len, struct lh_buf *reply);
 int fs_reload_policy(struct lh_fs *fs, struct lh_buf *msg);
 /* Record an sla.breach or sla.recovered event. */
 void fs_record_sla(struct lh_fs *fs, const char *type, uint64_t p99, uint64_t verdicts,
 		   unsigned window);
 /* Check settings against the table's ranges; messages appended to err. */
 int fs_config_check(const struct fs_config *cfg, struct lh_buf *err);
+
+/* ---- escalation (escalate.c: the model; experts.c, context.c: its views) ---- */
+
+/* An escalated request, as judge() hands it over (strings are copied). */
+struct esc_request {
+	uint64_t id;
+	const char *name;		/* requests/NAME */
+	const char *agent, *session;	/* who asked; session may be NULL */
+	const char *user;		/* the caller's user name ("" unknown) */
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	const char *tool, *input, *cwd;	/* the request, decoded */
+	const char *raw;		/* the request as written */
+	size_t raw_len;
+	const char *rule, *reason, *tier;	/* the verdict that escalated */
+	int risk;			/* its risk score (0: none) */
+	int quorum;			/* experts who must agree */
+	const char *caps;		/* capability words it needs, space separated */
+	int64_t created_wall, deadline_wall;
+	struct ctxpkg *ctx;		/* the context package; taken over by esc_open */
+};
+
+/* What the views (experts/, context/, ctl) see of one escalation, under esc's lock. */
+struct esc_view {
+	const struct esc_request *rq;
+	const char *state;		/* "pending", "deciding" or "decided" */
+	int nvotes;
+	const char *offered, *claimed;	/* expert names, blank separated ("" none) */
+	const char *votes;		/* "NAME:DECISION ..." */
+	int64_t claim_until_wall;	/* for the viewing expert's claim, else 0 */
+	/* once decided */
+	const char *decision, *by, *who, *why, *learned_rule;
+	int64_t decided_wall;
+};
+
+enum { EXP_DIR, EXP_CAPS, EXP_QUEUE, EXP_INPROGRESS, EXP_NEXT, EXP_PARTS };
+enum { CTX_DIR, CTX_MANIFEST, CTX_REQUEST, CTX_RECENT, CTX_FILES, CTX_PARTS };
+
+struct esc *esc_new(struct lh_fs *fs);
+void esc_free(struct lh_fs *fs);
+/* The worker thread: deadlines, claims, publishing learned rules. */
+int esc_start(struct lh_fs *fs);
+void esc_stop(struct lh_fs *fs);
+/* Start-up: experts from the store, then escalations left pending (before mounting). */
+int esc_recover(struct lh_fs *fs, struct lh_buf *err);
+/* The capability words and quorum an escalation needs (judge(), before recording it). */
+void esc_describe(struct lh_fs *fs, const struct lh_verdict *v, const char *tool,
+		  const struct ctxpkg *ctx, int *quorum, struct lh_buf *caps);
+/* The escalation event (lh_event_escalation) for rq; buf holds its payload. */
+struct lh_event;
+int esc_event(const struct esc_request *rq, int to_experts, unsigned timeout_s,
+	      struct lh_event *ev, struct lh_buf *buf);
+int esc_has_experts_for(struct lh_fs *fs, const char *caps);
+/* Is uid the user of a registered expert (who may read context/)? */
+int esc_is_expert_uid(struct lh_fs *fs, uid_t uid);
+/* Hold an escalated request until it is decided (its events are committed). */
+void esc_open(struct lh_fs *fs, const struct esc_request *rq);
+/* Decisions of people (lighthousectl approve / deny): 0 or -errno with msg. */
+int esc_decide_human(struct lh_fs *fs, uint64_t id, const char *who, enum lh_decision d,
+		     const char *reason, const char *remember, struct lh_buf *msg);
+/* lighthousectl pending, expert add/list/remove */
+void esc_pending_render(struct lh_fs *fs, struct lh_buf *out);
+int esc_expert_add(struct lh_fs *fs, const char *name, uid_t uid, gid_t gid, const char *caps,
+		   struct lh_buf *msg);
+int esc_expert_remove(struct lh_fs *fs, const char *name, uid_t uid, struct lh_buf *msg);
+void esc_expert_list(struct lh_fs *fs, struct lh_buf *out);
+void esc_counts(struct lh_fs *fs, uint64_t *pending, uint64_t *experts);
+void esc_abort_parked(struct lh_fs *fs, int err);
+
+/* Views: fn runs under esc's lock; it must not call into FUSE, the store or reqtab. */
+typedef void (*esc_view_fn)(void *arg, const struct esc_view *v);
+int esc_with(struct lh_fs *fs, uint64_t id, uint32_t expert, esc_view_fn fn, void *arg);
+/* context/: the escalations to list, newest last */
+void esc_ids(struct lh_fs *fs, struct dirsnap *d);
+
+/* experts/ (experts.c, with the registry's accessors in escalate.c) */
+struct esc_expert_info {
+	uint32_t id;
+	char name[64];
+	uid_t uid;
+	gid_t gid;
+	char caps[512];
+};
+int esc_expert_by_name(struct lh_fs *fs, const char *name, struct esc_expert_info *out);
+int esc_expert_by_id(struct lh_fs *fs, uint32_t id, struct esc_expert_info *out);
+void esc_expert_names(struct lh_fs *fs, struct dirsnap *d);
+/* queue/ (claimed 0) or inprogress/ (claimed 1) of an expert */
+void esc_expert_items(struct lh_fs *fs, uint32_t expert, int claimed, struct dirsnap *d);
+int esc_expert_holds(struct lh_fs *fs, uint32_t expert, uint64_t id, int claimed);
+int esc_expert_set_caps(struct lh_fs *fs, uint32_t expert, const char *caps);
+int esc_claim(struct lh_fs *fs, uint32_t expert, uint64_t id);
+int esc_unclaim(struct lh_fs *fs, uint32_t expert, uint64_t id);
+int esc_decline(struct lh_fs *fs, uint32_t expert, uint64_t id);
+int esc_vote(struct lh_fs *fs, uint32_t expert, uint64_t id, enum lh_decision d,
+	     const char *reason, const char *remember, struct lh_buf *msg);
+/* experts/NAME/next: answer with the queue now, or park until it is not empty */
+void esc_next(struct lh_fs *fs, fuse_req_t req, uint32_t expert, size_t size, int nonblock);
+
+extern const struct fuse_lowlevel_ops experts_ops;
+extern const struct fuse_lowlevel_ops context_ops;
+/* the room of a dynamic inode (experts_ops, context_ops), or NULL */
+const struct fuse_lowlevel_ops *fs_room_of(fuse_ino_t ino);
+
+/* context.c: the context package of an escalation */
+struct lh_judge_in;
+struct ctxpkg *context_build(struct lh_fs *fs, const struct lh_judge_in *in);
+void context_free(struct ctxpkg *c);
+/* command names the request runs, blank separated */
+const char *context_commands(const struct ctxpkg *c);
+
+/* learned.c: rules learned from decisions, policy/learned */
+struct learned *learned_new(void);
+void learned_free(struct learned *l);
+/* Read the learned rules from the store (start-up). */
+int learned_load(struct lh_fs *fs, struct lh_buf *err);
+/* The readable file policy/learned (also what is compiled). */
+void learned_render(struct lh_fs *fs, struct lh_buf *out);
+/* A rule committed to the store: in force after the next learned_publish. */
+void learned_add(struct lh_fs *fs, const char *id, const char *text);
+int learned_forget(struct lh_fs *fs, const char *id, const char *who, struct lh_buf *msg);
+/* Compile the policy (file or built-in) with the learned rules. */
+int fs_policy_compile(struct lh_fs *fs, struct lh_policy **out, struct lh_buf *err);
+/* Compile and publish the policy with the learned rules now known. */
+int learned_publish(struct lh_fs *fs, struct lh_buf *msg);
+int learned_count(struct lh_fs *fs);
 
 /* ident.c: who a caller is */
 struct fs_ident {

@@ -1,6 +1,6 @@
 /*
  * ident.c -- who is calling: a user's home and name (cached per uid, the
- * password database is slow) and a process's working directory.
+ * password database is slow), a process's session and working directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,32 +53,19 @@ void ident_of_uid(uid_t uid, struct fs_ident *id)
 	pthread_mutex_unlock(&cache.mu);
 }
 
+/*
+ * The session of a process: getsid(2), one system call. (Reading
+ * /proc/PID/stat for it made the kernel add up the CPU time of every
+ * thread of the process: a cost that grows with the agent's threads.)
+ */
 void ident_session_of_pid(pid_t pid, char *out, size_t n)
 {
-	char path[64], buf[512];
-	const char *p;
-	ssize_t len;
-	int fd, field;
+	pid_t sid = pid > 0 ? getsid(pid) : -1;
 
-	snprintf(out, n, "pid:%d", (int)pid);
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return;
-	buf[len] = '\0';
-	/* pid (comm) state ppid pgrp session: comm may hold spaces and ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return;
-	for (field = 2; *p && field < 6; p++)
-		if (*p == ' ')
-			field++;
-	if (field == 6)
-		snprintf(out, n, "sid:%ld", strtol(p, NULL, 10));
+	if (sid < 0)
+		snprintf(out, n, "pid:%d", (int)pid);
+	else
+		snprintf(out, n, "sid:%ld", (long)sid);
 }
 
 void ident_cwd_of_pid(pid_t pid, char *out, size_t n)

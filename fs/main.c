@@ -7,16 +7,21 @@
  * on a pipe for "ready" or an error message, so that every start-up error
  * reaches the terminal and the exit status. The child opens the store,
  * creates the FUSE session, starts streams/ (its thread and the store's
- * commit hook), mounts, records daemon.start, starts the maintenance thread (expiry every second, policy reload on SIGHUP) and
- * runs the multi-threaded session loop.
+ * commit hook), reads the learned rules and the experts from the store
+ * and makes the escalations left pending by a previous run pending
+ * again, mounts, records daemon.start, starts the maintenance thread
+ * (expiry every second, policy reload on SIGHUP) and the escalation
+ * worker (deadlines, claims), and runs the multi-threaded session loop.
  *
  * Shutdown (SIGTERM, SIGINT, or `fusermount3 -u`): the loop returns; the
- * maintenance thread stops; daemon.stop is recorded; the store drains and
- * closes (every queued event committed, every parked read answered); the
- * session unmounts and is destroyed. Exit status 0.
+ * maintenance thread and the escalation worker stop; daemon.stop is
+ * recorded; the store drains and closes (every queued event committed);
+ * every read still parked -- escalations included, which stay pending in
+ * the store for the next start -- is answered ENOTCONN; the session
+ * unmounts and is destroyed. Exit status 0.
  *
  * Threads: FUSE workers (libfuse's, at most -o threads), the store writer,
- * the maintenance thread. Lock order: see HACKING.md.
+ * the maintenance thread, the escalation worker. Lock order: see HACKING.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -112,6 +117,10 @@ static const struct optrow {
 	  "how long the kernel caches attributes of current/ (default 60)" },
 	{ CFGOPT("current_scan=%u", cur_scan), "-o current_scan=0|1",
 	  "at start, record what changed in the project while no daemon ran (default 1)" },
+	{ CFGOPT("escalation_timeout=%u", escalation_timeout), "-o escalation_timeout=SECONDS",
+	  "how long an escalated request waits for an expert or a person, then deny (default 300; 0: escalate is answered as ask)" },
+	{ CFGOPT("claim_timeout=%u", claim_timeout), "-o claim_timeout=SECONDS",
+	  "how long an expert may hold an escalation undecided before it goes back to the queue (default 60)" },
 };
 
 #define NOPTROWS (sizeof(optrows) / sizeof(optrows[0]))
@@ -338,6 +347,8 @@ int main(int argc, char **argv)
 	o.cfg.cur_entry_timeout = 60;
 	o.cfg.cur_attr_timeout = 60;
 	o.cfg.cur_scan = 1;
+	o.cfg.escalation_timeout = 300;
+	o.cfg.claim_timeout = 60;
 	for (k = 0; k < NOPTROWS; k++)
 		table[k] = optrows[k].opt;
 	memset(&table[NOPTROWS], 0, sizeof(table[0]));
@@ -485,6 +496,19 @@ int main(int argc, char **argv)
 	 * are created with explicit modes.)
 	 */
 	umask(0);
+	fs.learned = learned_new();
+	fs.esc = esc_new(&fs);
+	/* what earlier runs decided and left waiting: the store knows */
+	rc = learned_load(&fs, &err);
+	if (!rc && learned_count(&fs))
+		rc = learned_publish(&fs, &err);
+	if (!rc)
+		rc = esc_recover(&fs, &err);
+	if (rc) {
+		reportf("lighthoused: cannot read the learned rules and escalations from the store: %s\n",
+			err.data);
+		goto out_validator;
+	}
 
 	if (fuse_set_signal_handlers(fs.se)) {
 		reportf("lighthoused: cannot install signal handlers\n");
@@ -524,6 +548,8 @@ int main(int argc, char **argv)
 		have_maint = 1;
 	else
 		lh_warn("cannot start the maintenance thread: results will not expire");
+	if (esc_start(&fs))
+		lh_warn("cannot start the escalation worker: escalations will not time out");
 
 	if (status_fd >= 0) {
 		report("ready");
@@ -551,6 +577,7 @@ int main(int argc, char **argv)
 		(void)n;
 		pthread_join(maint, NULL);
 	}
+	esc_stop(&fs);
 	holds_stop(fs.holds);		/* held answers go out now */
 	/*
 	 * The scan stops, then the notifier (which feeds the recorder), then
@@ -568,6 +595,7 @@ int main(int argc, char **argv)
 	fs.store = NULL;
 	streams_stop(&fs);
 	reqtab_abort_parked(&fs, ENOTCONN);
+	esc_abort_parked(&fs, ENOTCONN);
 	fuse_session_unmount(fs.se);
 out_signals:
 	fuse_remove_signal_handlers(fs.se);
@@ -580,6 +608,9 @@ out_validator:
 	current_free(&fs);
 	history_free(&fs);
 	shadows_free(&fs);
+	if (fs.esc)
+		esc_free(&fs);
+	learned_free(fs.learned);
 	if (fs.reqs)
 		reqtab_free(fs.reqs);
 	holds_free(fs.holds);

@@ -1,8 +1,10 @@
 /*
  * ops.c -- the FUSE low-level operations: the fixed tree of the mount and
  * the dispatch to the rooms that own the rest (reqtab.c for requests/ and
- * results/, streams.c for streams/; current*.c for current/, through its
- * own operations table).
+ * results/, streams.c for streams/; current*.c for current/, history.c
+ * and shadows.c, each through its own operations table (room_of);
+ * experts.c for experts/ and context.c for context/, through tables that
+ * implement some operations only (fs_room_of)).
  *
  *   /            requests/ results/ current/ history/ shadows/ context/
  *                experts/ streams/ policy/ stats ctl
@@ -45,12 +47,13 @@ static const struct fixed fixed_tree[] = {
 	{ "history", FS_INO_HISTORY, FS_INO_ROOT, S_IFDIR | 0555 },
 	{ "shadows", FS_INO_SHADOWS, FS_INO_ROOT, S_IFDIR | 0555 },
 	{ "context", FS_INO_CONTEXT, FS_INO_ROOT, S_IFDIR | 0555 },
-	{ "experts", FS_INO_EXPERTS, FS_INO_ROOT, S_IFDIR | 0555 },
+	{ "experts", FS_INO_EXPERTS, FS_INO_ROOT, S_IFDIR | 01777 },
 	{ "streams", FS_INO_STREAMS, FS_INO_ROOT, S_IFDIR | 0555 },
 	{ "policy", FS_INO_POLICY, FS_INO_ROOT, S_IFDIR | 0555 },
 	{ "stats", FS_INO_STATS, FS_INO_ROOT, S_IFREG | 0444 },
 	{ "ctl", FS_INO_CTL, FS_INO_ROOT, S_IFREG | 0600 },
 	{ "active", FS_INO_POLICY_ACTIVE, FS_INO_POLICY, S_IFREG | 0444 },
+	{ "learned", FS_INO_POLICY_LEARNED, FS_INO_POLICY, S_IFREG | 0444 },
 };
 
 #define NFIXED (sizeof(fixed_tree) / sizeof(fixed_tree[0]))
@@ -63,6 +66,33 @@ static struct lh_fs *fs_of(fuse_req_t req)
 static void count(struct lh_fs *fs, enum fs_op op)
 {
 	atomic_fetch_add_explicit(&fs->stats.ops[op], 1, memory_order_relaxed);
+}
+
+/*
+ * The room of experts/ and context/ (escalation): its own, or for their
+ * directories of the fixed tree, the room that owns what is in them. Its
+ * tables implement some operations only: callers check for NULL.
+ */
+const struct fuse_lowlevel_ops *fs_room_of(fuse_ino_t ino)
+{
+	switch (FS_INO_KIND(ino)) {
+	case 0:
+		return ino == FS_INO_EXPERTS ? &experts_ops : ino == FS_INO_CONTEXT ? &context_ops : NULL;
+	case FS_KIND_EXPERT:
+	case FS_KIND_QUEUED:
+	case FS_KIND_CLAIMED:
+		return &experts_ops;
+	case FS_KIND_CTX:
+	case FS_KIND_CTXFILE:
+		return &context_ops;
+	}
+	return NULL;
+}
+
+/* The escalation room of an inode that is not of the fixed tree. */
+static const struct fuse_lowlevel_ops *room(fuse_ino_t ino)
+{
+	return FS_INO_KIND(ino) ? fs_room_of(ino) : NULL;
 }
 
 /* An inode of requests/ or results/ (reqtab.c). */
@@ -166,6 +196,7 @@ struct sfile {
 	struct lh_buf data;		/* what reads return; protected by mu */
 	size_t cursor;			/* ctl: replies read so far; protected by mu */
 	struct lh_buf line;		/* ctl: a command line being written; protected by mu */
+	uid_t uid;			/* ctl: the opener */
 };
 
 static void sfile_free(struct sfile *f)
@@ -193,6 +224,10 @@ static void do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (parent == FS_INO_STREAMS) {
 		streams_lookup(fs, req, name);
+		return;
+	}
+	if (fs_room_of(parent)) {
+		fs_room_of(parent)->lookup(req, parent, name);
 		return;
 	}
 	if (fixed_lookup(parent, name, &ino)) {
@@ -261,6 +296,10 @@ static void do_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		streams_getattr(fs, req, ino);
 		return;
 	}
+	if (room(ino)) {
+		room(ino)->getattr(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		int rc = reqtab_getattr(fs, ino, &st);
 
@@ -288,6 +327,10 @@ static void do_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	}
 	if (FS_INO_KIND(ino) == FS_KIND_REQ) {
 		reqtab_setattr(fs, req, ino, attr, to_set, fi);
+		return;
+	}
+	if (room(ino) && room(ino)->setattr) {
+		room(ino)->setattr(req, ino, attr, to_set, fi);
 		return;
 	}
 	if (ino == FS_INO_CTL && !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |
@@ -323,11 +366,16 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		streams_open(fs, req, ino, fi);
 		return;
 	}
+	if (room(ino)) {
+		room(ino)->open(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_open(fs, req, ino, fi);
 		return;
 	}
-	if (ino != FS_INO_STATS && ino != FS_INO_CTL && ino != FS_INO_POLICY_ACTIVE) {
+	if (ino != FS_INO_STATS && ino != FS_INO_CTL && ino != FS_INO_POLICY_ACTIVE &&
+	    ino != FS_INO_POLICY_LEARNED) {
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
@@ -347,6 +395,10 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 		lh_buf_add(&f->data, text, len);
 		free(text);
+	} else if (ino == FS_INO_POLICY_LEARNED) {
+		learned_render(fs, &f->data);
+	} else {
+		f->uid = fuse_req_ctx(req)->uid;	/* ctl: who gives the commands */
 	}
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->direct_io = 1;
@@ -369,6 +421,10 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		reqtab_create(fs, req, name, mode, fi);
 		return;
 	}
+	if (room(parent) && room(parent)->create) {
+		room(parent)->create(req, parent, name, mode, fi);
+		return;
+	}
 	fuse_reply_err(req, EACCES);
 }
 
@@ -385,6 +441,10 @@ static void do_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (is_stream(ino)) {
 		streams_read(fs, req, size, fi);
+		return;
+	}
+	if (room(ino)) {
+		room(ino)->read(req, ino, size, off, fi);
 		return;
 	}
 	if (is_dynamic(ino)) {
@@ -428,7 +488,7 @@ static void run_ctl_lines(struct lh_fs *fs, struct sfile *f, int final)
 		if (!nl && !(final && f->line.len))
 			return;
 		n = nl ? (size_t)(nl - f->line.data) : f->line.len;
-		fs_ctl_command(fs, f->line.data, n, &f->data);
+		fs_ctl_command(fs, f->uid, f->line.data, n, &f->data);
 		if (nl) {
 			size_t rest = f->line.len - n - 1;
 
@@ -449,6 +509,13 @@ static void do_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 	if (r) {
 		r->write(req, ino, buf, size, off, fi);
+		return;
+	}
+	if (room(ino)) {
+		if (room(ino)->write)
+			room(ino)->write(req, ino, buf, size, off, fi);
+		else
+			fuse_reply_err(req, EBADF);
 		return;
 	}
 	if (is_dynamic(ino)) {
@@ -496,6 +563,10 @@ static void do_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		streams_release(fs, req, fi);
 		return;
 	}
+	if (room(ino)) {
+		room(ino)->release(req, ino, fi);
+		return;
+	}
 	if (is_dynamic(ino)) {
 		reqtab_release(fs, req, ino, fi);
 		return;
@@ -513,6 +584,11 @@ static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	if (r) {
 		r->opendir(req, ino, fi);
+		return;
+	}
+	if (fs_room_of(ino)) {
+		/* the room makes the listing; readdir and releasedir are these below */
+		fs_room_of(ino)->opendir(req, ino, fi);
 		return;
 	}
 	if (is_dynamic(ino) || is_stream(ino)) {
@@ -614,6 +690,10 @@ static void do_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		reqtab_unlink(fs, req, parent, name);
 		return;
 	}
+	if (fs_room_of(parent) && fs_room_of(parent)->unlink) {
+		fs_room_of(parent)->unlink(req, parent, name);
+		return;
+	}
 	fuse_reply_err(req, EPERM);
 }
 
@@ -628,6 +708,8 @@ static void do_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 
 	if (r)
 		r->mkdir(req, parent, name, mode);
+	else if (fs_room_of(parent) && fs_room_of(parent)->mkdir)
+		fs_room_of(parent)->mkdir(req, parent, name, mode);
 	else
 		fuse_reply_err(req, EPERM);
 }
@@ -649,6 +731,8 @@ static void do_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (r)
 		r->rmdir(req, parent, name);
+	else if (fs_room_of(parent) && fs_room_of(parent)->rmdir)
+		fs_room_of(parent)->rmdir(req, parent, name);
 	else
 		fuse_reply_err(req, EPERM);
 }
@@ -660,8 +744,12 @@ static void do_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 
 	if (r && r == room_of(newparent))
 		r->rename(req, parent, name, newparent, newname, flags);
+	else if (r || room_of(newparent))
+		fuse_reply_err(req, EXDEV);
+	else if (fs_room_of(parent) && fs_room_of(parent)->rename)
+		fs_room_of(parent)->rename(req, parent, name, newparent, newname, flags);	/* a claim */
 	else
-		fuse_reply_err(req, r || room_of(newparent) ? EXDEV : EPERM);
+		fuse_reply_err(req, EPERM);
 }
 
 static void do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)

@@ -41,6 +41,18 @@
  * agent's read costs one READ; a lookup of a request still being written
  * answers at once.
  *
+ * Escalation: a request whose verdict escalates (and escalation is on) is
+ * recorded with a third event, `escalation`, and its context package is
+ * taken (context.c: the files it touches, as they are now). When that is
+ * committed the record does not become done: it becomes R_ESCALATED and
+ * escalate.c holds it until an expert or a person decides, or its
+ * deadline passes; its reads stay parked (O_NONBLOCK: EAGAIN) and are
+ * answered by reqtab_decided, after the decision is committed. A lookup
+ * does not wait for an escalation: it is answered at once with a size
+ * that is not final (attributes not cached, reads direct), so `ls -l
+ * results/` never hangs. The commit's reference is the escalation's until
+ * then.
+ *
  * Expiry: slots sit on an LRU list by last activity. The maintenance
  * thread unlists slots judged longer than result_ttl ago (or the oldest,
  * past max_results) and then tells the kernel to drop those names
@@ -88,7 +100,15 @@
 
 #define NAME_MAX_LEN 200
 
-enum rstate { R_OPEN, R_JUDGING, R_DONE };
+enum rstate { R_OPEN, R_JUDGING, R_ESCALATED, R_DONE };
+
+/* What an escalated record carries until escalate.c takes it over. */
+struct escinfo {
+	char *tool, *input, *cwd, *session, *caps;
+	int quorum;
+	int64_t created_wall, deadline_wall;
+	struct ctxpkg *ctx;
+};
 
 struct slot;
 
@@ -117,6 +137,10 @@ struct record {
 	int refs;			/* slot latest, handles, commit, waiters, result handles */
 	int gave_pending_attr;		/* the kernel saw size 0: never page-cache it */
 	int64_t hold_ns;		/* rate-limited and held: answer at this time (agents.c) */
+	struct escinfo *esc;		/* escalated: until committed and handed over */
+	char by[128];			/* escalated and decided: who decided */
+	char escalated[LH_RULE_MAX];	/* escalated and decided: the rule that escalated */
+	int was_escalated;
 };
 
 struct slot {
@@ -514,6 +538,9 @@ static void render(struct record *r, uint64_t latency_us)
 		    "\nlatency_us: %" PRIu64 "\ncache: %s\n",
 		    lh_decision_name(v->decision), v->reason, v->rule[0] ? v->rule : "-",
 		    lh_tier_name(v->tier), r->id, latency_us, v->cached ? "hit" : "miss");
+	if (r->was_escalated)
+		lh_buf_addf(&t, "escalated: %s\ndecided_by: %s\n", r->escalated[0] ? r->escalated : "risk",
+			    r->by[0] ? r->by : "-");
 	lh_buf_addf(&j, "{\"decision\":\"%s\",\"reason\":", lh_decision_name(v->decision));
 	lh_buf_add_json_str(&j, v->reason, strlen(v->reason));
 	if (v->rule[0]) {
@@ -523,8 +550,16 @@ static void render(struct record *r, uint64_t latency_us)
 		lh_buf_adds(&j, ",\"rule\":null");
 	}
 	lh_buf_addf(&j, ",\"tier\":\"%s\",\"request\":%" PRIu64 ",\"latency_us\":%" PRIu64
-		    ",\"cached\":%s}\n",
+		    ",\"cached\":%s",
 		    lh_tier_name(v->tier), r->id, latency_us, v->cached ? "true" : "false");
+	if (r->was_escalated) {
+		lh_buf_adds(&j, ",\"escalated\":");
+		lh_buf_add_json_str(&j, r->escalated[0] ? r->escalated : "risk",
+				    strlen(r->escalated[0] ? r->escalated : "risk"));
+		lh_buf_adds(&j, ",\"decided_by\":");
+		lh_buf_add_json_str(&j, r->by, strlen(r->by));
+	}
+	lh_buf_adds(&j, "}\n");
 	r->text = lh_buf_detach(&t, &r->text_len);
 	r->json = lh_buf_detach(&j, &r->json_len);
 }
@@ -555,6 +590,22 @@ static void release_held(void *arg)
 	complete(fs, r);
 }
 
+static void escinfo_free(struct escinfo *x)
+{
+	if (!x)
+		return;
+	free(x->tool);
+	free(x->input);
+	free(x->cwd);
+	free(x->session);
+	free(x->caps);
+	context_free(x->ctx);
+	free(x);
+}
+
+static void escalated(struct lh_fs *fs, struct record *r);
+static void complete(struct lh_fs *fs, struct record *r);
+
 static void on_commit(void *arg, int status, int64_t seq)
 {
 	struct commit_ctx *cc = arg;
@@ -565,6 +616,12 @@ static void on_commit(void *arg, int status, int64_t seq)
 	if (!status && r->hold_ns > lh_mono_ns() && !holds_add(fs->holds, r->hold_ns, release_held, cc))
 		return;		/* recorded; answered at its time (agents.c) */
 	free(cc);
+	if (!status && r->esc) {
+		escalated(fs, r);
+		return;
+	}
+	escinfo_free(r->esc);
+	r->esc = NULL;
 	if (status) {
 		char why[160];
 
@@ -588,6 +645,7 @@ static void complete(struct lh_fs *fs, struct record *r)
 	render(r, us);
 	fs_stats_verdict(fs, r->verdict.decision, r->verdict.tier,
 			 r->limited ? KIND_LIMITED : r->invalid ? KIND_INVALID :
+			 r->was_escalated ? KIND_ESCALATED :
 			 r->verdict.cached ? KIND_CACHED : KIND_FRESH, us);
 
 	pthread_mutex_lock(&t->mu);
@@ -661,6 +719,196 @@ static void complete(struct lh_fs *fs, struct record *r)
 	pthread_mutex_unlock(&t->mu);
 }
 
+/* Caller holds t->mu: unlink waiter w from r's list and the parked list. */
+static void unpark(struct reqtab *t, struct record *r, struct waiter *w)
+{
+	struct waiter **pp;
+
+	for (pp = &r->waiters; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	if (w->gprev)
+		w->gprev->gnext = w->gnext;
+	else
+		t->parked = w->gnext;
+	if (w->gnext)
+		w->gnext->gprev = w->gprev;
+	t->nparked--;
+}
+
+/*
+ * r's request, verdict and escalation are committed: it waits for a
+ * decision now (escalate.c). Lookups parked while it was being committed
+ * are answered with attributes that are not final; reads stay parked.
+ */
+static void escalated(struct lh_fs *fs, struct record *r)
+{
+	struct reqtab *t = fs->reqs;
+	struct escinfo *x = r->esc;
+	struct waiter *w, *next, *lookups = NULL;
+	struct esc_request rq;
+	struct fs_ident id;
+
+	pthread_mutex_lock(&t->mu);
+	r->state = R_ESCALATED;
+	r->esc = NULL;
+	for (w = r->waiters; w; w = next) {
+		next = w->next;
+		if (w->kind != W_LOOKUP && w->kind != W_LOOKUP_JSON)
+			continue;
+		unpark(t, r, w);
+		if (w->kind == W_LOOKUP)
+			r->nlookup_text++;
+		else
+			r->nlookup_json++;
+		r->gave_pending_attr = 1;
+		w->next = lookups;
+		lookups = w;
+	}
+	{
+		struct slot *s = find_slot(t, r->slot_id);
+
+		if (s && s->listed)
+			touch(t, s);
+	}
+	pthread_mutex_unlock(&t->mu);
+
+	while (lookups) {
+		struct fuse_entry_param e;
+		int json;
+
+		w = lookups;
+		lookups = w->next;
+		json = w->kind == W_LOOKUP_JSON;
+		memset(&e, 0, sizeof(e));
+		e.ino = FS_INO(json ? FS_KIND_JSON : FS_KIND_RES, r->id);
+		e.generation = 1;
+		attr_rec(fs, r, json, &e.attr);
+		if (fuse_reply_entry(w->req, &e)) {
+			pthread_mutex_lock(&t->mu);
+			if (json)
+				r->nlookup_json--;
+			else
+				r->nlookup_text--;
+			pthread_mutex_unlock(&t->mu);
+		}
+		pthread_mutex_lock(&t->mu);
+		rec_put(t, r);		/* the waiter's */
+		pthread_mutex_unlock(&t->mu);
+		free(w);
+	}
+
+	/* the fields read here never change once judged */
+	ident_of_uid(r->uid, &id);
+	memset(&rq, 0, sizeof(rq));
+	rq.id = r->id;
+	rq.name = r->name;
+	rq.agent = r->agent;
+	rq.user = id.user;
+	rq.session = x->session;
+	rq.uid = r->uid;
+	rq.gid = r->gid;
+	rq.pid = r->pid;
+	rq.tool = x->tool;
+	rq.input = x->input;
+	rq.cwd = x->cwd;
+	rq.raw = r->input.data;
+	rq.raw_len = r->input.len;
+	rq.rule = r->verdict.rule;
+	rq.reason = r->verdict.reason;
+	rq.tier = lh_tier_name(r->verdict.tier);
+	rq.risk = r->verdict.risk;
+	rq.quorum = x->quorum;
+	rq.caps = x->caps;
+	rq.created_wall = x->created_wall;
+	rq.deadline_wall = x->deadline_wall;
+	rq.ctx = x->ctx;
+	x->ctx = NULL;
+	esc_open(fs, &rq);
+	escinfo_free(x);
+}
+
+int reqtab_decided(struct lh_fs *fs, uint64_t id, const struct fs_decided *d)
+{
+	struct reqtab *t = fs->reqs;
+	struct record *r;
+
+	pthread_mutex_lock(&t->mu);
+	r = find_rec(t, id);
+	if (!r || r->state != R_ESCALATED) {
+		pthread_mutex_unlock(&t->mu);
+		return -ENOENT;
+	}
+	/* nobody reads the verdict of a record that is not done */
+	r->verdict = d->verdict;
+	r->verdict.cached = 0;
+	r->verdict.escalate = 0;
+	snprintf(r->by, sizeof(r->by), "%s", d->by);
+	snprintf(r->escalated, sizeof(r->escalated), "%s", d->escalated);
+	r->was_escalated = 1;
+	pthread_mutex_unlock(&t->mu);
+	complete(fs, r);
+	return 0;
+}
+
+int reqtab_recover(struct lh_fs *fs, const struct esc_request *rq)
+{
+	struct reqtab *t = fs->reqs;
+	struct record *r;
+	struct slot *s;
+
+	if (!rq->name || name_ok(rq->name))
+		return -EINVAL;
+	pthread_mutex_lock(&t->mu);
+	if (find_rec(t, rq->id)) {
+		pthread_mutex_unlock(&t->mu);
+		return -EEXIST;
+	}
+	s = find_name(t, rq->name);
+	if (!s) {
+		s = xcalloc(1, sizeof(*s));
+		s->id = t->next_slot++;
+		s->name = xstrdup(rq->name);
+		s->uid = rq->uid;
+		s->gid = rq->gid;
+		s->listed = 1;
+		table_add(&t->names, TK_NAME, s);
+		table_add(&t->slots, TK_SLOT, s);
+		t->listed++;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->id = rq->id;
+	r->slot_id = s->id;
+	r->name = xstrdup(rq->name);
+	r->uid = rq->uid;
+	r->gid = rq->gid;
+	r->pid = rq->pid;
+	lh_buf_init(&r->input, 0);
+	lh_buf_add(&r->input, rq->raw, rq->raw_len);
+	r->total = rq->raw_len;
+	snprintf(r->cwd, sizeof(r->cwd), "%s", rq->cwd ? rq->cwd : "");
+	snprintf(r->agent, sizeof(r->agent), "%s", rq->agent ? rq->agent : "");
+	r->wrote = 1;
+	r->state = R_ESCALATED;
+	r->t_complete = lh_mono_ns();
+	lh_verdict_set(&r->verdict, LH_ASK, LH_TIER_POLICY, rq->rule, "%s", rq->reason);
+	r->verdict.escalate = 1;
+	r->refs = 1;			/* the escalation's (the commit's, before the restart) */
+	table_add(&t->recs, TK_REC, r);
+	t->pending++;
+	if (!s->latest || s->latest->id < r->id) {
+		r->refs++;
+		if (s->latest)
+			rec_put(t, s->latest);
+		s->latest = r;
+	}
+	touch(t, s);
+	pthread_mutex_unlock(&t->mu);
+	return 0;
+}
+
 /*
  * Judge record r (its state was set to R_JUDGING, with a reference for the
  * commit, by the caller under t->mu) and hand its events to the store.
@@ -671,12 +919,12 @@ static void judge(struct lh_fs *fs, struct record *r)
 	struct lh_judge_in in;
 	struct lh_request req;
 	struct lh_verdict *v = &r->verdict;
-	struct lh_event ev[2];
-	struct lh_buf rp = LH_BUF_INIT, vp = LH_BUF_INIT;
+	struct lh_event ev[3];
+	struct lh_buf rp = LH_BUF_INIT, vp = LH_BUF_INIT, ep = LH_BUF_INIT;
 	struct commit_ctx *cc;
 	static const char *const forms[] = { "json", "tool", "shell" };
 	char uid[24];
-	int rc;
+	int rc, nev = 2;
 	int64_t judge_ns;
 
 	ident_of_uid(r->uid, &id);
@@ -698,7 +946,7 @@ static void judge(struct lh_fs *fs, struct record *r)
 		snprintf(r->agent, sizeof(r->agent), "%s", req.agent);
 	else if (req.session && req.session[0])
 		snprintf(r->agent, sizeof(r->agent), "%s", req.session);
-	else
+	else if (!r->agent[0])		/* else captured at the first write */
 		ident_session_of_pid(r->pid, r->agent, sizeof(r->agent));
 	{
 		const char *which;
@@ -723,6 +971,23 @@ static void judge(struct lh_fs *fs, struct record *r)
 		}
 	}
 	agents_decided(fs, r->agent, r->uid, v->decision);
+	if (v->escalate && v->decision == LH_ASK && !r->limited && !req.invalid &&
+	    fs->cfg.escalation_timeout) {
+		/* held for experts or a person: what they will need to decide */
+		struct escinfo *x = xcalloc(1, sizeof(*x));
+		struct lh_buf caps = LH_BUF_INIT;
+
+		x->ctx = context_build(fs, &in);
+		esc_describe(fs, v, req.tool, x->ctx, &x->quorum, &caps);
+		x->tool = xstrdup(req.tool);
+		x->input = xstrdup(req.input);
+		x->cwd = xstrdup(req.cwd ? req.cwd : in.cwd ? in.cwd : fs->project);
+		x->session = req.session ? xstrdup(req.session) : NULL;
+		x->caps = lh_buf_detach(&caps, NULL);
+		x->created_wall = lh_wall_ns();
+		x->deadline_wall = x->created_wall + (int64_t)fs->cfg.escalation_timeout * 1000000000;
+		r->esc = x;
+	}
 	judge_ns = lh_mono_ns() - r->t_complete;
 
 	/* the request event: everything needed to judge it again */
@@ -751,8 +1016,9 @@ static void judge(struct lh_fs *fs, struct record *r)
 	lh_buf_addf(&vp, "{\"decision\":\"%s\",\"reason\":", lh_decision_name(v->decision));
 	lh_buf_add_json_str(&vp, v->reason, strlen(v->reason));
 	add_field(&vp, "rule", v->rule[0] ? v->rule : NULL);
-	lh_buf_addf(&vp, ",\"tier\":\"%s\",\"cached\":%s,\"judge_us\":%" PRId64 "}",
-		    lh_tier_name(v->tier), v->cached ? "true" : "false", judge_ns / 1000);
+	lh_buf_addf(&vp, ",\"tier\":\"%s\",\"cached\":%s,\"judge_us\":%" PRId64 "%s}",
+		    lh_tier_name(v->tier), v->cached ? "true" : "false", judge_ns / 1000,
+		    r->esc ? ",\"escalated\":true" : "");
 
 	memset(ev, 0, sizeof(ev));
 	snprintf(uid, sizeof(uid), "%u", (unsigned)r->uid);
@@ -770,13 +1036,37 @@ static void judge(struct lh_fs *fs, struct record *r)
 	ev[1].type = "verdict";
 	ev[1].payload = vp.data;
 	ev[1].payload_len = vp.len;
+	if (r->esc) {
+		struct esc_request rq;
+
+		memset(&rq, 0, sizeof(rq));
+		rq.id = r->id;
+		rq.rule = v->rule;
+		rq.reason = v->reason;
+		rq.tier = lh_tier_name(v->tier);
+		rq.risk = v->risk;
+		rq.quorum = r->esc->quorum;
+		rq.caps = r->esc->caps;
+		rq.deadline_wall = r->esc->deadline_wall;
+		esc_event(&rq, esc_has_experts_for(fs, rq.caps), fs->cfg.escalation_timeout, &ev[2], &ep);
+		/* the builder filled type, request id and payload */
+		ev[2].uid = ev[0].uid;
+		ev[2].gid = ev[0].gid;
+		ev[2].pid = ev[0].pid;
+		ev[2].session = ev[0].session;
+		ev[2].agent = ev[0].agent;
+		ev[2].path = ev[0].path;
+		nev = 3;
+	}
 
 	cc = xmalloc(sizeof(*cc));
 	cc->fs = fs;
 	cc->r = r;
-	rc = lh_store_submit(fs->store, ev, 2, on_commit, cc);
+	/* no lock is held: on_commit may run before lh_store_submit returns */
+	rc = lh_store_submit(fs->store, ev, nev, on_commit, cc);
 	lh_buf_release(&rp);
 	lh_buf_release(&vp);
+	lh_buf_release(&ep);
 	lh_request_release(&req);
 	if (rc)
 		on_commit(cc, rc, 0);
@@ -896,6 +1186,7 @@ void reqtab_free(struct reqtab *t)
 			struct record *next = r->hnext;
 
 			lh_buf_release(&r->input);
+			escinfo_free(r->esc);
 			free(r->name);
 			free(r->text);
 			free(r->json);
@@ -1186,13 +1477,16 @@ void reqtab_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_f
 	}
 }
 
-static void capture_cwd(struct reqtab *t, struct record *r, pid_t pid)
+/* The writer's cwd and session, read while it is surely alive. */
+static void capture_writer(struct reqtab *t, struct record *r, pid_t pid)
 {
-	char cwd[sizeof(r->cwd)];
+	char cwd[sizeof(r->cwd)], sid[sizeof(r->agent)];
 
 	ident_cwd_of_pid(pid, cwd, sizeof(cwd));
+	ident_session_of_pid(pid, sid, sizeof(sid));
 	pthread_mutex_lock(&t->mu);
 	memcpy(r->cwd, cwd, sizeof(cwd));
+	memcpy(r->agent, sid, sizeof(sid));
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -1237,12 +1531,14 @@ void reqtab_write(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, const char *
 	do_judge = h->channel && size != fs->max_write && begin_judging(t, r);
 	pthread_mutex_unlock(&t->mu);
 	/*
-	 * Relative paths in a plain command are relative to the writer's cwd:
-	 * read it while the writer is surely alive (before the reply).
+	 * Relative paths in a plain command are relative to the writer's cwd,
+	 * and who asks is the writer's session: read both while the writer is
+	 * surely alive (before the reply). Judging comes at the release, which
+	 * close() does not wait for: by then a shell's `echo ... >` is gone.
 	 */
 	need_cwd = first && size && buf[0] != '{';
 	if (need_cwd)
-		capture_cwd(t, r, fuse_req_ctx(req)->pid);
+		capture_writer(t, r, fuse_req_ctx(req)->pid);
 	if (do_judge)
 		judge(fs, r);
 	if (rc)

@@ -38,7 +38,8 @@ const unsigned fs_op_bounds[FS_OP_BUCKETS] = {
 	1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 25000, 100000, 0
 };
 
-static const char *const kind_names[KIND_COUNT] = { "cached", "fresh", "invalid", "limited" };
+static const char *const kind_names[KIND_COUNT] = { "cached", "fresh", "invalid", "limited",
+						     "escalated" };
 
 static const char *const op_names[OP_COUNT] = {
 	"lookup", "forget", "getattr", "setattr", "open", "create", "read", "write",
@@ -115,7 +116,8 @@ void fs_stats_sla(struct lh_fs *fs)
 	for (b = 0; b < FS_LAT_BUCKETS; b++) {
 		ring[head][b] = 0;
 		for (k = 0; k < KIND_COUNT; k++)
-			if (k != KIND_LIMITED && k != KIND_INVALID)
+			/* a request waiting for a person is not the speed layer being slow */
+			if (k != KIND_LIMITED && k != KIND_INVALID && k != KIND_ESCALATED)
 				ring[head][b] += atomic_load(&fs->stats.verdict_lat[k][b]);
 	}
 	if (filled < 601)
@@ -174,15 +176,15 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	metric(o, "lighthouse_verdicts_total", "counter", "verdicts answered, by decision and tier");
 	{
 		static const char *const dn[] = { "allow", "ask", "deny" };
-		static const char *const tn[] = { "input", "policy", "risk", "default", "limit" };
 		int d;
 
 		for (d = 0; d < 3; d++)
 			lh_buf_addf(o, "lighthouse_verdicts_total{decision=\"%s\"} %" PRIu64 "\n", dn[d],
 				    (uint64_t)atomic_load(&fs->stats.verdicts_by_decision[d]));
 		metric(o, "lighthouse_verdicts_by_tier_total", "counter", "verdicts answered, by the tier that decided");
-		for (d = 0; d < 5; d++)
-			lh_buf_addf(o, "lighthouse_verdicts_by_tier_total{tier=\"%s\"} %" PRIu64 "\n", tn[d],
+		for (d = 0; d < LH_TIER_COUNT; d++)
+			lh_buf_addf(o, "lighthouse_verdicts_by_tier_total{tier=\"%s\"} %" PRIu64 "\n",
+				    lh_tier_name((enum lh_tier)d),
 				    (uint64_t)atomic_load(&fs->stats.verdicts_by_tier[d]));
 	}
 	metric(o, "lighthouse_verdict_latency_microseconds", "histogram",
@@ -222,6 +224,35 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	lh_buf_addf(o, "lighthouse_rate_held_total %" PRIu64 "\n", (uint64_t)atomic_load(&fs->stats.rate_held));
 	metric(o, "lighthouse_rate_held", "gauge", "answers held now");
 	lh_buf_addf(o, "lighthouse_rate_held %zu\n", fs->holds ? holds_count(fs->holds) : 0);
+	{
+		static const char *const by[4] = { "expert", "human", "timeout", "restart" };
+		uint64_t waiting, experts;
+		int b;
+
+		esc_counts(fs, &waiting, &experts);
+		metric(o, "lighthouse_escalations_pending", "gauge",
+		       "escalated requests waiting for an expert or a person");
+		lh_buf_addf(o, "lighthouse_escalations_pending %" PRIu64 "\n", waiting);
+		metric(o, "lighthouse_escalations_total", "counter", "requests escalated since start");
+		lh_buf_addf(o, "lighthouse_escalations_total %" PRIu64 "\n",
+			    (uint64_t)atomic_load(&fs->stats.escalations));
+		metric(o, "lighthouse_escalations_decided_total", "counter",
+		       "escalations decided, by who decided (restart: the deadline passed while down)");
+		for (b = 0; b < 4; b++)
+			lh_buf_addf(o, "lighthouse_escalations_decided_total{by=\"%s\"} %" PRIu64 "\n", by[b],
+				    (uint64_t)atomic_load(&fs->stats.escalations_by[b]));
+		metric(o, "lighthouse_expert_claims_total", "counter", "escalations claimed by experts");
+		lh_buf_addf(o, "lighthouse_expert_claims_total %" PRIu64 "\n",
+			    (uint64_t)atomic_load(&fs->stats.claims));
+		metric(o, "lighthouse_expert_claims_expired_total", "counter",
+		       "claims not decided in time, gone back to the queue");
+		lh_buf_addf(o, "lighthouse_expert_claims_expired_total %" PRIu64 "\n",
+			    (uint64_t)atomic_load(&fs->stats.claims_expired));
+		metric(o, "lighthouse_experts", "gauge", "expert agents registered");
+		lh_buf_addf(o, "lighthouse_experts %" PRIu64 "\n", experts);
+		metric(o, "lighthouse_learned_rules", "gauge", "rules learned from decisions, in force");
+		lh_buf_addf(o, "lighthouse_learned_rules %d\n", learned_count(fs));
+	}
 	metric(o, "lighthouse_agents", "gauge", "agents (and uids) the daemon keeps counts for");
 	lh_buf_addf(o, "lighthouse_agents %zu\n", agents_count(fs));
 	{
@@ -268,7 +299,6 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	metric(o, "lighthouse_cache_max_bytes", "gauge", "verdict cache byte bound");
 	lh_buf_addf(o, "lighthouse_cache_max_bytes %" PRIu64 "\n", vs.cache_max_bytes);
 	{
-		static const char *const tn[] = { "input", "policy", "risk", "default", "limit" };
 		static const struct {
 			const char *name, *help;
 			size_t off;
@@ -287,8 +317,9 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 			const uint64_t *v = (const uint64_t *)((const char *)&vs + by_tier[m].off);
 
 			metric(o, by_tier[m].name, "counter", by_tier[m].help);
-			for (t = 0; t < LH_TIER_COUNT && t < 5; t++)
-				lh_buf_addf(o, "%s{tier=\"%s\"} %" PRIu64 "\n", by_tier[m].name, tn[t], v[t]);
+			for (t = 0; t < LH_TIER_COUNT; t++)
+				lh_buf_addf(o, "%s{tier=\"%s\"} %" PRIu64 "\n", by_tier[m].name,
+					    lh_tier_name((enum lh_tier)t), v[t]);
 		}
 	}
 	metric(o, "lighthouse_policy_rules", "gauge", "rules in the active policy");

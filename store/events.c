@@ -20,14 +20,21 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "store/store_int.h"
 #include "common/banned.h"
 
 const struct lh_event_type lh_event_types[] = {
 	{ "request", 1, "name, form, bytes, tool, input, content, old, cwd, event, raw | raw_base64" },
-	{ "verdict", 1, "decision, reason, rule, tier, cached, judge_us" },
-	{ "escalation", 1, "to, reason, tier, score, timeout_s" },
-	{ "decision", 1, "decision, by, who, reason, learned_rule" },
+	{ "verdict", 1, "decision, reason, rule, tier, cached, judge_us, escalated" },
+	{ "escalation", 1, "to, reason, tier, score, timeout_s, rule, deadline, deadline_ns, quorum, capabilities" },
+	{ "escalation.claim", 1, "expert, timeout_s" },
+	{ "escalation.release", 1, "expert, why (expired, returned, withdrawn, removed)" },
+	{ "decision", 1, "decision, by, who, reason, learned_rule, remember, vote, quorum, restart" },
+	{ "expert.add", 1, "name, capabilities, uid, gid" },
+	{ "expert.remove", 1, "name" },
+	{ "rule.learn", 1, "id, decision, kind, by, who, request, text" },
+	{ "rule.forget", 1, "id, who" },
 	{ "file.created", 0, "kind, size, mode, target, mtime, external" },
 	{ "file.modified", 0, "kind, size, mode, mtime, external" },
 	{ "file.deleted", 0, "kind, external" },
@@ -224,6 +231,17 @@ int lh_event_escalation(struct lh_event *ev, struct lh_buf *buf, const struct lh
 		key_int(buf, "score", e->score);
 	if (e->timeout_s > 0)
 		key_int(buf, "timeout_s", e->timeout_s);
+	key_str(buf, "rule", e->rule);
+	if (e->deadline_ns > 0) {
+		char when[32];
+
+		lh_format_time(when, e->deadline_ns);
+		key_str(buf, "deadline", when);
+		key_int(buf, "deadline_ns", e->deadline_ns);
+	}
+	if (e->quorum > 0)
+		key_int(buf, "quorum", e->quorum);
+	key_str(buf, "capabilities", e->capabilities);
 	return finish(ev, buf);
 }
 
@@ -240,6 +258,13 @@ int lh_event_decision(struct lh_event *ev, struct lh_buf *buf, const struct lh_e
 	key_str(buf, "who", d->who);
 	key_str(buf, "reason", d->reason);
 	key_str(buf, "learned_rule", d->learned_rule);
+	key_str(buf, "remember", d->remember);
+	if (d->vote) {
+		lh_buf_adds(buf, ",\"vote\":true");
+		key_int(buf, "quorum", d->quorum);
+	}
+	if (d->restart)
+		lh_buf_adds(buf, ",\"restart\":true");
 	return finish(ev, buf);
 }
 

@@ -191,6 +191,10 @@ struct lh_escalation {
 	const char *tier;		/* the tier that escalated (risk, policy) */
 	int score;			/* risk score, -1 none */
 	int timeout_s;			/* deny after this long without a decision */
+	const char *rule;		/* the rule that escalated, or NULL (risk tier) */
+	int64_t deadline_ns;		/* wall clock of the deadline, 0: none */
+	int quorum;			/* experts who must agree, 0: not said */
+	const char *capabilities;	/* what an expert needs to take it, blank separated, or NULL */
 };
 
 struct lh_expert_decision {
@@ -200,6 +204,10 @@ struct lh_expert_decision {
 	const char *who;		/* the expert agent or user, or NULL */
 	const char *reason;
 	const char *learned_rule;	/* the rule it became, or NULL */
+	const char *remember;		/* an expert's vote: "exact" or "pattern", or NULL */
+	int vote;			/* one expert's vote of a quorum, not the decision */
+	int quorum;			/* with vote: the quorum */
+	int restart;			/* decided at start-up (its deadline passed while down) */
 };
 
 struct lh_annotation {

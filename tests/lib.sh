@@ -67,7 +67,7 @@ skip_all() {
 
 test_expect_success() {
 	test_count=$((test_count + 1))
-	if ( set -e; cd "$TMP"; eval "$2" ) >"$TMP/out.$test_count" 2>&1; then
+	if ( set -e${LH_TRACE:+x}; cd "$TMP"; eval "$2" ) >"$TMP/out.$test_count" 2>&1; then
 		echo "ok $test_count - $1"
 	else
 		echo "not ok $test_count - $1"

@@ -1,6 +1,6 @@
 # tests/ -- unit tests (test-tool, in-process) and mount tests (tNNNN-*.sh
 # scripts driving the real binaries on a real mount). Families:
-#   t00xx build and units   t01xx mount   t02xx requests   t06xx ctl
+#   t00xx build and units   t01xx mount   t02xx requests   t05xx escalation   t06xx ctl
 #   t07xx crash             t08xx security        t09xx agents' hooks
 noinst_PROGRAMS += tests/test-tool
 tests_test_tool_SOURCES = tests/test-tool.c tests/cases.c tests/cases.h \
@@ -18,6 +18,7 @@ TESTS += \
 	tests/t0014-interpreters.sh \
 	tests/t0015-cache.sh \
 	tests/t0016-corpus.sh \
+	tests/t0017-learned-rules.sh \
 	tests/t0020-store.sh \
 	tests/t0021-blobs.sh \
 	tests/t0022-journal.sh \
@@ -28,6 +29,10 @@ TESTS += \
 	tests/t0220-verdict-cases-mount.sh \
 	tests/t0230-expiry.sh \
 	tests/t0240-agents.sh \
+	tests/t0500-escalation.sh \
+	tests/t0510-experts.sh \
+	tests/t0520-learned.sh \
+	tests/t0530-escalation-restart.sh \
 	tests/t0600-ctl.sh \
 	tests/t0610-ctl-store.sh \
 	tests/t0700-crash.sh \

@@ -18,7 +18,9 @@ esac
 sed -e "s#/home/agent/project#$PROJ#g" -e "s#/home/agent#$home#g" \
 	"$DATA/verdicts.tsv" >"$TMP/cases.tsv"
 
-test_start_daemon
+# escalated cases are checked as the validator answers them (ask): with
+# escalation on they would wait for a decision (t0250 tests that)
+test_start_daemon -o escalation_timeout=0
 
 test_expect_success 'every case of tests/data/verdicts.tsv through the mount' '
 	cd "$PROJ" && "$TEST_TOOL" cases-mount "$MNT" "$TMP/cases.tsv"

@@ -5,6 +5,8 @@
  *
  *   test-tool shell CMD             print the simple commands CMD parses into
  *   test-tool judge [opts] [REQ]    judge REQ (or stdin) in-process, print the verdict
+ *   test-tool learn [opts] ID REQ   print the learned rule for a decision on REQ
+ *                                   (--kind exact|pattern, --decision allow|ask|deny)
  *   test-tool cases [opts] FILE     run declarative verdict cases in-process
  *   test-tool match PATTERN PATH [HOME]  exit 0 if the path pattern matches
  *   test-tool resolve WORD CWD HOME print the resolved path
@@ -56,7 +58,7 @@
  *                                   without closing
  *
  * judge and cases options: --policy FILE, --cwd DIR, --home DIR,
- * --project DIR, --user NAME.
+ * --project DIR, --user NAME, --learned FILE (learned rules added to the policy).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +90,8 @@
 
 struct opts {
 	const char *policy, *cwd, *home, *project, *user;
+	const char *learned;		/* a file of learned rules */
+	const char *kind, *decision;	/* learn: exact|pattern, allow|ask|deny */
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -110,6 +114,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->project = argv[i + 1];
 		else if (!strcmp(argv[i], "--user"))
 			o->user = argv[i + 1];
+		else if (!strcmp(argv[i], "--learned"))
+			o->learned = argv[i + 1];
+		else if (!strcmp(argv[i], "--kind"))
+			o->kind = argv[i + 1];
+		else if (!strcmp(argv[i], "--decision"))
+			o->decision = argv[i + 1];
 		else
 			break;
 		i += 2;
@@ -123,8 +133,26 @@ static struct lh_validator *make_validator(const struct opts *o)
 	struct lh_policy *pol;
 	struct lh_validator *v;
 	struct lh_validator_opts vo = { o->project, 4096, 0, 0 };
-	int rc = o->policy ? lh_policy_load(&pol, o->policy, &err) : lh_policy_builtin(&pol, &err);
+	int rc;
 
+	if (o->learned) {
+		struct lh_buf text = LH_BUF_INIT;
+		FILE *f = fopen(o->learned, "r");
+		char chunk[4096];
+		size_t n;
+
+		if (!f) {
+			perror(o->learned);
+			exit(2);
+		}
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			lh_buf_add(&text, chunk, n);
+		fclose(f);
+		rc = lh_policy_load_learned(&pol, o->policy, text.data, text.len, &err);
+		lh_buf_release(&text);
+	} else {
+		rc = o->policy ? lh_policy_load(&pol, o->policy, &err) : lh_policy_builtin(&pol, &err);
+	}
 	if (rc) {
 		fputs(err.data, stderr);
 		exit(2);
@@ -203,12 +231,60 @@ static int cmd_judge(int argc, char **argv)
 	lh_validator_judge(v, &ji, &req, &vd);
 	printf("%s\nreason: %s\nrule: %s\ntier: %s\n", lh_decision_name(vd.decision),
 	       vd.reason, vd.rule[0] ? vd.rule : "-", lh_tier_name(vd.tier));
-	if (vd.escalate)
-		printf("escalate: yes\n");
+	if (vd.escalate) {
+		struct lh_buf tags = LH_BUF_INIT;
+		int quorum;
+
+		lh_validator_rule_info(v, vd.rule, &quorum, &tags);
+		printf("escalate: yes\nquorum: %d\n", quorum);
+		if (tags.len)
+			printf("tags: %s\n", tags.data);
+		lh_buf_release(&tags);
+	}
 	lh_request_release(&req);
 	lh_buf_release(&in);
 	lh_validator_free(v);
 	return vd.decision == LH_ALLOW ? 0 : vd.decision == LH_ASK ? 3 : 4;
+}
+
+/* learn [opts] ID REQ: the learned rule text for a decision on REQ */
+static int cmd_learn(int argc, char **argv)
+{
+	struct opts o;
+	int i = parse_opts(argc, argv, &o), rc;
+	struct lh_validator *v;
+	struct lh_buf out = LH_BUF_INIT, err = LH_BUF_INIT;
+	struct lh_judge_in ji;
+	struct lh_learn l;
+
+	if (argc - i != 2) {
+		fprintf(stderr, "usage: test-tool learn [--kind exact|pattern] [--decision D] [opts] ID REQ\n");
+		return 2;
+	}
+	v = make_validator(&o);
+	memset(&ji, 0, sizeof(ji));
+	ji.data = argv[i + 1];
+	ji.len = strlen(argv[i + 1]);
+	ji.total = ji.len;
+	ji.cwd = o.cwd;
+	ji.home = o.home;
+	ji.user = o.user;
+	memset(&l, 0, sizeof(l));
+	l.id = argv[i];
+	l.decision = o.decision ? (enum lh_decision)lh_decision_parse(o.decision) : LH_ALLOW;
+	l.pattern = o.kind && !strcmp(o.kind, "pattern");
+	l.priority = 10;
+	l.comment = "learned by test-tool";
+	l.reason = "decided in a test";
+	rc = lh_validator_learn(v, &ji, &l, &out, &err);
+	if (rc)
+		fprintf(stderr, "test-tool: %s\n", err.data);
+	else
+		fputs(out.data, stdout);
+	lh_buf_release(&out);
+	lh_buf_release(&err);
+	lh_validator_free(v);
+	return rc ? 1 : 0;
 }
 
 struct run_arg {
@@ -1206,8 +1282,8 @@ static int cmd_store_events(int argc, char **argv)
 		}
 	}
 	{
-		struct lh_escalation e = { 7, "experts", "deletes outside the project", "risk", 73, 300 };
-		struct lh_expert_decision d = { 7, "deny", "expert", "reviewer-1", "too broad", "learned.rm-outside" };
+		struct lh_escalation e = { 7, "experts", "deletes outside the project", "risk", 73, 300, NULL, 0, 0, NULL };
+		struct lh_expert_decision d = { 7, "deny", "expert", "reviewer-1", "too broad", "learned.rm-outside", NULL, 0, 0, 0 };
 		struct lh_annotation a = { "src/b.c", "generated; do not edit", "alice", 0, 0, NULL, NULL, NULL, NULL };
 
 		bad |= lh_event_escalation(&ev, &b, &e) || record(s, &ev, "escalation");
@@ -1219,8 +1295,8 @@ static int cmd_store_events(int argc, char **argv)
 		struct lh_file_change nocontent = { "file.modified", "x", NULL, NULL, NULL, NULL, 1, 0644, -1, 0, 0 };
 		struct lh_file_change norename = { "file.renamed", "x", NULL, "dir", NULL, NULL, -1, 0755, -1, 0, 0 };
 		struct lh_file_change notype = { "file.exploded", "x", NULL, "dir", NULL, NULL, -1, 0755, -1, 0, 0 };
-		struct lh_escalation noto = { 7, "nobody", "r", NULL, -1, 0 };
-		struct lh_expert_decision maybe = { 7, "maybe", "human", NULL, NULL, NULL };
+		struct lh_escalation noto = { 7, "nobody", "r", NULL, -1, 0, NULL, 0, 0, NULL };
+		struct lh_expert_decision maybe = { 7, "maybe", "human", NULL, NULL, NULL, NULL, 0, 0, 0 };
 		struct lh_blob_id ghost;
 
 		printf("refused: %d %d %d %d %d\n", lh_event_file(&ev, &b, &nocontent) == -EINVAL,
@@ -1568,6 +1644,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "shell"))
 		return cmd_shell(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "learn"))
+		return cmd_learn(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "judge"))
 		return cmd_judge(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "cases"))

@@ -68,6 +68,7 @@ enum ckind {
 	C_WRAPPER,
 	C_CONTEXT,
 	/* path resolution */
+	C_CWD,
 	C_PATH,
 	C_TARGET,
 	C_REDIRECT,
@@ -89,6 +90,7 @@ static const struct {
 	{ "stdin-from", C_STDIN_FROM, 1 },
 	{ "wrapper", C_WRAPPER, 1 },
 	{ "context", C_CONTEXT, 1 },
+	{ "cwd", C_CWD, 0 },
 	{ "path", C_PATH, 0 },
 	{ "target", C_TARGET, 1 },
 	{ "redirect", C_REDIRECT, 1 },
@@ -129,7 +131,7 @@ struct cond {
 	int negate;
 	char **items;			/* word/glob alternatives */
 	int nitems;
-	struct pitem *pitems;		/* C_PATH, C_TARGET, C_REDIRECT */
+	struct pitem *pitems;		/* C_CWD, C_PATH, C_TARGET, C_REDIRECT */
 	int npitems;
 	char *shorts;			/* C_FLAG: short letters */
 	char **longs;			/* C_FLAG: long flags */
@@ -148,6 +150,8 @@ struct rule {
 	char *id;
 	enum lh_decision action;
 	int escalate;			/* action escalate: delivered as ask (see verdict.h) */
+	int learned;			/* from the learned rules: decides only escalations */
+	int quorum;			/* experts who must agree on its escalation (0: the policy's) */
 	int priority;
 	char *reason;			/* may hold {path} {command} {tool} {arg} */
 	char **tools;
@@ -194,6 +198,10 @@ struct lh_policy {
 	int unknown_tool_esc, unparseable_esc;	/* the setting was escalate */
 	int risk_ask, risk_deny;
 	int risk_escalate;		/* set risk-uncertain escalate */
+	int quorum;			/* set quorum: experts who must agree on an escalation */
+	/* learned rules, rank-sorted: tried only on a verdict that would escalate */
+	int *learned;
+	int nlearned;
 	/* indexes */
 	struct index by_tool;		/* tool -> rules naming it (and tool * rules) */
 	int *any_tool;			/* rules for every tool */
@@ -339,6 +347,7 @@ struct pstate {
 	int nerrors;
 	struct rule *cur;		/* rule being filled, or NULL */
 	int depth;			/* include depth */
+	int learned;			/* reading the learned rules (see lh_policy_load_learned) */
 };
 
 static void perr(struct pstate *ps, const char *file, int line, const char *fmt, ...)
@@ -889,6 +898,7 @@ static int add_condition(struct pstate *ps, const char *file, int line, char **w
 			c.ctx |= ctx_words[x].flag;
 		}
 		break;
+	case C_CWD:
 	case C_PATH:
 	case C_TARGET:
 	case C_REDIRECT:
@@ -987,6 +997,21 @@ static int rule_statement(struct pstate *ps, const char *file, int line, char **
 			r->tags = push_str(r->tags, &r->ntags, w[k]);
 		return 0;
 	}
+	if (!strcmp(w[0], "quorum")) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = n == 2 ? strtol(w[1], &end, 10) : 0;
+		if (n != 2 || errno || *end || v < 1 || v > LH_QUORUM_MAX) {
+			perr(ps, file, line, "'quorum' needs a number from 1 to %d", LH_QUORUM_MAX);
+			return -1;
+		}
+		if (!r->escalate)
+			perr(ps, file, line, "'quorum' is for rules that escalate; rule '%s' does not", r->id);
+		r->quorum = (int)v;
+		return 0;
+	}
 	return add_condition(ps, file, line, w, n, rest);
 }
 
@@ -1023,6 +1048,19 @@ static int set_statement(struct pstate *ps, const char *file, int line, char **w
 		} else {
 			pol->risk_escalate = esc;
 		}
+		return 0;
+	}
+	if (!strcmp(w[1], "quorum")) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(w[2], &end, 10);
+		if (errno || *end || v < 1 || v > LH_QUORUM_MAX) {
+			perr(ps, file, line, "'quorum' must be a number from 1 to %d", LH_QUORUM_MAX);
+			return -1;
+		}
+		pol->quorum = (int)v;
 		return 0;
 	}
 	if (!strcmp(w[1], "risk-ask") || !strcmp(w[1], "risk-deny")) {
@@ -1070,6 +1108,14 @@ static int top_statement(struct pstate *ps, const char *file, int line, char **w
 			perr(ps, file, line, "unknown action '%s' (allow, ask, escalate or deny)", w[2]);
 			return -1;
 		}
+		if (!ps->learned && !strncmp(w[1], LH_LEARNED_PREFIX, strlen(LH_LEARNED_PREFIX))) {
+			perr(ps, file, line, "rule ids beginning '%s' are kept for learned rules", LH_LEARNED_PREFIX);
+			return -1;
+		}
+		if (ps->learned && (strncmp(w[1], LH_LEARNED_PREFIX, strlen(LH_LEARNED_PREFIX)) || esc)) {
+			perr(ps, file, line, "a learned rule is 'rule %sID allow|ask|deny'", LH_LEARNED_PREFIX);
+			return -1;
+		}
 		for (k = 0; k < pol->nrules; k++)
 			if (!strcmp(pol->rules[k].id, w[1])) {
 				perr(ps, file, line, "rule '%s' is already defined at %s:%d", w[1],
@@ -1085,6 +1131,7 @@ static int top_statement(struct pstate *ps, const char *file, int line, char **w
 		r->id = xstrdup(w[1]);
 		r->action = (enum lh_decision)d;
 		r->escalate = esc;
+		r->learned = ps->learned;
 		r->file = xstrdup(file);
 		r->line = line;
 		r->order = pol->nrules - 1;
@@ -1095,6 +1142,10 @@ static int top_statement(struct pstate *ps, const char *file, int line, char **w
 	    strcmp(w[0], "class") && strcmp(w[0], "list"))
 		return 1;	/* not a top-level word */
 	ps->cur = NULL;
+	if (ps->learned && strcmp(w[0], "class")) {
+		perr(ps, file, line, "learned rules hold only 'rule' and 'class' statements, not '%s'", w[0]);
+		return -1;
+	}
 	if (!strcmp(w[0], "version")) {
 		if (n != 2 || strcmp(w[1], "1")) {
 			perr(ps, file, line, "unsupported policy version (this Lighthouse reads version 1)");
@@ -1205,10 +1256,12 @@ static int compile_policy_text(struct pstate *ps, const char *file, const char *
 		perr(ps, file, 1, "the file contains NUL bytes: is it a policy file?");
 		return -1;
 	}
-	if (ps->depth == 0 || strcmp(file, "builtin:default"))
-		lh_buf_add(&ps->pol->text, text, len);
-	if (len && text[len - 1] != '\n')
-		lh_buf_addc(&ps->pol->text, '\n');
+	if (!ps->learned) {
+		if (ps->depth == 0 || strcmp(file, "builtin:default"))
+			lh_buf_add(&ps->pol->text, text, len);
+		if (len && text[len - 1] != '\n')
+			lh_buf_addc(&ps->pol->text, '\n');
+	}
 	while (i < len) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t e = nl ? (size_t)(nl - text) : len;
@@ -1390,6 +1443,12 @@ static int finish(struct pstate *ps)
 		const struct cond *cmd = NULL;
 		int exact = 1;
 
+		if (r->learned) {
+			/* tried only where a verdict would escalate (learned_override) */
+			pol->learned = xrealloc(pol->learned, sizeof(int) * (size_t)(pol->nlearned + 1));
+			pol->learned[pol->nlearned++] = k;
+			continue;
+		}
 		if (r->any_tool) {
 			pol->any_tool = xrealloc(pol->any_tool, sizeof(int) * (size_t)(pol->nany_tool + 1));
 			pol->any_tool[pol->nany_tool++] = k;
@@ -1436,6 +1495,7 @@ static int finish(struct pstate *ps)
 	sort_rules(pol, pol->bash_generic, pol->nbash_generic);
 	gates_build(pol);
 	sort_rules(pol, pol->any_tool, pol->nany_tool);
+	sort_rules(pol, pol->learned, pol->nlearned);
 
 	for (k = 0; k < pol->nlists; k++)
 		list_index(&pol->lists[k]);
@@ -1597,6 +1657,7 @@ void lh_policy_free(struct lh_policy *pol)
 	index_free(&pol->names);
 	free(pol->any_tool);
 	free(pol->bash_generic);
+	free(pol->learned);
 	free(pol->gates);
 	if (pol->mctx)
 		pcre2_match_context_free(pol->mctx);
@@ -2302,6 +2363,8 @@ static int cond_test(struct judge_ctx *j, const struct cond *c, struct cmdinfo *
 	}
 	case C_CONTEXT:
 		return sc && (sc->ctx & c->ctx);
+	case C_CWD:
+		return j->env->cwd && pitems_match(j, c, j->env->cwd);
 	case C_PATH:
 		if (lh_cmdinfo_paths(j, ci))
 			return 1;
@@ -2531,6 +2594,43 @@ static void open_gates(struct judge_ctx *j, struct cmdinfo *ci)
 	}
 }
 
+static int rule_has_tool(const struct rule *r, const char *tool)
+{
+	int k;
+
+	if (r->any_tool)
+		return 1;
+	for (k = 0; k < r->ntools; k++)
+		if (!strcmp(r->tools[k], tool))
+			return 1;
+	return 0;
+}
+
+/*
+ * A verdict that would escalate is replaced by the first learned rule
+ * (in rank order) that matches: the question was asked before and decided.
+ * Learned rules decide nothing else, so a learned allow can never undo a
+ * deny of the policy, nor a learned deny an allow.
+ */
+static void learned_override(struct judge_ctx *j, struct cmdinfo *ci, struct lh_verdict *v)
+{
+	const struct lh_policy *pol = j->pol;
+	int k;
+
+	if (!v->escalate || !pol->nlearned)
+		return;
+	for (k = 0; k < pol->nlearned; k++) {
+		const struct rule *r = &pol->rules[pol->learned[k]];
+
+		if (!rule_has_tool(r, j->req->tool) || !rule_test(j, r, ci, 0))
+			continue;
+		render_reason(j, r, ci, v);
+		v->tier = LH_TIER_LEARNED;
+		v->risk = 0;
+		return;
+	}
+}
+
 static void judge_cmd(struct judge_ctx *j, const struct lh_scmd *c, struct lh_verdict *v)
 {
 	const struct lh_policy *pol = j->pol;
@@ -2540,10 +2640,10 @@ static void judge_cmd(struct judge_ctx *j, const struct lh_scmd *c, struct lh_ve
 	memset(&ci, 0, sizeof(ci));
 	ci.c = c;
 	open_gates(j, &ci);
-	if (judge_lists(j, e ? e->rules : NULL, e ? e->n : 0, 1, pol->bash_generic,
-			pol->nbash_generic, &ci, v))
-		return;
-	lh_risk_judge_cmd(j, &ci, v);
+	if (!judge_lists(j, e ? e->rules : NULL, e ? e->n : 0, 1, pol->bash_generic,
+			 pol->nbash_generic, &ci, v))
+		lh_risk_judge_cmd(j, &ci, v);
+	learned_override(j, &ci, v);
 }
 
 /*
@@ -2554,8 +2654,10 @@ static void merge(struct lh_verdict *acc, const struct lh_verdict *v, int *have)
 {
 	int a = *have ? lh_verdict_severity(acc) : -1, b = lh_verdict_severity(v);
 
-	if (!*have || b > a ||
-	    (b == a && v->tier == LH_TIER_POLICY && acc->tier != LH_TIER_POLICY)) {
+	/* a learned verdict is named first: it says the question was decided before */
+	if (!*have || b > a || (b == a && v->tier == LH_TIER_LEARNED) ||
+	    (b == a && v->tier == LH_TIER_POLICY && acc->tier != LH_TIER_POLICY &&
+	     acc->tier != LH_TIER_LEARNED)) {
 		*acc = *v;
 		*have = 1;
 	}
@@ -2782,11 +2884,13 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 				       "%sthe policy has no rules for tool '%s'",
 				       pol->unknown_tool_esc ? ESCALATE_PREFIX : "", req->tool);
 			out->escalate = (unsigned)pol->unknown_tool_esc;
+			learned_override(&j, &ci, out);
 			goto done;
 		}
 		if (!judge_lists(&j, te->rules, te->n, 0, NULL, 0, &ci, out))
 			lh_risk_judge_file(&j, &ci, out);
 		judge_content(&j, out);
+		learned_override(&j, &ci, out);
 		goto done;
 	}
 
@@ -2832,14 +2936,522 @@ void lh_policy_judge(const struct lh_policy *pol, const struct lh_request *req,
 			merge(out, &v, &have);
 		}
 		if (script.error) {
+			struct cmdinfo ci;
+
 			memset(&v, 0, sizeof(v));
 			lh_verdict_set(&v, pol->unparseable, LH_TIER_POLICY, "shell.unparseable",
 				       "%scannot parse the command: %s",
 				       pol->unparseable_esc ? ESCALATE_PREFIX : "", script.error);
 			v.escalate = (unsigned)pol->unparseable_esc;
+			memset(&ci, 0, sizeof(ci));
+			learned_override(&j, &ci, &v);
 			merge(out, &v, &have);
 		}
 	}
 done:
 	out->cacheable = 1;
+}
+
+/* ---- learned rules, escalation facts, what a request touches ------------------ */
+
+int lh_policy_load_learned(struct lh_policy **out, const char *path, const char *learned,
+			   size_t len, struct lh_buf *err)
+{
+	struct lh_policy *pol = xcalloc(1, sizeof(*pol));
+	struct pstate ps;
+
+	lh_buf_init(&pol->text, 0);
+	pol->source = xstrdup(path ? path : "builtin:default");
+	pol->unknown_tool = LH_ASK;
+	pol->unparseable = LH_ASK;
+	pol->risk_ask = 40;
+	pol->risk_deny = 100;
+	memset(&ps, 0, sizeof(ps));
+	ps.pol = pol;
+	ps.err = err;
+	if (path) {
+		ps.depth = -1;
+		do_include(&ps, path, 0, path);
+		ps.depth = 0;
+	} else {
+		compile_policy_text(&ps, "builtin:default", lh_default_policy, lh_default_policy_len);
+	}
+	if (!ps.nerrors && len) {
+		ps.cur = NULL;
+		ps.learned = 1;
+		compile_policy_text(&ps, LH_LEARNED_NAME, learned, len);
+	}
+	if (!ps.nerrors)
+		finish(&ps);
+	if (ps.nerrors) {
+		if (ps.nerrors > 50 && err)
+			lh_buf_addf(err, "%d more errors\n", ps.nerrors - 50);
+		lh_policy_free(pol);
+		*out = NULL;
+		return -EINVAL;
+	}
+	*out = pol;
+	return 0;
+}
+
+int lh_policy_nlearned(const struct lh_policy *pol)
+{
+	return pol->nlearned;
+}
+
+void lh_policy_rule_info(const struct lh_policy *pol, const char *rule, int *quorum,
+			 struct lh_buf *tags)
+{
+	int k, j;
+
+	*quorum = pol->quorum ? pol->quorum : 1;
+	if (!rule || !rule[0])
+		return;
+	for (k = 0; k < pol->nrules; k++) {
+		const struct rule *r = &pol->rules[k];
+
+		if (strcmp(r->id, rule))
+			continue;
+		if (r->quorum)
+			*quorum = r->quorum;
+		for (j = 0; tags && j < r->ntags; j++)
+			lh_buf_addf(tags, "%s%s", tags->len ? " " : "", r->tags[j]);
+		return;
+	}
+}
+
+static int is_file_tool(const char *tool)
+{
+	static const char *const t[] = { "Read", "NotebookRead", "Write", "Edit", "MultiEdit",
+					 "NotebookEdit", NULL };
+	int k;
+
+	for (k = 0; t[k]; k++)
+		if (!strcmp(tool, t[k]))
+			return 1;
+	return 0;
+}
+
+static int is_write_tool(const char *tool)
+{
+	return is_file_tool(tool) && strcmp(tool, "Read") && strcmp(tool, "NotebookRead");
+}
+
+/* Prepare a judging context like lh_policy_judge does. */
+static void judge_ctx_init(struct judge_ctx *j, const struct lh_policy *pol,
+			   const struct lh_request *req, const struct lh_judge_env *env,
+			   struct lh_scratch *scratch)
+{
+	lh_arena_clear(&scratch->arena);
+	memset(j, 0, sizeof(*j));
+	j->pol = pol;
+	j->req = req;
+	j->env = env;
+	j->scratch = scratch;
+	j->raw_memo = lh_arena_alloc(&scratch->arena, (size_t)pol->nrules + 1);
+	if (j->raw_memo)
+		memset(j->raw_memo, -1, (size_t)pol->nrules + 1);
+}
+
+static int in_secrets(struct judge_ctx *j, const char *path)
+{
+	const struct pclass *cl = lh_policy_class(j->pol, "secrets");
+
+	return cl && lh_class_match(j->pol, cl, path, j->env);
+}
+
+void lh_policy_inspect(const struct lh_policy *pol, const struct lh_request *req,
+		       const struct lh_judge_env *env, struct lh_scratch *scratch,
+		       lh_touch_fn fn, void *arg)
+{
+	struct judge_ctx j;
+	struct lh_script script;
+	struct lh_shell_env senv = { env->home, env->cwd, env->user };
+	int k, x;
+
+	judge_ctx_init(&j, pol, req, env, scratch);
+	if (strcmp(req->tool, "Bash")) {
+		struct cmdinfo ci;
+
+		fn(arg, LH_TOUCH_COMMAND, req->tool, 0);
+		if (!is_file_tool(req->tool))
+			return;
+		memset(&ci, 0, sizeof(ci));
+		if (lh_cmdinfo_paths(&j, &ci) || !ci.npaths)
+			return;
+		fn(arg, is_write_tool(req->tool) ? LH_TOUCH_WRITE : LH_TOUCH_READ, ci.paths[0],
+		   in_secrets(&j, ci.paths[0]));
+		return;
+	}
+	if (lh_shell_parse(&script, &scratch->arena, req->input, strlen(req->input), &senv) == -ENOMEM)
+		return;
+	for (k = 0; k < script.ncmds; k++) {
+		struct cmdinfo ci;
+
+		memset(&ci, 0, sizeof(ci));
+		ci.c = &script.cmds[k];
+		if (ci.c->name[0])
+			fn(arg, LH_TOUCH_COMMAND, ci.c->name, 0);
+		if (lh_cmdinfo_paths(&j, &ci) || lh_cmdinfo_targets(&j, &ci))
+			continue;
+		for (x = 0; x < ci.ntargets; x++)
+			fn(arg, LH_TOUCH_WRITE, ci.targets[x], in_secrets(&j, ci.targets[x]));
+		for (x = 0; x < ci.npaths; x++) {
+			int y, written = 0;
+
+			for (y = 0; y < ci.ntargets; y++)
+				if (!strcmp(ci.paths[x], ci.targets[y]))
+					written = 1;
+			if (!written)
+				fn(arg, LH_TOUCH_READ, ci.paths[x], in_secrets(&j, ci.paths[x]));
+		}
+	}
+}
+
+/* ---- writing learned rules ------------------------------------------------------- */
+
+#define LEARN_EXACT_MAX (256 * 1024)	/* bytes of request text an exact rule may hold */
+
+/*
+ * A literal for a PCRE2 expression on a verbatim line: metacharacters
+ * escaped, control characters as \xHH. (A blank stays: the expressions
+ * end in \z, so no blank is at the end of a line to be trimmed.)
+ */
+static void re_escape(struct lh_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f && strchr("\\^$.|?*+()[]{}", c))
+			lh_buf_addf(b, "\\%c", c);
+		else if (c >= 0x20 && c != 0x7f)
+			lh_buf_addc(b, (char)c);
+		else
+			lh_buf_addf(b, "\\x%02X", c);
+	}
+}
+
+/* A literal glob: the pattern characters escaped. */
+static void glob_escape(struct lh_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (strchr("*?[]{}\\", *s))
+			lh_buf_addc(b, '\\');
+		lh_buf_addc(b, *s);
+	}
+}
+
+/* One word of a policy line, quoted when it must be. */
+static void policy_word(struct lh_buf *b, const char *w)
+{
+	const char *p;
+
+	if (w[0] && w[0] != '#' && !strpbrk(w, " \t'\"")) {
+		lh_buf_adds(b, w);
+		return;
+	}
+	lh_buf_addc(b, '"');
+	for (p = w; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			lh_buf_addc(b, '\\');
+		lh_buf_addc(b, *p);
+	}
+	lh_buf_addc(b, '"');
+}
+
+/* Text for one line: control characters become blanks. */
+static void one_line(struct lh_buf *b, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s && n < max; s++, n++)
+		lh_buf_addc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+}
+
+static void learn_head(struct lh_buf *out, const struct lh_learn *l, const char *id,
+		       const char *kind, const struct lh_buf *classes)
+{
+	const char *c = l->comment ? l->comment : "";
+
+	lh_buf_addc(out, '\n');
+	while (*c) {
+		size_t n = strcspn(c, "\n");
+		char line[1024];
+
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), c);
+		lh_buf_adds(out, "# ");
+		one_line(out, line, sizeof(line));
+		lh_buf_addc(out, '\n');
+		c += n;
+		if (*c)
+			c++;
+	}
+	if (classes)
+		lh_buf_add(out, classes->data, classes->len);
+	lh_buf_addf(out, "rule %s %s\n  priority %d\n  tags learned %s", id,
+		    lh_decision_name(l->decision), l->priority, kind);
+	if (l->tags && l->tags[0]) {
+		lh_buf_addc(out, ' ');
+		one_line(out, l->tags, 512);
+	}
+	lh_buf_addc(out, '\n');
+}
+
+static void learn_reason(struct lh_buf *out, const struct lh_learn *l)
+{
+	lh_buf_adds(out, "  reason ");
+	one_line(out, l->reason && l->reason[0] ? l->reason : "decided before", LH_REASON_MAX);
+	lh_buf_addc(out, '\n');
+}
+
+static int learn_exact(const struct lh_request *req, const struct lh_judge_env *env,
+		       const struct lh_learn *l, struct lh_buf *out, struct lh_buf *err)
+{
+	if (strlen(req->input) + (req->content ? strlen(req->content) : 0) > LEARN_EXACT_MAX) {
+		lh_buf_addf(err, "the request is too large to remember exactly (more than %d bytes)",
+			    LEARN_EXACT_MAX);
+		return -E2BIG;
+	}
+	learn_head(out, l, l->id, "exact", NULL);
+	lh_buf_adds(out, "  tool ");
+	policy_word(out, req->tool);
+	lh_buf_adds(out, "\n  raw ^");
+	re_escape(out, req->input);
+	lh_buf_adds(out, "\\z\n");
+	if (req->content && is_write_tool(req->tool)) {
+		lh_buf_adds(out, "  content ^");
+		re_escape(out, req->content);
+		lh_buf_adds(out, "\\z\n");
+	}
+	if (env->cwd) {
+		struct lh_buf g = LH_BUF_INIT;
+
+		glob_escape(&g, env->cwd);
+		lh_buf_adds(out, "  cwd ");
+		policy_word(out, g.data);
+		lh_buf_addc(out, '\n');
+		lh_buf_release(&g);
+	}
+	learn_reason(out, l);
+	return 0;
+}
+
+/*
+ * Where a pattern lets the command work: the project, when every path is
+ * in it; else the deepest folder the paths share, unless that is / or the
+ * home folder; else those very paths. Writes the class line (when one is
+ * needed) to `classes` and the pattern word to `place`.
+ */
+static void learn_place(struct judge_ctx *j, const char **paths, int n, const char *cls,
+			struct lh_buf *classes, struct lh_buf *place)
+{
+	const struct lh_judge_env *env = j->env;
+	char common[4096];
+	size_t cl = 0;
+	int k, in_project = env->project != NULL;
+
+	for (k = 0; k < n && in_project; k++)
+		if (!lh_path_within(paths[k], env->project))
+			in_project = 0;
+	if (in_project) {
+		lh_buf_adds(place, "@project");
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		const char *p = paths[k], *slash = strrchr(p, '/');
+		size_t dl = slash && slash != p ? (size_t)(slash - p) : 1, i = 0;
+
+		if (dl >= sizeof(common))
+			dl = sizeof(common) - 1;
+		if (k == 0) {
+			memcpy(common, p, dl);
+			common[dl] = '\0';
+			cl = dl;
+			continue;
+		}
+		/* the longest common prefix that ends at a folder boundary */
+		while (i < cl && i < dl && common[i] == p[i])
+			i++;
+		if (i == cl && (i == dl || p[i] == '/'))
+			continue;
+		if (i == dl && common[i] == '/') {
+			cl = dl;
+		} else {
+			while (i > 0 && common[i] != '/')
+				i--;
+			cl = i ? i : 1;
+		}
+		common[cl] = '\0';
+	}
+	common[cl] = '\0';
+	lh_buf_addf(classes, "class %s", cls);
+	if (cl > 1 && !(env->home && !strcmp(common, env->home))) {
+		struct lh_buf g = LH_BUF_INIT;
+
+		glob_escape(&g, common);
+		lh_buf_adds(&g, "/**");
+		lh_buf_addc(classes, ' ');
+		policy_word(classes, g.data);
+		lh_buf_release(&g);
+	} else {
+		for (k = 0; k < n; k++) {
+			struct lh_buf g = LH_BUF_INIT;
+
+			glob_escape(&g, paths[k]);
+			lh_buf_addc(classes, ' ');
+			policy_word(classes, g.data);
+			lh_buf_release(&g);
+		}
+	}
+	lh_buf_addc(classes, '\n');
+	lh_buf_addf(place, "@%s", cls);
+}
+
+/* a subcommand or object word: letters, digits, '.', '_', '-', not a path */
+static int word_like(const char *w)
+{
+	const char *p;
+
+	if (!((w[0] >= 'a' && w[0] <= 'z') || (w[0] >= '0' && w[0] <= '9')))
+		return 0;
+	for (p = w; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return 0;
+	return 1;
+}
+
+/* One pattern rule for the simple command c (its cmdinfo ci). */
+static void learn_cmd_pattern(struct judge_ctx *j, struct cmdinfo *ci, const struct lh_learn *l,
+			      const char *id, struct lh_buf *out)
+{
+	const struct lh_scmd *c = ci->c;
+	struct lh_buf classes = LH_BUF_INIT, body = LH_BUF_INIT, place = LH_BUF_INIT, g = LH_BUF_INIT;
+	char cls[LH_RULE_MAX + 48];
+	int k, nopts = 0;
+
+	lh_cmdinfo_pos(j, ci);
+	lh_cmdinfo_paths(j, ci);
+	lh_cmdinfo_outs(j, ci);
+	glob_escape(&g, c->name);
+	lh_buf_adds(&body, "  command ");
+	policy_word(&body, g.data);
+	lh_buf_addc(&body, '\n');
+	if (ci->npos >= 1 && !(ci->posf[0] & LH_W_DYNAMIC) && word_like(ci->pos[0])) {
+		lh_buf_reset(&g);
+		glob_escape(&g, ci->pos[0]);
+		lh_buf_adds(&body, "  subcommand ");
+		policy_word(&body, g.data);
+		lh_buf_addc(&body, '\n');
+		if (ci->npos >= 2 && !(ci->posf[1] & LH_W_DYNAMIC) && word_like(ci->pos[1])) {
+			lh_buf_reset(&g);
+			glob_escape(&g, ci->pos[1]);
+			lh_buf_adds(&body, "  arg ");
+			policy_word(&body, g.data);
+			lh_buf_addc(&body, '\n');
+		}
+	}
+	/* its options, no others: every other word is an operand */
+	lh_buf_adds(&body, "  match ^[^ ]+(?: (?:");
+	for (k = 1; k < c->argc; k++) {
+		const char *a = c->argv[k], *eq;
+
+		if (!strcmp(a, "--"))
+			break;
+		if (a[0] != '-' || !a[1])
+			continue;
+		lh_buf_adds(&body, nopts++ ? "|" : "");
+		eq = strchr(a, '=');
+		if (eq) {
+			char *name = xstrndup(a, (size_t)(eq - a) + 1);
+
+			re_escape(&body, name);
+			lh_buf_adds(&body, "[^ ]*");
+			free(name);
+		} else {
+			re_escape(&body, a);
+		}
+	}
+	lh_buf_addf(&body, "%s[^- ][^ ]*|-|--))*$\n", nopts ? "|" : "");
+	snprintf(cls, sizeof(cls), "%.60s.places", id);
+	if (ci->npaths) {
+		learn_place(j, ci->paths, ci->npaths, cls, &classes, &place);
+		lh_buf_addf(&body, "  not path !%s\n", place.data);
+	}
+	if (ci->nouts) {
+		lh_buf_reset(&place);
+		snprintf(cls, sizeof(cls), "%.60s.outputs", id);
+		learn_place(j, ci->outs, ci->nouts, cls, &classes, &place);
+		lh_buf_addf(&body, "  not redirect !%s\n", place.data);
+	}
+	learn_head(out, l, id, "pattern", &classes);
+	lh_buf_add(out, body.data, body.len);
+	learn_reason(out, l);
+	lh_buf_release(&classes);
+	lh_buf_release(&body);
+	lh_buf_release(&place);
+	lh_buf_release(&g);
+}
+
+int lh_policy_learn(const struct lh_policy *pol, const struct lh_request *req,
+		    const struct lh_judge_env *env, struct lh_scratch *scratch,
+		    const struct lh_learn *l, struct lh_buf *out, struct lh_buf *err)
+{
+	struct judge_ctx j;
+	int k, n = 0;
+
+	if (!l->pattern)
+		return learn_exact(req, env, l, out, err);
+	judge_ctx_init(&j, pol, req, env, scratch);
+	if (strcmp(req->tool, "Bash")) {
+		struct lh_buf classes = LH_BUF_INIT, place = LH_BUF_INIT;
+		struct cmdinfo ci;
+		char cls[LH_RULE_MAX + 48];
+
+		memset(&ci, 0, sizeof(ci));
+		snprintf(cls, sizeof(cls), "%.60s.places", l->id);
+		if (is_file_tool(req->tool) && !lh_cmdinfo_paths(&j, &ci) && ci.npaths)
+			learn_place(&j, ci.paths, ci.npaths, cls, &classes, &place);
+		learn_head(out, l, l->id, "pattern", &classes);
+		lh_buf_adds(out, "  tool ");
+		policy_word(out, req->tool);
+		lh_buf_addc(out, '\n');
+		if (place.len)
+			lh_buf_addf(out, "  not path !%s\n", place.data);
+		learn_reason(out, l);
+		lh_buf_release(&classes);
+		lh_buf_release(&place);
+		return 0;
+	}
+	{
+		struct lh_shell_env senv = { env->home, env->cwd, env->user };
+		struct lh_script script;
+		int rc = lh_shell_parse(&script, &scratch->arena, req->input, strlen(req->input),
+					&senv);
+
+		if (rc == -ENOMEM || script.truncated || script.error)
+			return learn_exact(req, env, l, out, err);
+		mark_downloads(&j, &script);
+		for (k = 0; k < script.ncmds; k++) {
+			struct lh_verdict v;
+			struct cmdinfo ci;
+			char id[LH_RULE_MAX + 16];
+
+			memset(&v, 0, sizeof(v));
+			judge_cmd(&j, &script.cmds[k], &v);
+			if (!v.escalate || !script.cmds[k].name[0])
+				continue;
+			if (n)
+				snprintf(id, sizeof(id), "%.*s.%d", LH_RULE_MAX - 8, l->id, (n + 1) % 1000);
+			else
+				snprintf(id, sizeof(id), "%s", l->id);
+			memset(&ci, 0, sizeof(ci));
+			ci.c = &script.cmds[k];
+			learn_cmd_pattern(&j, &ci, l, id, out);
+			n++;
+		}
+	}
+	if (!n)
+		return learn_exact(req, env, l, out, err);
+	return 0;
 }

@@ -23,6 +23,7 @@
 
 #include <xxhash.h>
 
+#include "common/buf.h"
 #include "common/xalloc.h"
 #include "validator/cache.h"
 #include "validator/validator.h"
@@ -332,4 +333,56 @@ char *lh_validator_policy_text(struct lh_validator *v, size_t *len)
 	if (len)
 		*len = n;
 	return copy;
+}
+
+/* ---- escalation: what lighthoused needs to know about an escalated request ---- */
+
+/* Decode in the way lh_validator_judge does; 0, or -EINVAL for bad input. */
+static int decode(struct lh_validator *v, const struct lh_judge_in *in, struct lh_request *req,
+		  struct lh_judge_env *env)
+{
+	lh_request_parse(req, in->data, in->len, in->total, v->max_request);
+	if (req->invalid)
+		return -EINVAL;
+	env->cwd = req->cwd ? req->cwd : in->cwd ? in->cwd : v->project ? v->project : "/";
+	env->home = in->home ? in->home : "/nonexistent";
+	env->user = in->user;
+	env->project = v->project;
+	return 0;
+}
+
+void lh_validator_inspect(struct lh_validator *v, const struct lh_judge_in *in, lh_touch_fn fn,
+			  void *arg)
+{
+	struct tls *t = get_tls(v);
+	struct lh_request req;
+	struct lh_judge_env env;
+
+	if (!decode(v, in, &req, &env))
+		lh_policy_inspect(t->ref->pol, &req, &env, &t->scratch, fn, arg);
+	lh_request_release(&req);
+}
+
+int lh_validator_learn(struct lh_validator *v, const struct lh_judge_in *in,
+		       const struct lh_learn *l, struct lh_buf *out, struct lh_buf *err)
+{
+	struct tls *t = get_tls(v);
+	struct lh_request req;
+	struct lh_judge_env env;
+	int rc = decode(v, in, &req, &env);
+
+	if (rc)
+		lh_buf_addf(err, "the request cannot be judged: %s", req.invalid);
+	else
+		rc = lh_policy_learn(t->ref->pol, &req, &env, &t->scratch, l, out, err);
+	lh_request_release(&req);
+	return rc;
+}
+
+void lh_validator_rule_info(struct lh_validator *v, const char *rule, int *quorum,
+			    struct lh_buf *tags)
+{
+	pthread_mutex_lock(&v->mu);
+	lh_policy_rule_info(v->cur->pol, rule, quorum, tags);
+	pthread_mutex_unlock(&v->mu);
 }

@@ -96,6 +96,18 @@ void lh_validator_judge_file(struct lh_validator *v, enum lh_file_access acc, co
 
 void lh_validator_get_stats(struct lh_validator *v, struct lh_validator_stats *st);
 
+/*
+ * Escalation (see policy.h for what each does): the paths and commands a
+ * request touches, the learned rule text for a decision on it, and what an
+ * escalation by `rule` needs -- all with the current policy.
+ */
+void lh_validator_inspect(struct lh_validator *v, const struct lh_judge_in *in, lh_touch_fn fn,
+			  void *arg);
+int lh_validator_learn(struct lh_validator *v, const struct lh_judge_in *in,
+		       const struct lh_learn *l, struct lh_buf *out, struct lh_buf *err);
+void lh_validator_rule_info(struct lh_validator *v, const char *rule, int *quorum,
+			    struct lh_buf *tags);
+
 /* Source name and rule count of the current policy (copied out). */
 void lh_validator_policy_info(struct lh_validator *v, char *source, size_t n, int *rules);
 /* The current policy's text, copied into a malloc'd buffer. */

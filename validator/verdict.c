@@ -26,6 +26,9 @@ const char *lh_tier_name(enum lh_tier t)
 	case LH_TIER_RISK: return "risk";
 	case LH_TIER_DEFAULT: return "default";
 	case LH_TIER_LIMIT: return "limit";
+	case LH_TIER_LEARNED: return "learned";
+	case LH_TIER_EXPERT: return "expert";
+	case LH_TIER_HUMAN: return "human";
 	case LH_TIER_COUNT: break;
 	}
 	return "unknown";

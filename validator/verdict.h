@@ -16,9 +16,11 @@
 /*
  * In order of severity: the most severe verdict of a request's commands
  * wins. These three are the public decisions. A policy may also say
- * `escalate` (hand the question to expert agents or a person): until
- * escalation exists that is delivered as LH_ASK with `escalate` set and a
- * reason that says a person must look, and it ranks between ask and deny.
+ * `escalate` (hand the question to expert agents or a person): the
+ * validator answers it as LH_ASK with `escalate` set and a reason that
+ * says a person must look, ranked between ask and deny. lighthoused then
+ * holds the request until an expert or a person decides (or delivers it
+ * as that ask at once when escalation is off).
  */
 enum lh_decision {
 	LH_ALLOW = 0,
@@ -31,7 +33,10 @@ enum lh_tier {
 	LH_TIER_POLICY,		/* a rule decided */
 	LH_TIER_RISK,		/* the risk heuristic decided */
 	LH_TIER_DEFAULT,	/* the policy's default (unknown tool) */
-	LH_TIER_LIMIT,		/* a limit of the daemon (store unavailable, rate) */
+	LH_TIER_LIMIT,		/* a limit of the daemon (store unavailable, rate, escalation timeout) */
+	LH_TIER_LEARNED,	/* a rule learned from an earlier decision replaced an escalation */
+	LH_TIER_EXPERT,		/* an escalation decided by expert agents (lighthoused) */
+	LH_TIER_HUMAN,		/* an escalation decided by a person (lighthoused) */
 	LH_TIER_COUNT
 };
 
