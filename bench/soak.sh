@@ -21,7 +21,9 @@ trap 'fusermount3 -u "$tmp/lh" 2>/dev/null; [ -n "$pid" ] && kill $pid 2>/dev/nu
 trap 'exit 1' INT TERM
 
 mkdir -p "$tmp/lh" "$tmp/project"
-(cd "$tmp/project" && exec "$B/fs/lighthoused" -f --state "$tmp/state" "$tmp/lh") 2>"$tmp/lh.log" &
+# escalation_timeout=0: the mix's risky commands are answered `ask` at once
+# instead of waiting for a person (see run-load.sh)
+(cd "$tmp/project" && exec "$B/fs/lighthoused" -f -o escalation_timeout=0 --state "$tmp/state" "$tmp/lh") 2>"$tmp/lh.log" &
 pid=$!
 n=0; while ! grep -q '^lighthouse_up 1' "$tmp/lh/stats" 2>/dev/null; do
 	n=$((n + 1)); [ $n -gt 200 ] && { echo "soak: lighthoused did not come up" >&2; exit 1; }; sleep 0.05; done
