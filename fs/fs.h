@@ -320,12 +320,18 @@ struct dirsnap_ent {
 struct dirsnap {
 	struct dirsnap_ent *v;
 	size_t n, cap;
+	struct dirsnap *prev, *next;	/* open listings, freed at exit if never released */
 };
 
 void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type);
 /* Answer READDIR(PLUS) from a listing (plus: names only, the kernel looks them up). */
 void dirsnap_reply(fuse_req_t req, struct dirsnap *d, size_t size, off_t off, int plus);
 void dirsnap_release(struct dirsnap *d);
+/*
+ * After the session loop: free the files of the fixed tree and the
+ * listings still open (the kernel sends no RELEASE once unmounted).
+ */
+void ops_free_open(void);
 /* Expire old names; run by the maintenance thread. */
 void reqtab_expire(struct lh_fs *fs);
 void reqtab_counts(struct lh_fs *fs, uint64_t *names, uint64_t *pending, uint64_t *parked,

@@ -621,6 +621,7 @@ out_store:
 		lh_store_close(fs.store);
 out_session:
 	fuse_session_destroy(fs.se);
+	ops_free_open();
 	if (status_fd >= 0)
 		close(status_fd);
 	if (event_fd >= 0)

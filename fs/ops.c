@@ -158,8 +158,26 @@ static int fixed_lookup(fuse_ino_t parent, const char *name, fuse_ino_t *ino)
 
 /* ---- directory snapshots ----------------------------------------------------- */
 
+/*
+ * Handles the kernel may never release: a client that still holds one
+ * when the daemon stops (SIGTERM, unmount) gets no RELEASE to us. Kept
+ * in lists so that exit frees them. open_mu is a leaf.
+ */
+static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct dirsnap *open_dirs;
+
 void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type)
 {
+	if (!d->cap) {
+		/* the first name: the listing is open from now on */
+		pthread_mutex_lock(&open_mu);
+		d->prev = NULL;
+		d->next = open_dirs;
+		if (open_dirs)
+			open_dirs->prev = d;
+		open_dirs = d;
+		pthread_mutex_unlock(&open_mu);
+	}
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 16;
 		d->v = xrealloc(d->v, sizeof(*d->v) * d->cap);
@@ -176,6 +194,16 @@ void dirsnap_release(struct dirsnap *d)
 
 	if (!d)
 		return;
+	if (d->cap) {
+		pthread_mutex_lock(&open_mu);
+		if (d->prev)
+			d->prev->next = d->next;
+		else
+			open_dirs = d->next;
+		if (d->next)
+			d->next->prev = d->prev;
+		pthread_mutex_unlock(&open_mu);
+	}
 	for (i = 0; i < d->n; i++)
 		free(d->v[i].name);
 	free(d->v);
@@ -197,10 +225,37 @@ struct sfile {
 	size_t cursor;			/* ctl: replies read so far; protected by mu */
 	struct lh_buf line;		/* ctl: a command line being written; protected by mu */
 	uid_t uid;			/* ctl: the opener */
+	struct sfile *prev, *next;	/* open files (open_mu) */
 };
+
+static struct sfile *open_files;
+
+static struct sfile *sfile_new(void)
+{
+	struct sfile *f = xcalloc(1, sizeof(*f));
+
+	pthread_mutex_init(&f->mu, NULL);
+	lh_buf_init(&f->data, 0);
+	lh_buf_init(&f->line, 4096);
+	pthread_mutex_lock(&open_mu);
+	f->next = open_files;
+	if (open_files)
+		open_files->prev = f;
+	open_files = f;
+	pthread_mutex_unlock(&open_mu);
+	return f;
+}
 
 static void sfile_free(struct sfile *f)
 {
+	pthread_mutex_lock(&open_mu);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		open_files = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	pthread_mutex_unlock(&open_mu);
 	lh_buf_release(&f->data);
 	lh_buf_release(&f->line);
 	pthread_mutex_destroy(&f->mu);
@@ -383,10 +438,7 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EACCES);
 		return;
 	}
-	f = xcalloc(1, sizeof(*f));
-	pthread_mutex_init(&f->mu, NULL);
-	lh_buf_init(&f->data, 0);
-	lh_buf_init(&f->line, 4096);
+	f = sfile_new();
 	if (ino == FS_INO_STATS) {
 		fs_stats_render(fs, &f->data);
 	} else if (ino == FS_INO_POLICY_ACTIVE) {
@@ -1027,3 +1079,11 @@ const struct fuse_lowlevel_ops lh_fs_ops = {
 	.copy_file_range = lh_copy_file_range,
 	.lseek = lh_lseek,
 };
+
+void ops_free_open(void)
+{
+	while (open_files)
+		sfile_free(open_files);
+	while (open_dirs)
+		dirsnap_release(open_dirs);
+}
