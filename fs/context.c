@@ -517,21 +517,6 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_entry(req, &e);
 }
 
-static int parse_id(const char *name, uint64_t *id)
-{
-	char *end;
-	unsigned long long v;
-
-	if (name[0] < '1' || name[0] > '9')
-		return -ENOENT;
-	errno = 0;
-	v = strtoull(name, &end, 10);
-	if (errno || *end || v >> 48)
-		return -ENOENT;
-	*id = v;
-	return 0;
-}
-
 static void ctx_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct lh_fs *fs = fs_of(req);
@@ -539,7 +524,7 @@ static void ctx_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int k;
 
 	if (parent == FS_INO_CONTEXT) {
-		if (parse_id(name, &id)) {
+		if (fs_parse_id(name, 48, &id)) {
 			fuse_reply_err(req, ENOENT);
 			return;
 		}

@@ -125,21 +125,6 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_entry(req, &e);
 }
 
-static int parse_id(const char *name, uint64_t *id)
-{
-	char *end;
-	unsigned long long v;
-
-	if (name[0] < '1' || name[0] > '9')
-		return -ENOENT;
-	errno = 0;
-	v = strtoull(name, &end, 10);
-	if (errno || *end || v >> 40)
-		return -ENOENT;
-	*id = v;
-	return 0;
-}
-
 static void x_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct lh_fs *fs = fs_of(req);
@@ -170,7 +155,7 @@ static void x_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		break;
 	case EXP_QUEUE:
 	case EXP_INPROGRESS:
-		if (parse_id(name, &id))
+		if (fs_parse_id(name, 40, &id))
 			break;
 		reply_entry(req, FS_INO(X_PART(parent) == EXP_QUEUE ? FS_KIND_QUEUED : FS_KIND_CLAIMED,
 					(uint64_t)X_EXPERT(parent) << 40 | id));
@@ -280,7 +265,7 @@ static void x_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_i
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if (parse_id(name, &id) || esc_expert_by_id(fs, X_EXPERT(parent), &x)) {
+	if (fs_parse_id(name, 40, &id) || esc_expert_by_id(fs, X_EXPERT(parent), &x)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -302,7 +287,7 @@ static void x_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if (parse_id(name, &id) || esc_expert_by_id(fs, X_EXPERT(parent), &x)) {
+	if (fs_parse_id(name, 40, &id) || esc_expert_by_id(fs, X_EXPERT(parent), &x)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}

@@ -209,6 +209,8 @@ struct lh_fs {
 /* ops.c */
 extern const struct fuse_lowlevel_ops lh_fs_ops;
 void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st);
+/* A name that is a request id ("42": no sign, no leading 0, below 2^bits), or -ENOENT. */
+int fs_parse_id(const char *name, unsigned bits, uint64_t *id);
 
 /* current.c: current/, the project passed through (its operations; see current.h) */
 extern const struct fuse_lowlevel_ops current_ops;
@@ -317,10 +319,15 @@ struct dirsnap_ent {
 	mode_t type;		/* S_IFDIR or S_IFREG */
 };
 
+/* A link of ops.c's lists of open handles (freed at exit if never released). */
+struct fs_open_link {
+	struct fs_open_link *prev, *next;
+};
+
 struct dirsnap {
+	struct fs_open_link link;	/* first: the list's entries are listings */
 	struct dirsnap_ent *v;
 	size_t n, cap;
-	struct dirsnap *prev, *next;	/* open listings, freed at exit if never released */
 };
 
 void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type);

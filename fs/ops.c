@@ -121,6 +121,21 @@ static const struct fuse_lowlevel_ops *room_of(fuse_ino_t ino)
 	return NULL;
 }
 
+int fs_parse_id(const char *name, unsigned bits, uint64_t *id)
+{
+	char *end;
+	unsigned long long v;
+
+	if (name[0] < '1' || name[0] > '9')
+		return -ENOENT;
+	errno = 0;
+	v = strtoull(name, &end, 10);
+	if (errno || *end || v >> bits)
+		return -ENOENT;
+	*id = v;
+	return 0;
+}
+
 void fs_fill_attr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st)
 {
 	size_t k;
@@ -164,20 +179,35 @@ static int fixed_lookup(fuse_ino_t parent, const char *name, fuse_ino_t *ino)
  * in lists so that exit frees them. open_mu is a leaf.
  */
 static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct dirsnap *open_dirs;
+static struct fs_open_link *open_dirs, *open_files;
+
+static void open_add(struct fs_open_link **head, struct fs_open_link *l)
+{
+	pthread_mutex_lock(&open_mu);
+	l->prev = NULL;
+	l->next = *head;
+	if (*head)
+		(*head)->prev = l;
+	*head = l;
+	pthread_mutex_unlock(&open_mu);
+}
+
+static void open_del(struct fs_open_link **head, struct fs_open_link *l)
+{
+	pthread_mutex_lock(&open_mu);
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		*head = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	pthread_mutex_unlock(&open_mu);
+}
 
 void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type)
 {
-	if (!d->cap) {
-		/* the first name: the listing is open from now on */
-		pthread_mutex_lock(&open_mu);
-		d->prev = NULL;
-		d->next = open_dirs;
-		if (open_dirs)
-			open_dirs->prev = d;
-		open_dirs = d;
-		pthread_mutex_unlock(&open_mu);
-	}
+	if (!d->cap)
+		open_add(&open_dirs, &d->link);	/* the first name: open from now on */
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 16;
 		d->v = xrealloc(d->v, sizeof(*d->v) * d->cap);
@@ -194,16 +224,8 @@ void dirsnap_release(struct dirsnap *d)
 
 	if (!d)
 		return;
-	if (d->cap) {
-		pthread_mutex_lock(&open_mu);
-		if (d->prev)
-			d->prev->next = d->next;
-		else
-			open_dirs = d->next;
-		if (d->next)
-			d->next->prev = d->prev;
-		pthread_mutex_unlock(&open_mu);
-	}
+	if (d->cap)
+		open_del(&open_dirs, &d->link);
 	for (i = 0; i < d->n; i++)
 		free(d->v[i].name);
 	free(d->v);
@@ -220,15 +242,13 @@ void dirsnap_release(struct dirsnap *d)
  * owned by the replying thread, never from memory RELEASE may free.
  */
 struct sfile {
+	struct fs_open_link link;	/* first: the list's entries are files */
 	pthread_mutex_t mu;
 	struct lh_buf data;		/* what reads return; protected by mu */
 	size_t cursor;			/* ctl: replies read so far; protected by mu */
 	struct lh_buf line;		/* ctl: a command line being written; protected by mu */
 	uid_t uid;			/* ctl: the opener */
-	struct sfile *prev, *next;	/* open files (open_mu) */
 };
-
-static struct sfile *open_files;
 
 static struct sfile *sfile_new(void)
 {
@@ -237,25 +257,13 @@ static struct sfile *sfile_new(void)
 	pthread_mutex_init(&f->mu, NULL);
 	lh_buf_init(&f->data, 0);
 	lh_buf_init(&f->line, 4096);
-	pthread_mutex_lock(&open_mu);
-	f->next = open_files;
-	if (open_files)
-		open_files->prev = f;
-	open_files = f;
-	pthread_mutex_unlock(&open_mu);
+	open_add(&open_files, &f->link);
 	return f;
 }
 
 static void sfile_free(struct sfile *f)
 {
-	pthread_mutex_lock(&open_mu);
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		open_files = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
-	pthread_mutex_unlock(&open_mu);
+	open_del(&open_files, &f->link);
 	lh_buf_release(&f->data);
 	lh_buf_release(&f->line);
 	pthread_mutex_destroy(&f->mu);
@@ -1083,7 +1091,7 @@ const struct fuse_lowlevel_ops lh_fs_ops = {
 void ops_free_open(void)
 {
 	while (open_files)
-		sfile_free(open_files);
+		sfile_free((struct sfile *)(void *)open_files);
 	while (open_dirs)
-		dirsnap_release(open_dirs);
+		dirsnap_release((struct dirsnap *)(void *)open_dirs);
 }

@@ -125,6 +125,15 @@ struct rec_item {
 /* bytes of snapshots queued (one recorder per process) */
 static atomic_size_t snap_bytes;
 
+/* A new O_RDONLY descriptor of fd's inode (the magic link leads to it), or -1. */
+static int reopen_rdonly(int fd)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return open(p, O_RDONLY | O_CLOEXEC);
+}
+
 struct recorder {
 	struct lh_fs *fs;
 	pthread_t thread, scanner;
@@ -231,7 +240,6 @@ static void take_snapshot(struct rec_item *it, int fd)
 	unsigned char *buf;
 	size_t size, got = 0;
 	ssize_t n;
-	char p[64];
 	int rfd = fd;
 
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > SNAP_MAX)
@@ -242,8 +250,7 @@ static void take_snapshot(struct rec_item *it, int fd)
 		return;
 	}
 	if ((fcntl(fd, F_GETFL) & O_ACCMODE) == O_WRONLY) {
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-		rfd = open(p, O_RDONLY | O_CLOEXEC);	/* the magic link leads to the inode */
+		rfd = reopen_rdonly(fd);
 		if (rfd < 0) {
 			atomic_fetch_sub(&snap_bytes, size);
 			return;
@@ -507,7 +514,6 @@ seal:
 static int look(struct recorder *rec, int fd, const struct rec_item *it, int content,
 		const struct lh_tree_node *old, struct now *now)
 {
-	char p[64];
 	int rfd, rc = 0;
 
 	memset(now, 0, sizeof(*now));
@@ -542,8 +548,7 @@ static int look(struct recorder *rec, int fd, const struct rec_item *it, int con
 		return 0;
 	}
 	if (fcntl(fd, F_GETFL) & O_PATH) {
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-		rfd = open(p, O_RDONLY | O_CLOEXEC);	/* the magic link leads to the inode */
+		rfd = reopen_rdonly(fd);
 		if (rfd < 0)
 			return -errno;
 		rc = put_content(rec, rfd, NULL, now);
@@ -1050,7 +1055,6 @@ static int open_item(struct recorder *rec, struct rec_item *it)
 	struct open_how how;
 	struct stat st;
 	struct cnode *n;
-	char p[64];
 	long fd;
 	int nfd;
 
@@ -1068,10 +1072,8 @@ static int open_item(struct recorder *rec, struct rec_item *it)
 		return -1;
 	fd = -1;
 	nfd = cur_ref_get(rec->fs->cur, &n->ref);
-	if (nfd >= 0) {
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", nfd);
-		fd = open(p, O_RDONLY | O_CLOEXEC);	/* the magic link leads to the inode */
-	}
+	if (nfd >= 0)
+		fd = reopen_rdonly(nfd);
 	cur_ref_put(&n->ref, nfd);
 	cur_unref(rec->fs->cur, n);
 	return (int)fd;
