@@ -6,7 +6,7 @@
  *   bench/fs --setup DIR                  make the material in DIR
  *   bench/fs --setup-tree DIR N           N small files in folders of 100
  *   bench/fs --walk DIR                   walk DIR as find does, timed
- *   bench/fs [--stats FILE] [--quick] LABEL=DIR ...
+ *   bench/fs [--stats FILE] [--quick] [--only M,M] LABEL=DIR ...
  *
  * Every DIR holds the same material (made with --setup before it is
  * mounted, so that no target sees its making): f4k (4 KiB), d1k (1 000
@@ -73,6 +73,7 @@ static struct target tg[MAXT];
 static int ntg;
 static const char *stats_file;
 static int quick;
+static const char *only;	/* --only a,b: just these metrics */
 static char *block;		/* 1 MiB of data to write */
 
 static double now_s(void)
@@ -364,6 +365,22 @@ static const struct metric metrics[] = {
 
 #define NMETRICS (sizeof(metrics) / sizeof(metrics[0]))
 
+/* Whether --only (a comma-separated list) names the metric. */
+static int selected(const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = only;
+
+	if (!only)
+		return 1;
+	while ((p = strstr(p, name))) {
+		if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 static int setup_tree(const char *dir, long n)
 {
 	char p[4096], name[64];
@@ -501,9 +518,13 @@ int main(int argc, char **argv)
 			quick = 1;
 			continue;
 		}
+		if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			only = argv[++i];
+			continue;
+		}
 		eq = strchr(argv[i], '=');
 		if (!eq || ntg == MAXT) {
-			fprintf(stderr, "usage: bench/fs --setup DIR | [--stats FILE] [--quick] LABEL=DIR...\n");
+			fprintf(stderr, "usage: bench/fs --setup DIR | [--stats FILE] [--quick] [--only M,M] LABEL=DIR...\n");
 			return 2;
 		}
 		*eq = '\0';
@@ -512,7 +533,7 @@ int main(int argc, char **argv)
 		ntg++;
 	}
 	if (!ntg) {
-		fprintf(stderr, "usage: bench/fs --setup DIR | [--stats FILE] [--quick] LABEL=DIR...\n");
+		fprintf(stderr, "usage: bench/fs --setup DIR | [--stats FILE] [--quick] [--only M,M] LABEL=DIR...\n");
 		return 2;
 	}
 	block = malloc(1 << 20);
@@ -530,6 +551,8 @@ int main(int argc, char **argv)
 		drained[m] = 0;
 		for (t = 0; t < ntg; t++)
 			best[m][t] = -1;
+		if (!selected(me->name))
+			continue;
 		for (r = 0; r < rounds; r++) {
 			for (k = 0; k < ntg; k++) {
 				int cur;
@@ -578,6 +601,8 @@ int main(int argc, char **argv)
 		printf(" %8s %9s", "req/op", "drain_ms");
 	putchar('\n');
 	for (m = 0; m < NMETRICS; m++) {
+		if (!selected(metrics[m].name))
+			continue;
 		printf("# %-18s", metrics[m].name);
 		for (t = 0; t < ntg; t++)
 			printf(" %9.2f %-4s", best[m][t], metrics[m].throughput ? "MB/s" : "us");

@@ -681,6 +681,7 @@ int cur_watch_start(struct current *cur, struct lh_buf *err)
 		cur->watch = NULL;
 		goto fail;
 	}
+	pthread_setname_np(cw->thread, "lh-notifier");
 	cw->running = 1;
 	return 0;
 fail:

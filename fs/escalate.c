@@ -1447,6 +1447,7 @@ int esc_start(struct lh_fs *fs)
 		pthread_mutex_unlock(&e->mu);
 		return -rc;
 	}
+	pthread_setname_np(e->worker, "lh-escalate");
 	return 0;
 }
 

@@ -99,6 +99,7 @@ int holds_start(struct holds *h)
 
 	if (rc)
 		return -rc;
+	pthread_setname_np(h->thread, "lh-holds");
 	h->running = 1;
 	return 0;
 }

@@ -544,10 +544,12 @@ int main(int argc, char **argv)
 		lh_store_append(fs.store, &ev, 1, NULL);
 		lh_buf_release(&p);
 	}
-	if (pthread_create(&maint, NULL, maintenance, &fs) == 0)
+	if (pthread_create(&maint, NULL, maintenance, &fs) == 0) {
+		pthread_setname_np(maint, "lh-maintenance");
 		have_maint = 1;
-	else
+	} else {
 		lh_warn("cannot start the maintenance thread: results will not expire");
+	}
 	if (esc_start(&fs))
 		lh_warn("cannot start the escalation worker: escalations will not time out");
 

@@ -1321,11 +1321,14 @@ int record_start(struct lh_fs *fs, int scan, struct lh_buf *err)
 		lh_buf_addf(err, "cannot start the recorder: %s", strerror(-rc));
 		goto fail;
 	}
+	pthread_setname_np(rec->thread, "lh-recorder");
 	rec->running = 1;
-	if (scan && pthread_create(&rec->scanner, NULL, scanner_main, rec) == 0)
+	if (scan && pthread_create(&rec->scanner, NULL, scanner_main, rec) == 0) {
+		pthread_setname_np(rec->scanner, "lh-scanner");
 		rec->scanning = 1;
-	else
+	} else {
 		rec->scan_done = 1;
+	}
 	return 0;
 fail:
 	close(rec->root);

@@ -523,6 +523,7 @@ struct streams *streams_new(struct lh_fs *fs)
 		free(st);
 		return NULL;
 	}
+	pthread_setname_np(st->thread, "lh-streams");
 	lh_store_set_commit_hook(fs->store, on_commit, st);
 	return st;
 }

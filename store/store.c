@@ -1057,6 +1057,7 @@ int lh_store_open(struct lh_store **out, const struct lh_store_opts *o, struct l
 		rc = -rc;
 		goto fail;
 	}
+	pthread_setname_np(s->writer, "lh-store");
 	*out = s;
 	return 0;
 fail:
