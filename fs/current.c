@@ -291,6 +291,26 @@ void cur_unref(struct current *cur, struct cnode *n)
 }
 
 /*
+ * The node of the inode st describes, if there is one: it gains a lookup.
+ * Only a node that holds a descriptor counts: it keeps the inode alive,
+ * so no other inode can have its number. (A node reached by handle may
+ * stand for an inode deleted since, whose number is in use again.)
+ */
+static struct cnode *node_again(struct current *cur, const struct stat *st)
+{
+	struct cnode *n;
+
+	pthread_mutex_lock(&cur->mu);
+	n = find_locked(cur, st->st_dev, st->st_ino);
+	if (n && n->ref.fd >= 0 && (n->type == (st->st_mode & S_IFMT)))
+		n->nlookup++;
+	else
+		n = NULL;
+	pthread_mutex_unlock(&cur->mu);
+	return n;
+}
+
+/*
  * The node of the inode `fd` is open on (an O_PATH descriptor we own):
  * an existing node gains a lookup and fd is closed; else fd becomes the
  * new node's. A new node is complete (its reference settled, a directory
@@ -368,6 +388,24 @@ static int lookup_name(struct current *cur, struct cnode *dir, const char *name,
 	dfd = cur_ref_get(cur, &dir->ref);
 	if (dfd < 0)
 		return dfd;
+	/*
+	 * A stat first: a missing name (most lookups of a build are) costs
+	 * less so, and an inode that has a node already needs no descriptor
+	 * of its own.
+	 */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+		int rc = -errno;
+
+		cur_ref_put(&dir->ref, dfd);
+		return rc;
+	}
+	n = node_again(cur, &st);
+	if (n) {
+		cur_ref_put(&dir->ref, dfd);
+		learn_path(cur, dir, n, name, dgen, ngen);
+		fill_entry(cur, n, &st, e);
+		return 0;
+	}
 	fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	cur_ref_put(&dir->ref, dfd);
 	if (fd < 0)
@@ -523,7 +561,8 @@ static int policy_check(struct current *cur, fuse_req_t req, enum lh_file_access
  * Give a new inode (fd: O_PATH or open on it) to the caller, as the real
  * directory would have: the caller's uid, and its gid unless the parent
  * directory is set-group-ID. Only root can; a daemon of one user creates
- * that user's files already.
+ * that user's files already. 1 if the inode changed, 0 if it needed
+ * nothing, or -errno.
  */
 static int give_to_caller(fuse_req_t req, int pfd, int fd, mode_t mode)
 {
@@ -548,7 +587,7 @@ static int give_to_caller(fuse_req_t req, int pfd, int fd, mode_t mode)
 		if (chmod(p, mode & 07777))
 			return -errno;
 	}
-	return 0;
+	return 1;
 }
 
 /* ---- marking our own changes -------------------------------------------------------- */
@@ -900,8 +939,8 @@ static void reply_made(struct namedop *o, fuse_req_t req, mode_t mode)
 	busy_begin(cur, n);
 	if (!rc)
 		rc = give_to_caller(req, o->dfd, fd, mode);
-	if (!rc && fstat(fd, &e.attr))
-		rc = -errno;
+	if (rc > 0)
+		rc = fstat(fd, &e.attr) ? -errno : 0;
 	busy_end(cur, n, rc ? NULL : &e.attr);
 	if (!rc && o->known)
 		record_state(cur->fs, &o->who, o->path, fcntl(fd, F_DUPFD_CLOEXEC, 0));
@@ -1107,6 +1146,19 @@ static int real_flags(int flags)
 	return flags | O_CLOEXEC;
 }
 
+/*
+ * A regular file opened write-only by the caller is opened read-write
+ * by the daemon when it may read it (it made the file, or the mode lets
+ * it): RELEASE then reads what was written straight from the handle,
+ * without opening the file again. The kernel still lets the caller only
+ * write through it. Not for anything else: a FIFO opened for reading
+ * and writing has a reader.
+ */
+static int rdwr_flags(int flags)
+{
+	return (flags & O_ACCMODE) == O_WRONLY ? (flags & ~O_ACCMODE) | O_RDWR : flags;
+}
+
 static void setup_open(struct fuse_file_info *fi, struct chandle *h)
 {
 	fi->fh = (uint64_t)(uintptr_t)h;
@@ -1158,7 +1210,11 @@ static void c_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	proc_path(p, nfd);
 	if (fi->flags & O_TRUNC)
 		busy_begin(cur, n);
-	fd = open(p, real_flags(fi->flags));
+	fd = -1;
+	if (S_ISREG(n->type) && acc == O_WRONLY)
+		fd = open(p, rdwr_flags(real_flags(fi->flags)));
+	if (fd < 0)
+		fd = open(p, real_flags(fi->flags));
 	rc = fd < 0 ? -errno : 0;
 	if (fi->flags & O_TRUNC)
 		busy_end(cur, n, NULL);
@@ -1199,7 +1255,10 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (rc)
 		goto out;
 	cur_expect(o.cur, o.dir, name, 1);
-	fd = openat(o.dfd, name, real_flags(fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+	fd = openat(o.dfd, name, rdwr_flags(real_flags(fi->flags)) | O_CREAT | O_EXCL | O_NOFOLLOW,
+		    mode);
+	if (fd < 0 && errno == EACCES)	/* a server may judge the new file's mode */
+		fd = openat(o.dfd, name, real_flags(fi->flags) | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
 	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
 		/* it appeared since the kernel looked: open what is there */
 		created = 0;
@@ -1243,8 +1302,8 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	if (created) {
 		busy_begin(o.cur, n);
 		rc = give_to_caller(req, o.dfd, fd, mode);
-		if (!rc && fstat(fd, &st))
-			rc = -errno;
+		if (rc > 0)
+			rc = fstat(fd, &st) ? -errno : 0;
 		busy_end(o.cur, n, rc ? NULL : &st);
 		if (rc) {
 			forget_one(o.cur, n, 1);

@@ -245,6 +245,13 @@ static void take_snapshot(struct rec_item *it, int fd)
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > SNAP_MAX)
 		return;
 	size = (size_t)st.st_size;
+	if (size == 0) {
+		/* nothing to read: a write that follows is its own change */
+		it->snap = xmalloc(1);
+		it->snap_len = 0;
+		it->snap_st = st;
+		return;
+	}
 	if (atomic_fetch_add(&snap_bytes, size) + size > SNAP_BUDGET) {
 		atomic_fetch_sub(&snap_bytes, size);
 		return;
