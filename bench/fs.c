@@ -39,10 +39,11 @@
  * is read around each metric: `fs.METRIC.current_requests` is the FUSE
  * requests per operation that reached the daemon. The recording of
  * current/'s changes happens after the operations return (RELEASE is
- * asynchronous, and so is the recorder): after each run on current the
- * benchmark waits until the recorder has nothing left
- * (lighthouse_current_record_backlog 0), so that its work does not
- * land on the next target's time, and reports that wait as
+ * asynchronous, and so are the recorder and the store's writer): after
+ * each run on current the benchmark waits until the recorder and the
+ * store have nothing left (lighthouse_current_record_backlog and
+ * lighthouse_store_queue_depth 0), so that their work does not land on
+ * the next target's time, and reports that wait as
  * `fs.METRIC.current_record_drain_ms`.
  */
 #include <dirent.h>
@@ -117,13 +118,14 @@ static double stat_value(const char *name)
 	return v;
 }
 
-/* Wait until the recorder is idle; the seconds it took. */
+/* Wait until the recorder and the store are idle; the seconds it took. */
 static double drain(void)
 {
 	double t0 = now_s();
 	struct timespec nap = { 0, 5000000 };
 
-	while (stat_value("lighthouse_current_record_backlog") > 0 && now_s() - t0 < 600)
+	while ((stat_value("lighthouse_current_record_backlog") > 0 ||
+		stat_value("lighthouse_store_queue_depth") > 0) && now_s() - t0 < 600)
 		nanosleep(&nap, NULL);
 	return now_s() - t0;
 }

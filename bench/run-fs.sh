@@ -51,7 +51,8 @@ done
 metric() { sed -n "s/^$1 //p" "$2"; }
 # the recorder's first scan of the project (its baseline) comes first
 t0=$(date +%s%N)
-while [ "$(metric lighthouse_current_record_backlog "$W/mnt/stats")" != 0 ]; do sleep 0.1; done
+while [ "$(metric lighthouse_current_record_backlog "$W/mnt/stats")" != 0 ] ||
+	[ "$(metric lighthouse_store_queue_depth "$W/mnt/stats")" != 0 ]; do sleep 0.1; done
 echo "fs.baseline_record $(( ($(date +%s%N) - t0) / 1000000 )) ms ($(metric lighthouse_current_recorded_total "$W/mnt/stats") events)"
 
 echo "# bench/fs: $(nproc) CPUs, kernel $(uname -r), material on $(stat -f -c %T "$W")"

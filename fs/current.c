@@ -58,7 +58,8 @@
  *
  * Locks: cur->mu (the node table and the nodes' counts) is a leaf lock;
  * no system call that could reach the FUSE mount and no reply is made
- * while holding it.
+ * while holding it. (One system call is made under it: fgetxattr of an
+ * open handle's real file, which the lock keeps from being closed.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -130,6 +131,29 @@ void cur_ref_set(struct current *cur, struct cref *r, int fd)
 	r->fh = xmemdup(&fh, sizeof(fh.h) + fh.h.handle_bytes);
 	r->fd = -1;
 	close(fd);
+}
+
+/*
+ * Past the budget, a new inode's reference can be its handle straight
+ * away: taken from any descriptor open on it (fd stays the caller's).
+ * 0, or -1 when under the budget or without handles (keep a descriptor).
+ */
+static int ref_set_handle(struct current *cur, struct cref *r, int fd)
+{
+	struct {
+		struct file_handle h;
+		unsigned char bytes[MAX_HANDLE_SZ];
+	} fh;
+	int mount_id;
+
+	if (!cur->handles || atomic_load(&cur->fds_kept) < cur->fd_budget)
+		return -1;
+	fh.h.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", &fh.h, &mount_id, AT_EMPTY_PATH) || mount_id != cur->mount_id)
+		return -1;
+	r->fh = xmemdup(&fh, sizeof(fh.h) + fh.h.handle_bytes);
+	r->fd = -1;
+	return 0;
 }
 
 int cur_ref_get(struct current *cur, const struct cref *r)
@@ -316,7 +340,8 @@ static struct cnode *node_again(struct current *cur, const struct stat *st)
  * new node's. A new node is complete (its reference settled, a directory
  * watched) before other threads can find it in the table.
  */
-static struct cnode *node_of_fd(struct current *cur, int fd, const struct stat *st)
+static struct cnode *node_make(struct current *cur, int fd, const struct cref *ready,
+			       const struct stat *st)
 {
 	struct cnode *n, *fresh;
 
@@ -326,18 +351,26 @@ static struct cnode *node_of_fd(struct current *cur, int fd, const struct stat *
 		n->nlookup++;
 	pthread_mutex_unlock(&cur->mu);
 	if (n) {
-		close(fd);
+		if (ready)
+			free(ready->fh);
+		else
+			close(fd);
 		return n;
 	}
 	fresh = xcalloc(1, sizeof(*fresh));
+	fresh->open_fd = -1;
 	fresh->dev = st->st_dev;
 	fresh->ino = st->st_ino;
 	fresh->type = st->st_mode & S_IFMT;
 	fresh->nlookup = 1;
 	fresh->known_ctime = st->st_ctim;
-	if (S_ISDIR(st->st_mode))
-		cur_watch_dir(cur, st->st_dev, st->st_ino, fd);
-	cur_ref_set(cur, &fresh->ref, fd);
+	if (ready) {
+		fresh->ref = *ready;
+	} else {
+		if (S_ISDIR(st->st_mode))
+			cur_watch_dir(cur, st->st_dev, st->st_ino, fd);
+		cur_ref_set(cur, &fresh->ref, fd);
+	}
 	pthread_mutex_lock(&cur->mu);
 	n = find_locked(cur, st->st_dev, st->st_ino);
 	if (n)
@@ -350,6 +383,18 @@ static struct cnode *node_of_fd(struct current *cur, int fd, const struct stat *
 		return n;
 	}
 	return fresh;
+}
+
+static struct cnode *node_of_fd(struct current *cur, int fd, const struct stat *st)
+{
+	return node_make(cur, fd, NULL, st);
+}
+
+/* The same, for a regular file whose reference is a handle already (ref_set_handle). */
+static struct cnode *node_of_handle(struct current *cur, const struct cref *ref,
+				    const struct stat *st)
+{
+	return node_make(cur, -1, ref, st);
 }
 
 static int is_hidden(const struct current *cur, const struct cnode *dir, const char *name)
@@ -603,6 +648,26 @@ static void set_dirty(struct current *cur, struct cnode *n, int dirty)
 {
 	pthread_mutex_lock(&cur->mu);
 	n->dirty = dirty;
+	pthread_mutex_unlock(&cur->mu);
+}
+
+/* A handle of n opened on the real descriptor fd (not O_PATH); dirty: written already. */
+static void handle_opened(struct current *cur, struct cnode *n, int fd, int dirty)
+{
+	pthread_mutex_lock(&cur->mu);
+	if (n->open_fd < 0)
+		n->open_fd = fd;
+	if (dirty)
+		n->dirty = 1;
+	pthread_mutex_unlock(&cur->mu);
+}
+
+/* ... and about to be closed. */
+static void handle_closing(struct current *cur, struct cnode *n, int fd)
+{
+	pthread_mutex_lock(&cur->mu);
+	if (n->open_fd == fd)
+		n->open_fd = -1;
 	pthread_mutex_unlock(&cur->mu);
 }
 
@@ -1225,14 +1290,14 @@ static void c_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h = new_handle(req, fd);
 	h->wrote = !!(fi->flags & O_TRUNC);
-	if (h->wrote)
-		set_dirty(cur, n, 1);
+	handle_opened(cur, n, fd, h->wrote);
 	if (wr && known && !S_ISDIR(n->type)) {
 		h->path = xstrdup(rel);
 		h->path_gen = gen;
 	}
 	setup_open(fi, h);
 	if (fuse_reply_open(req, fi)) {
+		handle_closing(cur, n, fd);
 		close(fd);
 		free(h->path);
 		free(h);
@@ -1246,7 +1311,8 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct cnode *n;
 	struct fuse_entry_param e;
 	struct chandle *h;
-	struct stat st;
+	struct stat st, mine;
+	struct cref ref;
 	char p[64];
 	int rc, fd, pfd, created = 1;
 	uint64_t gen = atomic_load(&cur_of(req)->name_gen);
@@ -1271,19 +1337,25 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		goto out;
 	/*
 	 * The node: the very inode we opened, not whatever has the name now.
-	 * The name is cheaper to open than the magic link; if it is another
-	 * inode already, the magic link leads to ours (followed: O_NOFOLLOW
-	 * would open the link).
+	 * Past the descriptor budget its handle, taken from the open file.
+	 * Else an O_PATH descriptor: the name is cheaper to open than the
+	 * magic link; if it is another inode already, the magic link leads to
+	 * ours (followed: O_NOFOLLOW would open the link).
 	 */
+	if (fstat(fd, &mine)) {
+		rc = -errno;
+		close(fd);
+		goto out;
+	}
+	if (S_ISREG(mine.st_mode) && ref_set_handle(o.cur, &ref, fd) == 0) {
+		st = mine;
+		n = node_of_handle(o.cur, &ref, &st);
+		goto have_node;
+	}
 	pfd = openat(o.dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (pfd >= 0) {
-		struct stat mine;
-
-		if (fstat(pfd, &st) || fstat(fd, &mine) || st.st_ino != mine.st_ino ||
-		    st.st_dev != mine.st_dev) {
-			close(pfd);
-			pfd = -1;
-		}
+	if (pfd >= 0 && (fstat(pfd, &st) || st.st_ino != mine.st_ino || st.st_dev != mine.st_dev)) {
+		close(pfd);
+		pfd = -1;
 	}
 	if (pfd < 0) {
 		proc_path(p, fd);
@@ -1299,6 +1371,7 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		goto out;
 	}
 	n = node_of_fd(o.cur, pfd, &st);
+have_node:
 	if (created) {
 		busy_begin(o.cur, n);
 		rc = give_to_caller(req, o.dfd, fd, mode);
@@ -1313,7 +1386,7 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	}
 	namedop_end(&o);
 	fill_entry(o.cur, n, &st, &e);
-	set_dirty(o.cur, n, 1);
+	handle_opened(o.cur, n, fd, 1);
 	h = xcalloc(1, sizeof(*h));
 	h->fd = fd;
 	h->who = o.who;
@@ -1325,6 +1398,7 @@ static void c_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	}
 	setup_open(fi, h);
 	if (fuse_reply_create(req, &e, fi)) {
+		handle_closing(o.cur, n, fd);
 		forget_one(o.cur, n, 1);
 		close(fd);
 		free(h->path);
@@ -1407,6 +1481,7 @@ static void c_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			record_content_at(cur->fs, &h->who, path, n->dev, n->ino, h->fd);
 		pthread_rwlock_unlock(&cur->ns);
 	}
+	handle_closing(cur, n, h->fd);
 	close(h->fd);
 	free(h->path);
 	free(h);
@@ -1629,16 +1704,27 @@ static void c_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	struct cnode *n = cur_node(cur, ino);
 	char p[64], *buf = NULL;
 	ssize_t len = -1;
-	int fd, rc = xattr_path(cur, n, &fd, p);
+	int fd, rc;
 
-	if (!rc) {
-		if (size)
-			buf = xmalloc(size);
-		len = getxattr(p, name, buf, size);
-		if (len < 0)
-			rc = -errno;
+	if (size)
+		buf = xmalloc(size);
+	/* an open handle's descriptor spares the walk of /proc (the lock keeps it open) */
+	pthread_mutex_lock(&cur->mu);
+	fd = n->open_fd;
+	if (fd >= 0) {
+		len = fgetxattr(fd, name, buf, size);
+		rc = len < 0 ? -errno : 0;
 	}
-	cur_ref_put(&n->ref, fd);
+	pthread_mutex_unlock(&cur->mu);
+	if (fd < 0) {
+		rc = xattr_path(cur, n, &fd, p);
+		if (!rc) {
+			len = getxattr(p, name, buf, size);
+			if (len < 0)
+				rc = -errno;
+		}
+		cur_ref_put(&n->ref, fd);
+	}
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else if (size)
@@ -1862,6 +1948,9 @@ void current_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	lh_buf_adds(o, "# HELP lighthouse_current_fds_kept descriptors current/ keeps open\n"
 		       "# TYPE lighthouse_current_fds_kept gauge\n");
 	lh_buf_addf(o, "lighthouse_current_fds_kept %d\n", atomic_load(&fs->cur->fds_kept));
+	lh_buf_adds(o, "# HELP lighthouse_current_fds_budget descriptors current/ may keep; past them, file handles\n"
+		       "# TYPE lighthouse_current_fds_budget gauge\n");
+	lh_buf_addf(o, "lighthouse_current_fds_budget %d\n", fs->cur->handles ? fs->cur->fd_budget : -1);
 	record_stats_render(fs, o);
 }
 
@@ -1922,6 +2011,8 @@ int current_new(struct lh_fs *fs, struct lh_buf *err)
 	limit = raise_fd_limit();
 	cur->fs = fs;
 	cur->fd_budget = (int)(limit / 2);
+	if (fs->cfg.cur_fds && fs->cfg.cur_fds < (unsigned)cur->fd_budget)
+		cur->fd_budget = fs->cfg.cur_fds > 1 ? (int)fs->cfg.cur_fds : 2;	/* the root's and one */
 	pthread_mutex_init(&cur->mu, NULL);
 	pthread_rwlock_init(&cur->ns, NULL);
 	cur->nbuckets = 1024;
@@ -1940,6 +2031,7 @@ int current_new(struct lh_fs *fs, struct lh_buf *err)
 		goto fail;
 	}
 	cur->root = xcalloc(1, sizeof(*cur->root));
+	cur->root->open_fd = -1;
 	cur->root->dev = st.st_dev;
 	cur->root->ino = st.st_ino;
 	cur->root->ref.fd = fd;

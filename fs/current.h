@@ -73,6 +73,14 @@ struct cnode {
 	 * so those record a dirty inode first. Protected by cur->mu.
 	 */
 	int dirty;
+	/*
+	 * The real descriptor of one open handle of it, -1 if none: reads
+	 * of extended attributes use it (fgetxattr) instead of the magic
+	 * link, which costs a path walk of /proc. The kernel asks for
+	 * security.capability at the first write of every file. Release
+	 * clears it before closing. Protected by cur->mu.
+	 */
+	int open_fd;
 };
 
 struct cur_stats {

@@ -116,6 +116,7 @@ struct fs_config {
 	double cur_entry_timeout;	/* seconds the kernel caches names of current/ */
 	double cur_attr_timeout;	/* seconds the kernel caches attributes of current/ */
 	unsigned cur_scan;		/* reconcile the project with the store at start */
+	unsigned cur_fds;		/* descriptors current/'s nodes keep at most (0: half the limit) */
 	unsigned escalation_timeout;	/* seconds an escalation waits for a decision (0: off) */
 	unsigned claim_timeout;		/* seconds an expert may hold an escalation undecided */
 };

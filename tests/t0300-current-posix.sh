@@ -112,4 +112,46 @@ test_expect_success 'the mount point inside the project is hidden from current/'
 	lh_stop
 '
 
+# The same again, with room for four descriptors: every file and folder
+# past them is reached by file handle (where the daemon may use handles:
+# the budget is -1 where it may not).
+metric() { sed -n "s/^$1 //p" "$MNT/stats"; }
+recorded() {
+	n=0
+	while [ "$(metric lighthouse_current_record_backlog)" != 0 ]; do
+		n=$((n + 1)); [ $n -lt 1200 ] || return 1; sleep 0.05
+	done
+	sleep 0.1
+}
+MNT=$TMP/mnt3
+mkdir -p "$MNT" "$PROJ/w3" "$TMP/real3"
+test_start_daemon -o current_fds=4
+
+test_expect_success 'past the descriptor budget: the same results, errno and tree' '
+	(cd "$TMP/real3" && "$FSOPS" -f "$DATA/posix-ops.txt") >real3.out &&
+	(cd "$MNT/current/w3" && "$FSOPS" -f "$DATA/posix-ops.txt") >mnt3.out &&
+	diff -u real3.out mnt3.out &&
+	(cd "$TMP/real3" && "$FSOPS" tree .) >real3.tree &&
+	(cd "$MNT/current/w3" && "$FSOPS" tree .) >mnt3.tree &&
+	diff -u real3.tree mnt3.tree &&
+	budget=$(metric lighthouse_current_fds_budget) && kept=$(metric lighthouse_current_fds_kept) &&
+	echo "budget $budget, kept $kept" && { [ "$budget" = -1 ] || [ "$kept" -le 4 ]; }
+'
+
+test_expect_success 'past the descriptor budget: files made, written, moved and removed are recorded' '
+	C=$MNT/current/w3 &&
+	for i in $(seq 1 60); do
+		echo "v$i" >"$C/n$i" && echo "w$i" >>"$C/n$i" && mv "$C/n$i" "$C/m$i" || return 1
+	done &&
+	for i in $(seq 1 20); do rm "$C/m$i" || return 1; done &&
+	[ "$(cat "$C/m42")" = "$(printf "v42\nw42")" ] &&
+	recorded &&
+	(cd "$MNT/history/latest/w3" && ls m* | sort) >hist.ls &&
+	(cd "$PROJ/w3" && ls m* | sort) >proj.ls &&
+	diff -u proj.ls hist.ls && [ "$(wc -l <hist.ls)" = 40 ] &&
+	cmp "$MNT/history/latest/w3/m42" "$PROJ/w3/m42"
+'
+
+test_stop_daemon
+
 test_done
