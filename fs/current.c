@@ -110,7 +110,7 @@ static void proc_path(char out[64], int fd)
 
 /* ---- reaching inodes: descriptors while they last, then handles ------------- */
 
-void cur_ref_set(struct current *cur, struct cref *r, int fd)
+void cur_ref_set(struct current *cur, struct cref *r, int fd, int dir)
 {
 	struct {
 		struct file_handle h;
@@ -120,7 +120,8 @@ void cur_ref_set(struct current *cur, struct cref *r, int fd)
 
 	r->fh = NULL;
 	r->fd = fd;
-	if (atomic_fetch_add(&cur->fds_kept, 1) < cur->fd_budget || !cur->handles)
+	if (atomic_fetch_add(&cur->fds_kept, 1) < (dir ? cur->dir_budget : cur->fd_budget) ||
+	    !cur->handles)
 		return;
 	atomic_fetch_sub(&cur->fds_kept, 1);
 	fh.h.handle_bytes = MAX_HANDLE_SZ;
@@ -369,7 +370,7 @@ static struct cnode *node_make(struct current *cur, int fd, const struct cref *r
 	} else {
 		if (S_ISDIR(st->st_mode))
 			cur_watch_dir(cur, st->st_dev, st->st_ino, fd);
-		cur_ref_set(cur, &fresh->ref, fd);
+		cur_ref_set(cur, &fresh->ref, fd, S_ISDIR(st->st_mode));
 	}
 	pthread_mutex_lock(&cur->mu);
 	n = find_locked(cur, st->st_dev, st->st_ino);
@@ -2011,8 +2012,11 @@ int current_new(struct lh_fs *fs, struct lh_buf *err)
 	limit = raise_fd_limit();
 	cur->fs = fs;
 	cur->fd_budget = (int)(limit / 2);
-	if (fs->cfg.cur_fds && fs->cfg.cur_fds < (unsigned)cur->fd_budget)
+	cur->dir_budget = (int)(limit / 4 * 3);
+	if (fs->cfg.cur_fds && fs->cfg.cur_fds < (unsigned)cur->fd_budget) {
 		cur->fd_budget = fs->cfg.cur_fds > 1 ? (int)fs->cfg.cur_fds : 2;	/* the root's and one */
+		cur->dir_budget = cur->fd_budget;
+	}
 	pthread_mutex_init(&cur->mu, NULL);
 	pthread_rwlock_init(&cur->ns, NULL);
 	cur->nbuckets = 1024;

@@ -101,7 +101,9 @@ struct current {
 	int mount_fd;			/* the project directory, O_RDONLY: open_by_handle_at's */
 	int mount_id;			/* its mount: handles are used on it only */
 	int handles;			/* open_by_handle_at works here */
-	int fd_budget;			/* descriptors nodes and watches may keep */
+	int fd_budget;			/* descriptors nodes and watches may keep ... */
+	int dir_budget;			/* ... folders' up to this many: every operation in
+					   a folder reaches it, a file's seldom */
 	_Atomic int fds_kept;		/* ... and keep now */
 	char *project;			/* its absolute path */
 	size_t project_len;
@@ -123,8 +125,8 @@ struct current {
 };
 
 /* current.c */
-/* Make r reach the inode fd is open on (O_PATH); fd is kept or closed. */
-void cur_ref_set(struct current *cur, struct cref *r, int fd);
+/* Make r reach the inode fd is open on (O_PATH; dir: a folder); fd is kept or closed. */
+void cur_ref_set(struct current *cur, struct cref *r, int fd, int dir);
 /* A descriptor for one use (r->fd, or opened from the handle), or -errno. */
 int cur_ref_get(struct current *cur, const struct cref *r);
 void cur_ref_put(const struct cref *r, int fd);

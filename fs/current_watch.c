@@ -220,7 +220,7 @@ static void watch_fd(struct cur_watch *cw, int fd, dev_t dev, ino_t ino)
 	w->ino_next = cw->by_ino[ino_bucket(dev, ino)];
 	cw->by_ino[ino_bucket(dev, ino)] = w;
 	/* before the notifier can find it, as nobody else uses the reference */
-	cur_ref_set(cw->cur, &w->ref, fd);
+	cur_ref_set(cw->cur, &w->ref, fd, 1);
 	pthread_mutex_unlock(&cw->mu);
 	atomic_fetch_add_explicit(&cw->cur->stats.watches, 1, memory_order_relaxed);
 }

@@ -118,7 +118,7 @@ static const struct optrow {
 	{ CFGOPT("current_scan=%u", cur_scan), "-o current_scan=0|1",
 	  "at start, record what changed in the project while no daemon ran (default 1)" },
 	{ CFGOPT("current_fds=%u", cur_fds), "-o current_fds=N",
-	  "descriptors current/ keeps open on files and folders at most; past it, file handles (default: half the open-file limit)" },
+	  "descriptors current/ keeps open on files and folders at most; past it, file handles (default: half the open-file limit, folders up to three quarters)" },
 	{ CFGOPT("escalation_timeout=%u", escalation_timeout), "-o escalation_timeout=SECONDS",
 	  "how long an escalated request waits for an expert or a person, then deny (default 300; 0: escalate is answered as ask)" },
 	{ CFGOPT("claim_timeout=%u", claim_timeout), "-o claim_timeout=SECONDS",
