@@ -1705,7 +1705,7 @@ static void c_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 	struct cnode *n = cur_node(cur, ino);
 	char p[64], *buf = NULL;
 	ssize_t len = -1;
-	int fd, rc;
+	int fd, rc = 0;
 
 	if (size)
 		buf = xmalloc(size);
