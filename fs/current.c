@@ -110,7 +110,8 @@ static void proc_path(char out[64], int fd)
 
 /* ---- reaching inodes: descriptors while they last, then handles ------------- */
 
-void cur_ref_set(struct current *cur, struct cref *r, int fd, int dir)
+/* r becomes the handle of the inode fd is open on (any descriptor): 0, or -1 (none here). */
+static int take_handle(struct current *cur, struct cref *r, int fd)
 {
 	struct {
 		struct file_handle h;
@@ -118,19 +119,26 @@ void cur_ref_set(struct current *cur, struct cref *r, int fd, int dir)
 	} fh;
 	int mount_id;
 
+	fh.h.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", &fh.h, &mount_id, AT_EMPTY_PATH) || mount_id != cur->mount_id)
+		return -1;
+	r->fh = xmemdup(&fh, sizeof(fh.h) + fh.h.handle_bytes);
+	r->fd = -1;
+	return 0;
+}
+
+void cur_ref_set(struct current *cur, struct cref *r, int fd, int dir)
+{
 	r->fh = NULL;
 	r->fd = fd;
 	if (atomic_fetch_add(&cur->fds_kept, 1) < (dir ? cur->dir_budget : cur->fd_budget) ||
 	    !cur->handles)
 		return;
 	atomic_fetch_sub(&cur->fds_kept, 1);
-	fh.h.handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(fd, "", &fh.h, &mount_id, AT_EMPTY_PATH) || mount_id != cur->mount_id) {
+	if (take_handle(cur, r, fd)) {
 		atomic_fetch_add(&cur->fds_kept, 1);	/* keep it after all, over budget */
 		return;
 	}
-	r->fh = xmemdup(&fh, sizeof(fh.h) + fh.h.handle_bytes);
-	r->fd = -1;
 	close(fd);
 }
 
@@ -141,20 +149,9 @@ void cur_ref_set(struct current *cur, struct cref *r, int fd, int dir)
  */
 static int ref_set_handle(struct current *cur, struct cref *r, int fd)
 {
-	struct {
-		struct file_handle h;
-		unsigned char bytes[MAX_HANDLE_SZ];
-	} fh;
-	int mount_id;
-
 	if (!cur->handles || atomic_load(&cur->fds_kept) < cur->fd_budget)
 		return -1;
-	fh.h.handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(fd, "", &fh.h, &mount_id, AT_EMPTY_PATH) || mount_id != cur->mount_id)
-		return -1;
-	r->fh = xmemdup(&fh, sizeof(fh.h) + fh.h.handle_bytes);
-	r->fd = -1;
-	return 0;
+	return take_handle(cur, r, fd);
 }
 
 int cur_ref_get(struct current *cur, const struct cref *r)
