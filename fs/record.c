@@ -52,7 +52,13 @@
  * queued after it, in order, so the recorder never waits for a commit;
  * the writers are freed when it is idle. It wakes once for a burst of
  * changes (GATHER_NS), not once per change: on a machine of two CPUs a
- * thread woken per create takes the CPU from the creates. When the
+ * thread woken per create takes the CPU from the creates. What one
+ * wake-up recorded is one submission, so one transaction of the store:
+ * with 2 ms, 10 000 creates made 670 commits of some 15 events, each
+ * paying the store its WAL frames and shared-memory locks (the store
+ * writer used 1.8 s of CPU for 50 000 creates); with 10 ms, 170 commits
+ * of some 60 events (0.6 s; the recorder 0.2 s instead of 0.6 s). A
+ * change then reaches history/ up to 10 ms later. When the
  * queue runs dry, history/ hears that the tree moved on
  * (history_changed).
  *
@@ -90,7 +96,7 @@
 #define GATHER_ITEMS 64			/* a wake-up with fewer queued waits for more ... */
 #define BATCH_MAX 256			/* events in one submission at most */
 #define SESSIONS 256			/* callers whose session is remembered */
-#define GATHER_NS (2 * 1000000L)	/* ... this long */
+#define GATHER_NS (10 * 1000000L)	/* ... this long */
 #define SNAP_MAX (64 * 1024)		/* contents up to this are read when the change completes */
 #define SNAP_BUDGET (16 * 1024 * 1024)	/* ... while the queue holds less than this of them */
 
