@@ -6,7 +6,7 @@
  *   bench/fs --setup DIR                  make the material in DIR
  *   bench/fs --setup-tree DIR N           N small files in folders of 100
  *   bench/fs --walk DIR                   walk DIR as find does, timed
- *   bench/fs [--stats FILE] [--quick] [--only M,M] LABEL=DIR ...
+ *   bench/fs [--stats FILE] [--pid LABEL=PID]... [--quick] [--only M,M] LABEL=DIR ...
  *
  * Every DIR holds the same material (made with --setup before it is
  * mounted, so that no target sees its making): f4k (4 KiB), d1k (1 000
@@ -45,6 +45,18 @@
  * lighthouse_store_queue_depth 0), so that their work does not land on
  * the next target's time, and reports that wait as
  * `fs.METRIC.current_record_drain_ms`.
+ *
+ * With --pid LABEL=PID, the CPU time that process (all its threads)
+ * spent while the target ran -- and, for current, while it drained --
+ * is reported per operation as `fs.METRIC.LABEL_cpu`, summed over all
+ * rounds, with `ratio.fs.METRIC.cpu_A_B` for targets that have one. It
+ * counts what the daemon did, not how long anyone waited, so it moves far
+ * less with the machine's mood than the times do: on these VMs a FUSE
+ * request's wall time is mostly wake-ups that cross CPUs, which depend on
+ * where the scheduler happened to put the threads. The kernel's accounting
+ * has a resolution of one clock tick (10 ms): the figure means something
+ * for the metrics whose rounds last seconds (the write metrics), not for
+ * a kernel-cached stat.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -68,6 +80,7 @@
 struct target {
 	const char *label;
 	const char *dir;
+	long pid;		/* --pid: the daemon behind it, or 0 */
 };
 
 static struct target tg[MAXT];
@@ -116,6 +129,31 @@ static double stat_value(const char *name)
 			break;
 	fclose(f);
 	return v;
+}
+
+/* The CPU time (user and system, all threads) of a process, in seconds. */
+static double cpu_of(long pid)
+{
+	char p[64], line[1024], *s;
+	unsigned long ut, st;
+	FILE *f;
+	int k;
+
+	snprintf(p, sizeof(p), "/proc/%ld/stat", pid);
+	f = fopen(p, "r");
+	if (!f)
+		return -1;
+	s = fgets(line, sizeof(line), f);
+	fclose(f);
+	/* after the command's name, which may hold spaces: fields 14 and 15 */
+	s = s ? strrchr(line, ')') : NULL;
+	if (!s)
+		return -1;
+	for (k = 0; k < 12 && s; k++)
+		s = strchr(s + 1, ' ');
+	if (!s || sscanf(s, " %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* Wait until the recorder and the store are idle; the seconds it took. */
@@ -500,6 +538,9 @@ static int setup(const char *dir)
 int main(int argc, char **argv)
 {
 	double best[NMETRICS][MAXT], reqs[NMETRICS], drained[NMETRICS];
+	double cpu[NMETRICS][MAXT], ops[NMETRICS][MAXT];
+	const char *pids[MAXT];
+	int npids = 0;
 	size_t m;
 	int i, t, a, b;
 
@@ -516,6 +557,10 @@ int main(int argc, char **argv)
 			stats_file = argv[++i];
 			continue;
 		}
+		if (!strcmp(argv[i], "--pid") && i + 1 < argc && npids < MAXT) {
+			pids[npids++] = argv[++i];
+			continue;
+		}
 		if (!strcmp(argv[i], "--quick")) {
 			quick = 1;
 			continue;
@@ -526,7 +571,7 @@ int main(int argc, char **argv)
 		}
 		eq = strchr(argv[i], '=');
 		if (!eq || ntg == MAXT) {
-			fprintf(stderr, "usage: bench/fs --setup DIR | [--stats FILE] [--quick] [--only M,M] LABEL=DIR...\n");
+			fprintf(stderr, "usage: bench/fs --setup DIR | [--stats FILE] [--pid LABEL=PID]... [--quick] [--only M,M] LABEL=DIR...\n");
 			return 2;
 		}
 		*eq = '\0';
@@ -535,8 +580,23 @@ int main(int argc, char **argv)
 		ntg++;
 	}
 	if (!ntg) {
-		fprintf(stderr, "usage: bench/fs --setup DIR | [--stats FILE] [--quick] [--only M,M] LABEL=DIR...\n");
+		fprintf(stderr, "usage: bench/fs --setup DIR | [--stats FILE] [--pid LABEL=PID]... [--quick] [--only M,M] LABEL=DIR...\n");
 		return 2;
+	}
+	for (i = 0; i < npids; i++) {
+		const char *eq = strchr(pids[i], '=');
+		char *end;
+
+		for (t = 0; eq && t < ntg; t++)
+			if (strlen(tg[t].label) == (size_t)(eq - pids[i]) &&
+			    !strncmp(tg[t].label, pids[i], (size_t)(eq - pids[i])))
+				break;
+		if (!eq || t == ntg || (tg[t].pid = strtol(eq + 1, &end, 10)) <= 0 || *end ||
+		    cpu_of(tg[t].pid) < 0) {
+			fprintf(stderr, "bench/fs: --pid %s: not LABEL=PID of a target and a running process\n",
+				pids[i]);
+			return 2;
+		}
 	}
 	block = malloc(1 << 20);
 	memset(block, 'y', 1 << 20);
@@ -552,18 +612,19 @@ int main(int argc, char **argv)
 		reqs[m] = -1;
 		drained[m] = 0;
 		for (t = 0; t < ntg; t++)
-			best[m][t] = -1;
+			best[m][t] = -1, cpu[m][t] = 0, ops[m][t] = 0;
 		if (!selected(me->name))
 			continue;
 		for (r = 0; r < rounds; r++) {
 			for (k = 0; k < ntg; k++) {
 				int cur;
-				double r0, t0, dt, v;
+				double r0, t0, c0, dt, v;
 				long n;
 
 				t = (k + r) % ntg;
 				cur = stats_file && !strcmp(tg[t].label, "current");
 				r0 = cur ? requests() : 0;
+				c0 = tg[t].pid ? cpu_of(tg[t].pid) : 0;
 				t0 = now_s();
 				n = me->run(tg[t].dir, r);
 
@@ -571,6 +632,10 @@ int main(int argc, char **argv)
 				if (cur) {
 					reqs[m] = (requests() - r0 - stats_cost) / (double)n;
 					drained[m] += drain();
+				}
+				if (tg[t].pid) {
+					cpu[m][t] += cpu_of(tg[t].pid) - c0;
+					ops[m][t] += (double)n;
 				}
 				v = me->throughput ? (double)n / dt : dt * 1e6 / (double)n;
 				if (best[m][t] < 0 || (me->throughput ? v > best[m][t] : v < best[m][t]))
@@ -580,6 +645,15 @@ int main(int argc, char **argv)
 		for (t = 0; t < ntg; t++)
 			printf("fs.%s.%s %.3f %s\n", me->name, tg[t].label, best[m][t],
 			       me->throughput ? "MiB/s" : "us");
+		for (t = 0; t < ntg; t++)
+			if (tg[t].pid)
+				printf("fs.%s.%s_cpu %.3f %s\n", me->name, tg[t].label,
+				       cpu[m][t] * 1e6 / ops[m][t], me->throughput ? "us/MiB" : "us/op");
+		for (a = 0; a < ntg; a++)
+			for (b = a + 1; b < ntg; b++)
+				if (tg[a].pid && tg[b].pid && cpu[m][b] > 0)
+					printf("ratio.fs.%s.cpu_%s_%s %.2f\n", me->name, tg[a].label,
+					       tg[b].label, cpu[m][a] / ops[m][a] / (cpu[m][b] / ops[m][b]));
 		if (reqs[m] >= 0) {
 			printf("fs.%s.current_requests %.2f requests/op\n", me->name, reqs[m]);
 			printf("fs.%s.current_record_drain_ms %.1f ms\n", me->name,
@@ -599,6 +673,10 @@ int main(int argc, char **argv)
 	for (a = 0; a < ntg; a++)
 		for (b = a + 1; b < ntg; b++)
 			printf(" %10.10s/%-4.4s", tg[a].label, tg[b].label);
+	for (a = 0; a < ntg; a++)
+		for (b = a + 1; b < ntg; b++)
+			if (tg[a].pid && tg[b].pid)
+				printf(" cpu %4.4s/%-4.4s", tg[a].label, tg[b].label);
 	if (stats_file)
 		printf(" %8s %9s", "req/op", "drain_ms");
 	putchar('\n');
@@ -612,10 +690,16 @@ int main(int argc, char **argv)
 			for (b = a + 1; b < ntg; b++)
 				printf(" %15.2f", metrics[m].throughput ? best[m][b] / best[m][a] :
 					    best[m][a] / best[m][b]);
+		for (a = 0; a < ntg; a++)
+			for (b = a + 1; b < ntg; b++)
+				if (tg[a].pid && tg[b].pid)
+					printf(" %13.2f", cpu[m][b] > 0 && ops[m][a] > 0 ?
+					       cpu[m][a] / ops[m][a] / (cpu[m][b] / ops[m][b]) : 0.0);
 		if (stats_file)
 			printf(" %8.2f %9.1f", reqs[m], drained[m] * 1000 / metrics[m].rounds);
 		putchar('\n');
 	}
-	printf("# ratios are slowdowns: time(A)/time(B), or throughput(B)/throughput(A)\n");
+	printf("# ratios are slowdowns: time(A)/time(B), or throughput(B)/throughput(A);"
+	       " cpu A/B: CPU time per operation of A's daemon over B's\n");
 	return 0;
 }

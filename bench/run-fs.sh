@@ -56,7 +56,7 @@ while [ "$(metric lighthouse_current_record_backlog "$W/mnt/stats")" != 0 ] ||
 echo "fs.baseline_record $(( ($(date +%s%N) - t0) / 1000000 )) ms ($(metric lighthouse_current_recorded_total "$W/mnt/stats") events)"
 
 echo "# bench/fs: $(nproc) CPUs, kernel $(uname -r), material on $(stat -f -c %T "$W")"
-"$B/bench/fs" --stats "$W/mnt/stats" "$@" current="$W/mnt/current" passthrough="$W/ptmnt" \
+"$B/bench/fs" --stats "$W/mnt/stats" --pid current="$LH_PID" --pid passthrough="$PT_PID" "$@" current="$W/mnt/current" passthrough="$W/ptmnt" \
 	native="$W/native"
 fusermount3 -u "$W/mnt" && wait "$LH_PID"
 LH_PID=
