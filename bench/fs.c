@@ -90,6 +90,8 @@ static int quick;
 static const char *only;	/* --only a,b: just these metrics */
 static char *block;		/* 1 MiB of data to write */
 
+#define USAGE "usage: bench/fs --setup DIR | [--stats FILE] [--pid LABEL=PID]... [--quick] [--only M,M] LABEL=DIR...\n"
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -154,6 +156,14 @@ static double cpu_of(long pid)
 	if (!s || sscanf(s, " %lu %lu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU time per operation of target a's daemon over b's; 0 where b's is unknown. */
+static double cpu_ratio(const double *cpu, const double *ops, int a, int b)
+{
+	if (cpu[b] <= 0 || ops[a] <= 0)
+		return 0;
+	return cpu[a] / ops[a] / (cpu[b] / ops[b]);
 }
 
 /* Wait until the recorder and the store are idle; the seconds it took. */
@@ -571,7 +581,7 @@ int main(int argc, char **argv)
 		}
 		eq = strchr(argv[i], '=');
 		if (!eq || ntg == MAXT) {
-			fprintf(stderr, "usage: bench/fs --setup DIR | [--stats FILE] [--pid LABEL=PID]... [--quick] [--only M,M] LABEL=DIR...\n");
+			fputs(USAGE, stderr);
 			return 2;
 		}
 		*eq = '\0';
@@ -580,7 +590,7 @@ int main(int argc, char **argv)
 		ntg++;
 	}
 	if (!ntg) {
-		fprintf(stderr, "usage: bench/fs --setup DIR | [--stats FILE] [--pid LABEL=PID]... [--quick] [--only M,M] LABEL=DIR...\n");
+		fputs(USAGE, stderr);
 		return 2;
 	}
 	for (i = 0; i < npids; i++) {
@@ -653,7 +663,7 @@ int main(int argc, char **argv)
 			for (b = a + 1; b < ntg; b++)
 				if (tg[a].pid && tg[b].pid && cpu[m][b] > 0)
 					printf("ratio.fs.%s.cpu_%s_%s %.2f\n", me->name, tg[a].label,
-					       tg[b].label, cpu[m][a] / ops[m][a] / (cpu[m][b] / ops[m][b]));
+					       tg[b].label, cpu_ratio(cpu[m], ops[m], a, b));
 		if (reqs[m] >= 0) {
 			printf("fs.%s.current_requests %.2f requests/op\n", me->name, reqs[m]);
 			printf("fs.%s.current_record_drain_ms %.1f ms\n", me->name,
@@ -693,8 +703,7 @@ int main(int argc, char **argv)
 		for (a = 0; a < ntg; a++)
 			for (b = a + 1; b < ntg; b++)
 				if (tg[a].pid && tg[b].pid)
-					printf(" %13.2f", cpu[m][b] > 0 && ops[m][a] > 0 ?
-					       cpu[m][a] / ops[m][a] / (cpu[m][b] / ops[m][b]) : 0.0);
+					printf(" %13.2f", cpu_ratio(cpu[m], ops[m], a, b));
 		if (stats_file)
 			printf(" %8.2f %9.1f", reqs[m], drained[m] * 1000 / metrics[m].rounds);
 		putchar('\n');
