@@ -19,6 +19,9 @@
  * FIFO, so its chunks were committed before it, and the writer checks
  * that they all are (one may have failed, in an earlier transaction)
  * before it records the blob. The id it returns names committed content.
+ * lh_blob_writer_seal queues the record without waiting, for an event
+ * the caller queues next; its chunks and record are lazy items (store.c):
+ * that event wakes the writer for them, or freeing the writer does.
  *
  * Vacuum may drop chunks no blob references, which a blob being stored
  * has until its record is committed: while any lh_blob_writer is alive
@@ -105,6 +108,7 @@ static int emit(struct lh_blob_writer *w)
 	it = xmalloc(sizeof(*it) + w->len);
 	memset(it, 0, sizeof(*it));
 	it->kind = IT_CHUNK;
+	it->lazy = 1;
 	it->bytes = sizeof(*it) + w->len;
 	it->done = chunk_done;
 	it->arg = w;
@@ -206,7 +210,9 @@ int lh_blob_writer_seal(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_
 
 	if (rc)
 		return rc;
-	/* the queue is in order: committed before any event submitted after this */
+	/* the queue is in order: committed before any event submitted after this,
+	 * and the event wakes the writer for both */
+	it->lazy = 1;
 	rc = store_enqueue(w->s, it);
 	if (rc)
 		free(it);
@@ -239,6 +245,7 @@ int lh_blob_writer_finish(struct lh_blob_writer *w, struct lh_blob_id *id, uint6
 	}
 	pthread_mutex_destroy(&d.mu);
 	pthread_cond_destroy(&d.cv);
+	store_kick(w->s);	/* the record failed to queue: its chunks still must go */
 	pthread_mutex_lock(&w->mu);
 	while (w->pending)
 		pthread_cond_wait(&w->idle, &w->mu);
@@ -253,6 +260,7 @@ void lh_blob_writer_free(struct lh_blob_writer *w)
 	if (!w)
 		return;
 	/* chunks still in the queue point back here through their callbacks */
+	store_kick(w->s);	/* they are lazy: nothing else may come to wake the writer */
 	pthread_mutex_lock(&w->mu);
 	while (w->pending)
 		pthread_cond_wait(&w->idle, &w->mu);

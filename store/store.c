@@ -25,7 +25,14 @@
  * cost is paid once per batch; a submission that waits for its commit,
  * with batch_usec 0, waits for nothing else. Producers wake the writer
  * only when it is idle, when a batch is full, or when a lazy fill gets a
- * submission that waits: not once per item.
+ * submission that waits: not once per item. Contents sealed for the
+ * events that will name them (lh_blob_writer_seal: chunks and blob
+ * records, `lazy` items) do not wake it even then: those events, queued
+ * after them, will, and take them along in one transaction. Without that
+ * a recorder storing a burst of small files made the writer commit once
+ * per content. A lazy item wakes it when the queue is half full, and a
+ * writer of contents that is freed wakes it (store_kick), so nothing
+ * waits for a wake-up that is not coming.
  *
  * Durability point. A submission is durable once its events are in the
  * journal (journal.h), when the store was opened with opts.journal (the
@@ -503,7 +510,7 @@ static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 		units += n;
 		events += it->kind == IT_EVENTS ? it->n : 0;
 		bytes += it->bytes;
-		urgent += !it->jend;
+		urgent += !it->jend && !it->lazy;
 		count++;
 		last = it;
 		if (it->kind == IT_JOB)
@@ -1115,6 +1122,15 @@ void lh_store_close(struct lh_store *s)
 
 /* ---- submitting ------------------------------------------------------------------ */
 
+/* Wake the writer for lazy items queued: someone waits for them. */
+void store_kick(struct lh_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->head)
+		pthread_cond_signal(&s->nonempty);
+	pthread_mutex_unlock(&s->mu);
+}
+
 int store_enqueue(struct lh_store *s, struct item *it)
 {
 	int n = it->kind == IT_EVENTS ? it->n : 0;
@@ -1125,6 +1141,7 @@ int store_enqueue(struct lh_store *s, struct item *it)
 	while ((s->queued >= s->queue_max ||
 		(s->queued && s->queued_bytes + it->bytes > s->queue_bytes_max)) && !s->stopping) {
 		s->stats.queue_waits++;
+		pthread_cond_signal(&s->nonempty);	/* lazy items may fill it while it sleeps */
 		pthread_cond_wait(&s->notfull, &s->mu);
 	}
 	if (s->stopping) {
@@ -1139,10 +1156,19 @@ int store_enqueue(struct lh_store *s, struct item *it)
 	s->queued++;
 	s->queued_events += n;
 	s->queued_bytes += it->bytes;
-	s->urgent += !it->jend;
+	s->urgent += !it->jend && !it->lazy;
 	s->stats.queued = (uint64_t)s->queued;
-	/* wake the writer only when that changes what it does */
-	if (s->writer_idle || s->queued_events >= s->batch_max || (s->writer_lazy && !it->jend))
+	/*
+	 * Wake the writer only when that changes what it does. A lazy item
+	 * (contents) leaves it asleep until the events that name it come, or
+	 * until the queue is half full: a commit per content would cost the
+	 * store its WAL frames and locks for each created file.
+	 */
+	if (it->lazy ? s->writer_idle && (s->queued * 2 >= s->queue_max ||
+					  s->queued_bytes * 2 >= s->queue_bytes_max)
+		     : s->writer_idle || (s->writer_lazy && !it->jend))
+		pthread_cond_signal(&s->nonempty);
+	else if (s->queued_events >= s->batch_max)
 		pthread_cond_signal(&s->nonempty);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
@@ -1236,6 +1262,7 @@ static int submit(struct lh_store *s, const struct lh_event *ev, int n, lh_store
 	it->done = done;
 	it->arg = arg;
 	it->jgen = it->jend = 0;
+	it->lazy = 0;
 	it->u.ev = (struct qev *)(void *)it->mem;
 	p = it->mem + sizeof(struct qev) * (size_t)n;
 	for (k = 0; k < n; k++) {

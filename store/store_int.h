@@ -48,6 +48,8 @@ struct item {
 	void *arg;
 	uint64_t jgen, jend;		/* released at the journal: its file and end there;
 					 * jend 0 if not */
+	int lazy;			/* does not wake an idle writer: a chunk or blob record
+					 * whose events, queued after it, will (store_enqueue) */
 	union {
 		struct qev *ev;					/* IT_EVENTS */
 		struct {
@@ -134,6 +136,8 @@ int store_query_int(sqlite3 *db, const char *sql, int64_t *out, struct lh_buf *e
 
 /* Queue an item (store.c); waits while the queue is full. */
 int store_enqueue(struct lh_store *s, struct item *it);
+/* Wake the writer for the lazy items queued (store.c). */
+void store_kick(struct lh_store *s);
 /* Run fn in the writer thread, alone, and wait for its result. */
 int store_run_job(struct lh_store *s, store_job_fn fn, void *arg);
 

@@ -103,4 +103,15 @@ test_expect_success 'verify finds a blob whose chunk list lost a chunk' '
 	grep -q "^bad: blob [0-9a-f]\{32\}: its chunk list has a hole" out
 '
 
+test_expect_success 'sealed contents wait for the event that names them: 200 make one commit' '
+	"$TEST_TOOL" blob-seal "$TMP/seal" 200 >out &&
+	cat out &&
+	grep -qx "commits 1" out &&
+	grep -qx "held 200" out
+'
+
+test_expect_success 'a content sealed with no event after it is stored when its writer is freed' '
+	grep -qx "alone held 1" out
+'
+
 test_done

@@ -40,6 +40,11 @@
  *   test-tool blob-put DIR FILE     store FILE's content; print "ID SIZE PEAK_KB",
  *                                   with a 2 MiB page cache and a 1 MiB queue, and
  *                                   the process's peak memory (VmHWM)
+ *   test-tool blob-seal DIR N       seal N small contents, then record an event naming
+ *                                   the last; print the commits this took, and the
+ *                                   contents the store then holds of the N; then seal
+ *                                   one more with no event after it and free its
+ *                                   writer: print whether the store holds it
  *   test-tool blob-get DIR ID       write a blob's content to stdout; the peak
  *                                   memory in kB on stderr
  *   test-tool blob-pread DIR ID OFF N  write N bytes of a blob from OFF
@@ -1407,6 +1412,93 @@ static int cmd_blob_put(int argc, char **argv)
 	return 0;
 }
 
+/* How many of the n blobs the store holds (a reader sees committed rows only). */
+static int blobs_held(const char *dir, const struct lh_blob_id *ids, int n)
+{
+	struct lh_store_reader *r;
+	struct lh_buf err = LH_BUF_INIT;
+	int k, held = 0;
+
+	if (lh_store_reader_open(&r, dir, &err)) {
+		fprintf(stderr, "test-tool: %s\n", err.data);
+		lh_buf_release(&err);
+		return -1;
+	}
+	for (k = 0; k < n; k++) {
+		uint64_t size;
+
+		held += lh_store_reader_blob_size(r, &ids[k], &size) == 0;
+	}
+	lh_store_reader_close(r);
+	return held;
+}
+
+static int cmd_blob_seal(int argc, char **argv)
+{
+	struct lh_store_opts so;
+	struct lh_store_stats st0, st1;
+	struct lh_buf err = LH_BUF_INIT;
+	struct lh_blob_writer **w;
+	struct lh_blob_id *ids, extra;
+	struct lh_event ev;
+	struct lh_store *s;
+	char text[64];
+	int n, k, rc = 0;
+
+	if (argc < 2 || (n = (int)strtol(argv[1], NULL, 10)) < 1)
+		return 2;
+	memset(&so, 0, sizeof(so));
+	so.dir = argv[0];
+	if (lh_store_open(&s, &so, &err)) {
+		fprintf(stderr, "test-tool: %s\n", err.data);
+		lh_buf_release(&err);
+		return 2;
+	}
+	w = calloc((size_t)n, sizeof(*w));
+	ids = calloc((size_t)n, sizeof(*ids));
+	if (!w || !ids)
+		return 2;
+	lh_store_sync(s);
+	lh_store_get_stats(s, &st0);
+	for (k = 0; k < n && !rc; k++) {
+		snprintf(text, sizeof(text), "content %d\n", k);
+		w[k] = lh_blob_writer_new(s);
+		rc = lh_blob_writer_add(w[k], text, strlen(text));
+		if (!rc)
+			rc = lh_blob_writer_seal(w[k], &ids[k], NULL);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = "file.created";
+	ev.uid = ev.gid = ev.pid = -1;
+	ev.path = "sealed";
+	ev.blob = &ids[n - 1];
+	ev.payload = "{\"kind\":\"file\"}";
+	ev.payload_len = strlen(ev.payload);
+	if (!rc)
+		rc = lh_store_append(s, &ev, 1, NULL);
+	lh_store_get_stats(s, &st1);
+	for (k = 0; k < n; k++)
+		lh_blob_writer_free(w[k]);
+	if (rc) {
+		fprintf(stderr, "test-tool: %s\n", strerror(-rc));
+		lh_store_close(s);
+		return 1;
+	}
+	printf("commits %llu\n", (unsigned long long)(st1.commits - st0.commits));
+	printf("held %d\n", blobs_held(argv[0], ids, n));
+	/* a content sealed with nothing after it: freeing its writer sends it */
+	w[0] = lh_blob_writer_new(s);
+	rc = lh_blob_writer_add(w[0], "alone\n", 6);
+	if (!rc)
+		rc = lh_blob_writer_seal(w[0], &extra, NULL);
+	lh_blob_writer_free(w[0]);
+	printf("alone held %d\n", rc ? -1 : blobs_held(argv[0], &extra, 1));
+	lh_store_close(s);
+	free(w);
+	free(ids);
+	return 0;
+}
+
 static int to_stdout(void *arg, const void *data, size_t len)
 {
 	(void)arg;
@@ -1686,6 +1778,8 @@ int main(int argc, char **argv)
 		return cmd_file_event(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "blob-put"))
 		return cmd_blob_put(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "blob-seal"))
+		return cmd_blob_seal(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "blob-get") || !strcmp(argv[1], "blob-pread"))
 		return cmd_blob_get(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "crash-clients"))
