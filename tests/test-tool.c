@@ -1476,6 +1476,7 @@ static int cmd_blob_seal(int argc, char **argv)
 	ev.payload_len = strlen(ev.payload);
 	if (!rc)
 		rc = lh_store_append(s, &ev, 1, NULL);
+	lh_store_sync(s);	/* the writer counts a commit after its callbacks */
 	lh_store_get_stats(s, &st1);
 	for (k = 0; k < n; k++)
 		lh_blob_writer_free(w[k]);
