@@ -170,3 +170,15 @@ field() {
 ctl() {
 	"$LIGHTHOUSECTL" -m "$MNT" --state "$STATE" "$@"
 }
+
+# metric NAME: the value of a metric in the mount's stats file
+metric() { sed -n "s/^$1 //p" "$MNT/stats"; }
+
+# recorded: wait until the recorder has nothing left to do (a minute at most)
+recorded() {
+	n=0
+	while [ "$(metric lighthouse_current_record_backlog)" != 0 ]; do
+		n=$((n + 1)); [ $n -lt 1200 ] || return 1; sleep 0.05
+	done
+	sleep 0.1	# the last events' commit
+}

@@ -115,14 +115,6 @@ test_expect_success 'the mount point inside the project is hidden from current/'
 # The same again, with room for four descriptors: every file and folder
 # past them is reached by file handle (where the daemon may use handles:
 # the budget is -1 where it may not).
-metric() { sed -n "s/^$1 //p" "$MNT/stats"; }
-recorded() {
-	n=0
-	while [ "$(metric lighthouse_current_record_backlog)" != 0 ]; do
-		n=$((n + 1)); [ $n -lt 1200 ] || return 1; sleep 0.05
-	done
-	sleep 0.1
-}
 MNT=$TMP/mnt3
 mkdir -p "$MNT" "$PROJ/w3" "$TMP/real3"
 test_start_daemon -o current_fds=4

@@ -17,7 +17,6 @@ eventually() {
 		sleep 0.05
 	done
 }
-metric() { sed -n "s/^$1 //p" "$MNT/stats"; }
 # reads FILE TEXT / mode_is FILE MODE: checks made afresh at each try
 reads() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
 mode_is() { [ "$(stat -c %a "$1" 2>/dev/null)" = "$2" ]; }

@@ -6,7 +6,6 @@
 # protect more (here: git's object store).
 . "${srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 require_fuse
-metric() { sed -n "s/^$1 //p" "$MNT/stats"; }
 
 C=$MNT/current
 echo 'API_KEY=secret' >"$PROJ/.env"

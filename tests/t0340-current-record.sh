@@ -7,15 +7,6 @@
 require_fuse
 
 C=$MNT/current
-metric() { sed -n "s/^$1 //p" "$MNT/stats"; }
-# recorded: wait until the recorder has nothing left to do
-recorded() {
-	n=0
-	while [ "$(metric lighthouse_current_record_backlog)" != 0 ]; do
-		n=$((n + 1)); [ $n -lt 1200 ] || return 1; sleep 0.05
-	done
-	sleep 0.1	# the last events' commit
-}
 fev() { ctl events --type "file.*" "$@"; }
 fjson() { ctl events --type "file.*" --json "$@"; }
 

@@ -8,14 +8,6 @@ require_fuse
 
 C=$MNT/current
 H=$MNT/history
-metric() { sed -n "s/^$1 //p" "$MNT/stats"; }
-recorded() {
-	n=0
-	while [ "$(metric lighthouse_current_record_backlog)" != 0 ]; do
-		n=$((n + 1)); [ $n -lt 1200 ] || return 1; sleep 0.05
-	done
-	sleep 0.1
-}
 last_seq() { ctl events --type "file.*" | tail -1 | cut -d" " -f1; }
 
 mkdir -p "$PROJ/src"
