@@ -236,6 +236,7 @@ int lh_blob_writer_finish(struct lh_blob_writer *w, struct lh_blob_id *id, uint6
 	rc = store_enqueue(w->s, it);
 	if (rc) {
 		free(it);
+		store_kick(w->s);	/* the record did not queue: its lazy chunks still must go */
 	} else {
 		pthread_mutex_lock(&d.mu);
 		while (!d.done)
@@ -245,7 +246,6 @@ int lh_blob_writer_finish(struct lh_blob_writer *w, struct lh_blob_id *id, uint6
 	}
 	pthread_mutex_destroy(&d.mu);
 	pthread_cond_destroy(&d.cv);
-	store_kick(w->s);	/* the record failed to queue: its chunks still must go */
 	pthread_mutex_lock(&w->mu);
 	while (w->pending)
 		pthread_cond_wait(&w->idle, &w->mu);

@@ -491,10 +491,16 @@ static void maybe_checkpoint(struct lh_store *s)
  * batch_max units (an event, a chunk or a blob record is one unit); a
  * job goes alone.
  */
+/* Someone waits for it: not released at the journal, and not lazy. */
+static int urgent(const struct item *it)
+{
+	return !it->jend && !it->lazy;
+}
+
 static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 {
 	struct item *batch = s->head, *it, *last = batch;
-	int events = 0, units = 0, count = 0, urgent = 0;
+	int events = 0, units = 0, count = 0, nurgent = 0;
 	size_t bytes = 0;
 
 	*nitems = *nevents = 0;
@@ -510,7 +516,7 @@ static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 		units += n;
 		events += it->kind == IT_EVENTS ? it->n : 0;
 		bytes += it->bytes;
-		urgent += !it->jend && !it->lazy;
+		nurgent += urgent(it);
 		count++;
 		last = it;
 		if (it->kind == IT_JOB)
@@ -523,7 +529,7 @@ static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 	s->queued -= count;
 	s->queued_events -= events;
 	s->queued_bytes -= bytes;
-	s->urgent -= urgent;
+	s->urgent -= nurgent;
 	s->stats.queued = (uint64_t)s->queued;
 	pthread_cond_broadcast(&s->notfull);
 	*nitems = count;
@@ -1133,7 +1139,7 @@ void store_kick(struct lh_store *s)
 
 int store_enqueue(struct lh_store *s, struct item *it)
 {
-	int n = it->kind == IT_EVENTS ? it->n : 0;
+	int n = it->kind == IT_EVENTS ? it->n : 0, half_full;
 
 	it->next = NULL;
 	pthread_mutex_lock(&s->mu);
@@ -1156,7 +1162,7 @@ int store_enqueue(struct lh_store *s, struct item *it)
 	s->queued++;
 	s->queued_events += n;
 	s->queued_bytes += it->bytes;
-	s->urgent += !it->jend && !it->lazy;
+	s->urgent += urgent(it);
 	s->stats.queued = (uint64_t)s->queued;
 	/*
 	 * Wake the writer only when that changes what it does. A lazy item
@@ -1164,11 +1170,9 @@ int store_enqueue(struct lh_store *s, struct item *it)
 	 * until the queue is half full: a commit per content would cost the
 	 * store its WAL frames and locks for each created file.
 	 */
-	if (it->lazy ? s->writer_idle && (s->queued * 2 >= s->queue_max ||
-					  s->queued_bytes * 2 >= s->queue_bytes_max)
-		     : s->writer_idle || (s->writer_lazy && !it->jend))
-		pthread_cond_signal(&s->nonempty);
-	else if (s->queued_events >= s->batch_max)
+	half_full = s->queued * 2 >= s->queue_max || s->queued_bytes * 2 >= s->queue_bytes_max;
+	if (s->queued_events >= s->batch_max ||
+	    (it->lazy ? s->writer_idle && half_full : s->writer_idle || (s->writer_lazy && !it->jend)))
 		pthread_cond_signal(&s->nonempty);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
