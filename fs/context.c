@@ -723,8 +723,18 @@ static void render_recent(struct lh_fs *fs, uint64_t id, const char *agent, stru
 }
 
 struct cfile {
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	struct lh_buf data;
 };
+
+static void cfile_free(struct fs_open_link *l)
+{
+	struct cfile *f = (struct cfile *)(void *)l;
+
+	fs_open_del(&f->link);
+	lh_buf_release(&f->data);
+	free(f);
+}
 
 struct agent_of {
 	char agent[FS_AGENT_MAX];
@@ -760,6 +770,7 @@ static void ctx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	f = xcalloc(1, sizeof(*f));
+	fs_open_add(&f->link, cfile_free);
 	lh_buf_init(&f->data, 0);
 	l.out = &f->data;
 	if (esc_with(fs, l.id, 0, look_fn, &l) || !l.found) {
@@ -783,8 +794,7 @@ static void ctx_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto fail;
 	return;
 fail:
-	lh_buf_release(&f->data);
-	free(f);
+	cfile_free(&f->link);
 }
 
 static void ctx_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -810,8 +820,7 @@ static void ctx_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct cfile *f = (struct cfile *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	lh_buf_release(&f->data);
-	free(f);
+	cfile_free(&f->link);
 	fuse_reply_err(req, 0);
 }
 

@@ -83,6 +83,7 @@
 
 /* An open file of current/ (fi->fh). */
 struct chandle {
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	int fd;				/* the real file, opened as the caller asked */
 	char *path;			/* its path when opened, NULL unknown ... */
 	uint64_t path_gen;		/* ... valid while cur->name_gen is this */
@@ -93,6 +94,7 @@ struct chandle {
 
 /* An open directory of current/ (fi->fh). */
 struct cdir {
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	DIR *dp;
 	off_t offset;			/* where dp stands */
 	struct dirent *entry;		/* read from dp, not yet sent */
@@ -1222,8 +1224,35 @@ static int rdwr_flags(int flags)
 	return (flags & O_ACCMODE) == O_WRONLY ? (flags & ~O_ACCMODE) | O_RDWR : flags;
 }
 
+/* Off the open list, the real file closed (handle_closing is the caller's). */
+static void handle_free(struct chandle *h)
+{
+	fs_open_del(&h->link);
+	close(h->fd);
+	free(h->path);
+	free(h);
+}
+
+static void handle_free_link(struct fs_open_link *l)
+{
+	handle_free((struct chandle *)(void *)l);
+}
+
+static void cdir_free(struct cdir *d)
+{
+	fs_open_del(&d->link);
+	closedir(d->dp);
+	free(d);
+}
+
+static void cdir_free_link(struct fs_open_link *l)
+{
+	cdir_free((struct cdir *)(void *)l);
+}
+
 static void setup_open(struct fuse_file_info *fi, struct chandle *h)
 {
+	fs_open_add(&h->link, handle_free_link);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	/*
 	 * Pages stay cached across opens: the notifier drops them when the
@@ -1296,9 +1325,7 @@ static void c_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	setup_open(fi, h);
 	if (fuse_reply_open(req, fi)) {
 		handle_closing(cur, n, fd);
-		close(fd);
-		free(h->path);
-		free(h);
+		handle_free(h);
 	}
 }
 
@@ -1398,9 +1425,7 @@ have_node:
 	if (fuse_reply_create(req, &e, fi)) {
 		handle_closing(o.cur, n, fd);
 		forget_one(o.cur, n, 1);
-		close(fd);
-		free(h->path);
-		free(h);
+		handle_free(h);
 	}
 	return;
 out:
@@ -1480,9 +1505,7 @@ static void c_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_rwlock_unlock(&cur->ns);
 	}
 	handle_closing(cur, n, h->fd);
-	close(h->fd);
-	free(h->path);
-	free(h);
+	handle_free(h);
 	fuse_reply_err(req, 0);
 }
 
@@ -1522,14 +1545,13 @@ static void c_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
+	fs_open_add(&d->link, cdir_free_link);
 	fi->fh = (uint64_t)(uintptr_t)d;
 	/* the kernel keeps listings; the notifier drops them on outside changes */
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
-	if (fuse_reply_open(req, fi)) {
-		closedir(d->dp);
-		free(d);
-	}
+	if (fuse_reply_open(req, fi))
+		cdir_free(d);
 }
 
 static int is_dot(const char *name)
@@ -1627,8 +1649,7 @@ static void c_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 	struct cdir *d = (struct cdir *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	closedir(d->dp);
-	free(d);
+	cdir_free(d);
 	fuse_reply_err(req, 0);
 }
 

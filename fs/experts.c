@@ -301,6 +301,7 @@ static void x_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 /* ---- files --------------------------------------------------------------------- */
 
 struct xh {
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	int part;			/* EXP_CAPS, EXP_NEXT, or -1 for an item */
 	uint32_t expert;
 	uint64_t id;
@@ -313,9 +314,15 @@ struct xh {
 
 static void xh_free(struct xh *h)
 {
+	fs_open_del(&h->link);
 	lh_buf_release(&h->buf);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
+}
+
+static void xh_free_link(struct fs_open_link *l)
+{
+	xh_free((struct xh *)(void *)l);
 }
 
 /* "key: value" text, control characters shown as \n, \t... */
@@ -388,6 +395,7 @@ static void x_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	uint64_t kind = FS_INO_KIND(ino);
 
 	h = xcalloc(1, sizeof(*h));
+	fs_open_add(&h->link, xh_free_link);
 	pthread_mutex_init(&h->mu, NULL);
 	lh_buf_init(&h->buf, 0);
 	h->nonblock = !!(fi->flags & O_NONBLOCK);

@@ -320,13 +320,26 @@ struct dirsnap_ent {
 	mode_t type;		/* S_IFDIR or S_IFREG */
 };
 
-/* A link of ops.c's lists of open handles (freed at exit if never released). */
+/*
+ * Handles the kernel may never release: a client that still holds one
+ * when the daemon stops (SIGTERM, unmount) gets no RELEASE to us, and the
+ * kernel sends RELEASE after close() returns, so it can be lost when the
+ * mount goes at once. Every handle a room gives the kernel (fi->fh) starts
+ * with one of these and is listed from its open to its release; after the
+ * session loop, ops_free_open frees what is still listed with each one's
+ * `free`, which takes it off the list first.
+ */
 struct fs_open_link {
 	struct fs_open_link *prev, *next;
+	void (*free)(struct fs_open_link *l);
 };
 
+/* List a handle, with the function that frees it; take it off (ops.c). */
+void fs_open_add(struct fs_open_link *l, void (*free_fn)(struct fs_open_link *l));
+void fs_open_del(struct fs_open_link *l);
+
 struct dirsnap {
-	struct fs_open_link link;	/* first: the list's entries are listings */
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	struct dirsnap_ent *v;
 	size_t n, cap;
 };
@@ -335,10 +348,7 @@ void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino
 /* Answer READDIR(PLUS) from a listing (plus: names only, the kernel looks them up). */
 void dirsnap_reply(fuse_req_t req, struct dirsnap *d, size_t size, off_t off, int plus);
 void dirsnap_release(struct dirsnap *d);
-/*
- * After the session loop: free the files of the fixed tree and the
- * listings still open (the kernel sends no RELEASE once unmounted).
- */
+/* After the session loop: free every handle still listed (fs_open_link). */
 void ops_free_open(void);
 /* Expire old names; run by the maintenance thread. */
 void reqtab_expire(struct lh_fs *fs);

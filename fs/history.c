@@ -104,11 +104,19 @@ struct history {
 
 /* An open file of history/. */
 struct hfile {
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	struct hview *view;		/* holds a lookup of the view */
 	struct lh_blob_id blob;
 	int has_blob;
 	int64_t size;
 };
+
+/* An hfile or hdir, off the open list (the view is the caller's). */
+static void hopen_free(struct fs_open_link *l)
+{
+	fs_open_del(l);
+	free(l);
+}
 
 static struct history *hist_of(fuse_req_t req)
 {
@@ -650,6 +658,7 @@ static void h_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_lock(&h->mu);
 	v->nlookup++;		/* the view outlives the open file */
 	pthread_mutex_unlock(&h->mu);
+	fs_open_add(&f->link, hopen_free);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = 1;
 	fi->noflush = 1;
@@ -657,7 +666,7 @@ static void h_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_lock(&h->mu);
 		view_unref_locked(h, v, 1);
 		pthread_mutex_unlock(&h->mu);
-		free(f);
+		hopen_free(&f->link);
 	}
 }
 
@@ -702,12 +711,13 @@ static void h_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_lock(&h->mu);
 	view_unref_locked(h, f->view, 1);
 	pthread_mutex_unlock(&h->mu);
-	free(f);
+	hopen_free(&f->link);
 	fuse_reply_err(req, 0);
 }
 
 /* An open folder: the view is held like an open file's. */
 struct hdir {
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	struct hview *view;
 	struct lh_tree_node *node;	/* NULL: history/ itself */
 };
@@ -732,6 +742,7 @@ static void h_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;
 	}
+	fs_open_add(&d->link, hopen_free);
 	fi->fh = (uint64_t)(uintptr_t)d;
 	if (fuse_reply_open(req, fi)) {
 		if (d->view) {
@@ -739,7 +750,7 @@ static void h_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			view_unref_locked(h, d->view, 1);
 			pthread_mutex_unlock(&h->mu);
 		}
-		free(d);
+		hopen_free(&d->link);
 	}
 }
 
@@ -814,7 +825,7 @@ static void h_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 		view_unref_locked(h, d->view, 1);
 		pthread_mutex_unlock(&h->mu);
 	}
-	free(d);
+	hopen_free(&d->link);
 	fuse_reply_err(req, 0);
 }
 

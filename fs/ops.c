@@ -173,41 +173,43 @@ static int fixed_lookup(fuse_ino_t parent, const char *name, fuse_ino_t *ino)
 
 /* ---- directory snapshots ----------------------------------------------------- */
 
-/*
- * Handles the kernel may never release: a client that still holds one
- * when the daemon stops (SIGTERM, unmount) gets no RELEASE to us. Kept
- * in lists so that exit frees them. open_mu is a leaf.
- */
+/* Every room's open handles (fs.h fs_open_link). open_mu is a leaf. */
 static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct fs_open_link *open_dirs, *open_files;
+static struct fs_open_link *open_list;
 
-static void open_add(struct fs_open_link **head, struct fs_open_link *l)
+void fs_open_add(struct fs_open_link *l, void (*free_fn)(struct fs_open_link *l))
 {
+	l->free = free_fn;
 	pthread_mutex_lock(&open_mu);
 	l->prev = NULL;
-	l->next = *head;
-	if (*head)
-		(*head)->prev = l;
-	*head = l;
+	l->next = open_list;
+	if (open_list)
+		open_list->prev = l;
+	open_list = l;
 	pthread_mutex_unlock(&open_mu);
 }
 
-static void open_del(struct fs_open_link **head, struct fs_open_link *l)
+void fs_open_del(struct fs_open_link *l)
 {
 	pthread_mutex_lock(&open_mu);
 	if (l->prev)
 		l->prev->next = l->next;
 	else
-		*head = l->next;
+		open_list = l->next;
 	if (l->next)
 		l->next->prev = l->prev;
 	pthread_mutex_unlock(&open_mu);
 }
 
+static void dirsnap_free_link(struct fs_open_link *l)
+{
+	dirsnap_release((struct dirsnap *)(void *)l);
+}
+
 void dirsnap_add(struct dirsnap *d, const char *name, size_t len, fuse_ino_t ino, mode_t type)
 {
 	if (!d->cap)
-		open_add(&open_dirs, &d->link);	/* the first name: open from now on */
+		fs_open_add(&d->link, dirsnap_free_link);	/* the first name: open from now on */
 	if (d->n == d->cap) {
 		d->cap = d->cap ? d->cap * 2 : 16;
 		d->v = xrealloc(d->v, sizeof(*d->v) * d->cap);
@@ -225,7 +227,7 @@ void dirsnap_release(struct dirsnap *d)
 	if (!d)
 		return;
 	if (d->cap)
-		open_del(&open_dirs, &d->link);
+		fs_open_del(&d->link);
 	for (i = 0; i < d->n; i++)
 		free(d->v[i].name);
 	free(d->v);
@@ -242,13 +244,20 @@ void dirsnap_release(struct dirsnap *d)
  * owned by the replying thread, never from memory RELEASE may free.
  */
 struct sfile {
-	struct fs_open_link link;	/* first: the list's entries are files */
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	pthread_mutex_t mu;
 	struct lh_buf data;		/* what reads return; protected by mu */
 	size_t cursor;			/* ctl: replies read so far; protected by mu */
 	struct lh_buf line;		/* ctl: a command line being written; protected by mu */
 	uid_t uid;			/* ctl: the opener */
 };
+
+static void sfile_free(struct sfile *f);
+
+static void sfile_free_link(struct fs_open_link *l)
+{
+	sfile_free((struct sfile *)(void *)l);
+}
 
 static struct sfile *sfile_new(void)
 {
@@ -257,13 +266,13 @@ static struct sfile *sfile_new(void)
 	pthread_mutex_init(&f->mu, NULL);
 	lh_buf_init(&f->data, 0);
 	lh_buf_init(&f->line, 4096);
-	open_add(&open_files, &f->link);
+	fs_open_add(&f->link, sfile_free_link);
 	return f;
 }
 
 static void sfile_free(struct sfile *f)
 {
-	open_del(&open_files, &f->link);
+	fs_open_del(&f->link);
 	lh_buf_release(&f->data);
 	lh_buf_release(&f->line);
 	pthread_mutex_destroy(&f->mu);
@@ -1090,8 +1099,6 @@ const struct fuse_lowlevel_ops lh_fs_ops = {
 
 void ops_free_open(void)
 {
-	while (open_files)
-		sfile_free((struct sfile *)(void *)open_files);
-	while (open_dirs)
-		dirsnap_release((struct dirsnap *)(void *)open_dirs);
+	while (open_list)
+		open_list->free(open_list);
 }

@@ -159,6 +159,7 @@ struct slot {
 };
 
 struct handle {
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	struct slot *slot;
 	struct record *rec;		/* the record this handle writes or last wrote */
 	int writable;
@@ -1328,6 +1329,22 @@ int reqtab_getattr(struct lh_fs *fs, fuse_ino_t ino, struct stat *st)
 	return rc;
 }
 
+/* A handle off the open list; what it holds of the table is the caller's. */
+static void handle_free(struct fs_open_link *l)
+{
+	struct handle *h = (struct handle *)(void *)l;
+
+	fs_open_del(&h->link);
+	lh_buf_release(&h->snapshot);
+	free(h);
+}
+
+static void rhandle_free(struct fs_open_link *l)
+{
+	fs_open_del(l);
+	free(l);
+}
+
 /* Caller holds t->mu. A write handle on slot s with a fresh record. */
 static struct handle *write_handle(struct lh_fs *fs, struct slot *s, const struct fuse_ctx *ctx,
 				   struct fuse_file_info *fi)
@@ -1385,6 +1402,7 @@ void reqtab_create(struct lh_fs *fs, fuse_req_t req, const char *name, mode_t mo
 	h = write_handle(fs, s, ctx, fi);
 	entry_for_slot(fs, s, &e);
 	pthread_mutex_unlock(&t->mu);
+	fs_open_add(&h->link, handle_free);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = 1;
 	fi->noflush = 1;
@@ -1396,6 +1414,7 @@ void reqtab_create(struct lh_fs *fs, fuse_req_t req, const char *name, mode_t mo
 }
 
 struct rhandle {
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	struct record *r;
 	int json;
 	int nonblock;
@@ -1434,6 +1453,7 @@ void reqtab_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_f
 				lh_buf_add(&h->snapshot, s->latest->input.data, s->latest->input.len);
 		}
 		pthread_mutex_unlock(&t->mu);
+		fs_open_add(&h->link, handle_free);
 		fi->fh = (uint64_t)(uintptr_t)h;
 		fi->direct_io = 1;
 		fi->noflush = 1;
@@ -1470,6 +1490,7 @@ void reqtab_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_f
 			fi->direct_io = 1;
 		}
 		pthread_mutex_unlock(&t->mu);
+		fs_open_add(&rh->link, rhandle_free);
 		fi->fh = (uint64_t)(uintptr_t)rh;
 		fi->noflush = 1;
 		if (fuse_reply_open(req, fi))
@@ -1671,8 +1692,7 @@ void reqtab_release(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fus
 			rec_put(t, r);
 		slot_maybe_free(t, s);
 		pthread_mutex_unlock(&t->mu);
-		lh_buf_release(&h->snapshot);
-		free(h);
+		handle_free(&h->link);
 		return;
 	}
 	{
@@ -1681,7 +1701,7 @@ void reqtab_release(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fus
 		pthread_mutex_lock(&t->mu);
 		rec_put(t, rh->r);
 		pthread_mutex_unlock(&t->mu);
-		free(rh);
+		rhandle_free(&rh->link);
 		if (req)
 			fuse_reply_err(req, 0);
 	}

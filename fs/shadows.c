@@ -96,6 +96,7 @@ struct shadows {
 
 /* An open NAME.json. */
 struct sfile {
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	struct lh_buf text;		/* reading: the annotations as JSON */
 	struct lh_buf in;		/* writing: what was written since the last flush */
 	char *path;			/* the annotated file */
@@ -106,6 +107,17 @@ struct sfile {
 static struct shadows *sh_of(fuse_req_t req)
 {
 	return ((struct lh_fs *)fuse_req_userdata(req))->shadows;
+}
+
+static void sfile_free(struct fs_open_link *l)
+{
+	struct sfile *f = (struct sfile *)(void *)l;
+
+	fs_open_del(&f->link);
+	lh_buf_release(&f->text);
+	lh_buf_release(&f->in);
+	free(f->path);
+	free(f);
 }
 
 /* ---- paths beneath the project ------------------------------------------------------ */
@@ -899,15 +911,12 @@ static void open_json(fuse_req_t req, const char *path, struct fuse_file_info *f
 	f->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
 	if (!f->writer)
 		render(sh, path, &f->text);
+	fs_open_add(&f->link, sfile_free);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->direct_io = 1;
 	fi->noflush = !f->writer;	/* a writer's close records: it must wait for it */
-	if (e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi)) {
-		lh_buf_release(&f->text);
-		lh_buf_release(&f->in);
-		free(f->path);
-		free(f);
-	}
+	if (e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi))
+		sfile_free(&f->link);
 }
 
 static void s_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1012,10 +1021,7 @@ static void s_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)ino;
 	if (f->writer)
 		record_written(sh_of(req), f);	/* what no flush took; nobody to tell */
-	lh_buf_release(&f->text);
-	lh_buf_release(&f->in);
-	free(f->path);
-	free(f);
+	sfile_free(&f->link);
 	fuse_reply_err(req, 0);
 }
 

@@ -82,6 +82,7 @@ static const struct {
 #define NSTREAMS (int)(sizeof(defs) / sizeof(defs[0]))
 
 struct shandle {
+	struct fs_open_link link;	/* first: listed while open (fs.h) */
 	int cls;
 	int nonblock;
 	int refs;			/* the open file, and each read in flight; protected by mu */
@@ -208,6 +209,15 @@ void streams_dirsnap(struct lh_fs *fs, struct dirsnap *d)
 
 /* ---- open and release -------------------------------------------------------------- */
 
+static void handle_free(struct fs_open_link *l)
+{
+	struct shandle *h = (struct shandle *)(void *)l;
+
+	fs_open_del(&h->link);
+	lh_buf_release(&h->pending);
+	free(h);
+}
+
 static void handle_put(struct streams *st, struct shandle *h)
 {
 	int last;
@@ -215,10 +225,8 @@ static void handle_put(struct streams *st, struct shandle *h)
 	pthread_mutex_lock(&st->mu);
 	last = --h->refs == 0;
 	pthread_mutex_unlock(&st->mu);
-	if (last) {
-		lh_buf_release(&h->pending);
-		free(h);
-	}
+	if (last)
+		handle_free(&h->link);
 }
 
 void streams_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -254,13 +262,12 @@ void streams_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_
 		(void)lh_store_sync(fs->store);
 	h->cursor = since_plus1 ? (int64_t)since_plus1 - 1 : lh_store_last_seq(fs->store);
 	(void)st;
+	fs_open_add(&h->link, handle_free);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = 1;
 	fi->noflush = 1;
-	if (fuse_reply_open(req, fi)) {
-		lh_buf_release(&h->pending);
-		free(h);
-	}
+	if (fuse_reply_open(req, fi))
+		handle_free(&h->link);
 }
 
 void streams_release(struct lh_fs *fs, fuse_req_t req, struct fuse_file_info *fi)

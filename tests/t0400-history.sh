@@ -88,4 +88,5 @@ test_expect_success 'a snapshot of 2000 files lists whole with find' '
 '
 
 test_stop_daemon
+
 test_done
