@@ -298,6 +298,14 @@ int fs_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	lh_buf_addf(o, "lighthouse_cache_bytes %" PRIu64 "\n", vs.cache_bytes);
 	metric(o, "lighthouse_cache_max_bytes", "gauge", "verdict cache byte bound");
 	lh_buf_addf(o, "lighthouse_cache_max_bytes %" PRIu64 "\n", vs.cache_max_bytes);
+	metric(o, "lighthouse_file_cache_hits_total", "counter", "file-access verdict cache hits");
+	lh_buf_addf(o, "lighthouse_file_cache_hits_total %" PRIu64 "\n", vs.file_cache_hits);
+	metric(o, "lighthouse_file_cache_misses_total", "counter", "file-access verdict cache misses");
+	lh_buf_addf(o, "lighthouse_file_cache_misses_total %" PRIu64 "\n", vs.file_cache_misses);
+	metric(o, "lighthouse_file_cache_entries", "gauge", "file-access verdicts in the cache");
+	lh_buf_addf(o, "lighthouse_file_cache_entries %" PRIu64 "\n", vs.file_cache_entries);
+	metric(o, "lighthouse_file_cache_capacity", "gauge", "file-access verdict cache size");
+	lh_buf_addf(o, "lighthouse_file_cache_capacity %" PRIu64 "\n", vs.file_cache_capacity);
 	{
 		static const struct {
 			const char *name, *help;

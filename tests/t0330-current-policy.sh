@@ -48,6 +48,19 @@ test_expect_success 'everything else works, and the denials are counted' '
 	[ "$(metric lighthouse_current_denied_total)" -ge 13 ]
 '
 
+test_expect_success 'file accesses have a verdict cache of their own, not the commands one' '
+	entries=$(metric lighthouse_cache_entries) &&
+	misses=$(metric lighthouse_file_cache_misses_total) &&
+	for i in 1 2 3 4 5 6 7 8; do echo x >"$C/many.$i" || return 1; done &&
+	[ "$(metric lighthouse_cache_entries)" = "$entries" ] &&
+	[ "$(metric lighthouse_file_cache_misses_total)" -ge $((misses + 8)) ] &&
+	hits=$(metric lighthouse_file_cache_hits_total) &&
+	cat "$C/many.1" >/dev/null && cat "$C/many.1" >/dev/null &&
+	[ "$(metric lighthouse_file_cache_hits_total)" -gt "$hits" ] &&
+	[ "$(metric lighthouse_file_cache_capacity)" = 65536 ] &&
+	rm "$C"/many.*
+'
+
 test_stop_daemon
 
 cat >"$TMP/git.policy" <<'POLICY'

@@ -49,7 +49,8 @@ struct lh_validator {
 	_Atomic uint32_t gen;		/* generation of cur */
 	pthread_key_t key;
 	struct tls *threads;		/* protected by mu */
-	struct lh_cache *cache;
+	struct lh_cache *cache;		/* verdicts of requests */
+	struct lh_cache *fcache;	/* verdicts of file accesses */
 	char *project;
 	size_t max_request;
 	uint64_t seed;			/* cache key seed, random per process */
@@ -114,6 +115,7 @@ int lh_validator_new(struct lh_validator **out, struct lh_policy *pol,
 	atomic_store(&v->gen, 1);
 	v->cache = lh_cache_new(opts && opts->cache_entries ? opts->cache_entries : 1u << 20,
 				opts && opts->cache_bytes ? opts->cache_bytes : LH_CACHE_BYTES_DEFAULT);
+	v->fcache = lh_cache_new(LH_FILE_CACHE_ENTRIES, LH_FILE_CACHE_BYTES);
 	v->project = opts && opts->project ? xstrdup(opts->project) : NULL;
 	v->max_request = opts && opts->max_request ? opts->max_request : LH_REQUEST_MAX_DEFAULT;
 	if (getrandom(&v->seed, sizeof(v->seed), 0) != sizeof(v->seed))
@@ -135,6 +137,7 @@ void lh_validator_free(struct lh_validator *v)
 	pthread_key_delete(v->key);
 	pthread_mutex_destroy(&v->mu);
 	lh_cache_free(v->cache);
+	lh_cache_free(v->fcache);
 	free(v->project);
 	free(v);
 }
@@ -271,20 +274,21 @@ void lh_validator_judge_file(struct lh_validator *v, enum lh_file_access acc, co
 	h = XXH3_128bits_digest(t->hash);
 	key.lo = h.low64;
 	key.hi = h.high64;
-	if (lh_cache_get(v->cache, &key, t->ref->gen, out))
+	if (lh_cache_get(v->fcache, &key, t->ref->gen, out))
 		return;
 	lh_policy_judge(t->ref->pol, &req, &env, &t->scratch, out);
 	if (out->cacheable)
-		lh_cache_put(v->cache, &key, t->ref->gen, out);
+		lh_cache_put(v->fcache, &key, t->ref->gen, out);
 }
 
 void lh_validator_get_stats(struct lh_validator *v, struct lh_validator_stats *st)
 {
-	struct lh_cache_stats cs;
+	struct lh_cache_stats cs, fcs;
 	int k;
 
 	memset(st, 0, sizeof(*st));
 	lh_cache_get_stats(v->cache, &cs);
+	lh_cache_get_stats(v->fcache, &fcs);
 	st->judged = atomic_load(&v->judged);
 	st->cache_hits = cs.hits;
 	st->cache_misses = cs.misses;
@@ -294,6 +298,10 @@ void lh_validator_get_stats(struct lh_validator *v, struct lh_validator_stats *s
 	st->cache_bytes = cs.bytes;
 	st->cache_max_bytes = cs.max_bytes;
 	st->cache_evictions_bytes = cs.evictions_bytes;
+	st->file_cache_hits = fcs.hits;
+	st->file_cache_misses = fcs.misses;
+	st->file_cache_entries = fcs.entries;
+	st->file_cache_capacity = fcs.capacity;
 	for (k = 0; k < LH_TIER_COUNT; k++) {
 		st->cache_hits_by_tier[k] = cs.hits_by_tier[k];
 		st->cache_misses_by_tier[k] = atomic_load(&v->misses_by_tier[k]);

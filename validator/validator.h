@@ -37,6 +37,15 @@ struct lh_validator_opts {
 
 #define LH_CACHE_BYTES_DEFAULT ((size_t)128 << 20)
 
+/*
+ * File accesses through the mount (lh_validator_judge_file) have a cache
+ * of their own: a build that writes a million new files must not evict
+ * the verdicts of commands, and a storm of new names should touch a few
+ * MiB, not fault in the command cache's table a page at a time.
+ */
+#define LH_FILE_CACHE_ENTRIES ((size_t)1 << 16)
+#define LH_FILE_CACHE_BYTES ((size_t)16 << 20)
+
 struct lh_judge_in {
 	const char *data;	/* the request as written */
 	size_t len;		/* bytes in data */
@@ -55,6 +64,8 @@ struct lh_validator_stats {
 	uint64_t cache_hits_by_tier[LH_TIER_COUNT];
 	uint64_t cache_misses_by_tier[LH_TIER_COUNT];
 	uint64_t cache_evictions_by_tier[LH_TIER_COUNT];
+	/* the file-access cache: hits, misses, entries, capacity */
+	uint64_t file_cache_hits, file_cache_misses, file_cache_entries, file_cache_capacity;
 	uint64_t by_decision[3];		/* allow ask deny */
 	uint64_t by_tier[LH_TIER_COUNT];	/* tier that decided (cache hits counted by their tier) */
 	uint32_t policy_generation;
