@@ -54,6 +54,9 @@ t0=$(date +%s%N)
 while [ "$(metric lighthouse_current_record_backlog "$W/mnt/stats")" != 0 ] ||
 	[ "$(metric lighthouse_store_queue_depth "$W/mnt/stats")" != 0 ]; do sleep 0.1; done
 echo "fs.baseline_record $(( ($(date +%s%N) - t0) / 1000000 )) ms ($(metric lighthouse_current_recorded_total "$W/mnt/stats") events)"
+# the baseline left hundreds of MB dirty in the state directory: written
+# back now, not by the kernel's flusher in the middle of a metric 30 s on
+sync -f "$S/"
 
 echo "# bench/fs: $(nproc) CPUs, kernel $(uname -r), material on $(stat -f -c %T "$W")"
 "$B/bench/fs" --stats "$W/mnt/stats" --pid current="$LH_PID" --pid passthrough="$PT_PID" "$@" current="$W/mnt/current" passthrough="$W/ptmnt" \
