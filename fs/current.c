@@ -1518,11 +1518,18 @@ static void c_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_fi
 	fuse_reply_err(req, rc ? errno : 0);
 }
 
+/*
+ * A folder this big (st_size: some 3 000 names on tmpfs, ext4 or btrfs)
+ * is listed by the daemon each time, never from the kernel's copy.
+ */
+#define BIG_DIR_BYTES (64 * 1024)
+
 static void c_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct current *cur = cur_of(req);
 	struct cnode *n = cur_node(cur, ino);
 	struct cdir *d;
+	struct stat st;
 	int fd, nfd = cur_ref_get(cur, &n->ref);
 
 	if (nfd < 0) {
@@ -1547,9 +1554,17 @@ static void c_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fs_open_add(&d->link, cdir_free_link);
 	fi->fh = (uint64_t)(uintptr_t)d;
-	/* the kernel keeps listings; the notifier drops them on outside changes */
-	fi->cache_readdir = 1;
-	fi->keep_cache = 1;
+	/*
+	 * The kernel keeps listings; the notifier drops them on outside
+	 * changes. Not those of big folders: a kept listing is read again
+	 * without a request, so without READDIRPLUS, and `ls -l` or find
+	 * then costs one LOOKUP per name where READDIRPLUS brings the
+	 * attributes of a page of names at once.
+	 */
+	if (fstat(fd, &st) == 0 && st.st_size < BIG_DIR_BYTES) {
+		fi->cache_readdir = 1;
+		fi->keep_cache = 1;
+	}
 	if (fuse_reply_open(req, fi))
 		cdir_free(d);
 }

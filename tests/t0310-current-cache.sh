@@ -95,6 +95,21 @@ test_expect_success 'a directory of 30000 entries lists whole, in many pages, by
 	stat "$C/big/1" >/dev/null && rm -r "$C/big"
 '
 
+req() { metric "lighthouse_fuse_requests_total{op=\"$1\"}"; }
+listings() { echo $(($(req readdirplus) + $(req readdir))); }
+
+test_expect_success 'a small folder is listed again from the kernel, a big one with its attributes' '
+	mkdir "$PROJ/small" "$PROJ/wide" && (cd "$PROJ/small" && seq 1 50 | xargs touch) &&
+	(cd "$PROJ/wide" && seq 1 6000 | sed "s/^/name-/" | xargs touch) &&
+	ls -f "$C/small" >/dev/null && r0=$(listings) &&
+	[ "$(ls -f "$C/small" | wc -l)" = 52 ] && [ "$(listings)" = "$r0" ] &&
+	ls -f "$C/wide" >/dev/null && l0=$(req lookup) &&
+	[ "$(ls -l "$C/wide" | grep -c name-)" = 6000 ] &&
+	echo "lookups for ls -l of 6000 names: $(($(req lookup) - l0))" &&
+	[ $(($(req lookup) - l0)) -lt 600 ] &&
+	rm -r "$C/small" "$C/wide"
+'
+
 test_expect_success 'a 256 MiB file streams through without the daemon holding it' '
 	rss0=$(sed -n "s/^VmRSS: *\([0-9]*\) kB/\1/p" /proc/$LH_PID/status) &&
 	dd if=/dev/urandom of="$TMP/big.bin" bs=1M count=16 2>/dev/null &&
