@@ -66,8 +66,12 @@ struct lh_blob_writer *lh_blob_writer_new(struct lh_store *s)
 
 	w->s = s;
 	cdc_init(&w->cdc);
-	w->chunk = xmalloc(CDC_MAX);
-	w->whole = XXH3_createState();
+	w->chunk = atomic_exchange(&s->spare_chunk, NULL);
+	if (!w->chunk)
+		w->chunk = xmalloc(CDC_MAX);
+	w->whole = atomic_exchange(&s->spare_whole, NULL);
+	if (!w->whole)
+		w->whole = XXH3_createState();
 	if (!w->whole) {
 		free(w->chunk);
 		free(w);
@@ -135,6 +139,8 @@ int lh_blob_writer_add(struct lh_blob_writer *w, const void *data, size_t n)
 {
 	const unsigned char *p = data;
 
+	if (!w->whole)
+		return -EINVAL;	/* sealed or finished already */
 	XXH3_128bits_update(w->whole, data, n);
 	while (n) {
 		int cut;
@@ -173,6 +179,21 @@ static void blob_done(void *arg, int status, int64_t seq)
 	pthread_mutex_unlock(&d->mu);
 }
 
+/*
+ * The chunk buffer and hash state, once the content is whole, go to the
+ * store for the next writer: a writer lives on until its chunks are
+ * committed, and the recorder has many such in flight.
+ */
+static void give_back(struct lh_blob_writer *w)
+{
+	if (w->whole)
+		XXH3_freeState(atomic_exchange(&w->s->spare_whole, w->whole));
+	if (w->chunk)
+		free(atomic_exchange(&w->s->spare_chunk, w->chunk));
+	w->whole = NULL;
+	w->chunk = NULL;
+}
+
 /* The blob record of what was added (its chunks are queued): id and size known now. */
 static int blob_item(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_t *size,
 		     struct item **out)
@@ -185,6 +206,7 @@ static int blob_item(struct lh_blob_writer *w, struct lh_blob_id *id, uint64_t *
 	if (rc)
 		return rc;
 	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(w->whole));
+	give_back(w);
 	memcpy(id->b, c.digest, 16);
 	if (size)
 		*size = w->size;
@@ -266,11 +288,10 @@ void lh_blob_writer_free(struct lh_blob_writer *w)
 		pthread_cond_wait(&w->idle, &w->mu);
 	pthread_mutex_unlock(&w->mu);
 	atomic_fetch_sub(&w->s->blob_writers, 1);
-	XXH3_freeState(w->whole);
+	give_back(w);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->idle);
 	free(w->refs);
-	free(w->chunk);
 	free(w);
 }
 

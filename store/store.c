@@ -1121,6 +1121,8 @@ void lh_store_close(struct lh_store *s)
 	pthread_cond_destroy(&s->nonempty);
 	pthread_cond_destroy(&s->notfull);
 	lh_buf_release(&s->scratch);
+	free(atomic_load(&s->spare_chunk));
+	XXH3_freeState(atomic_load(&s->spare_whole));
 	free(s->path);
 	free(s->dir);
 	free(s);

@@ -247,7 +247,9 @@ int lh_event_file_denied(struct lh_event *ev, struct lh_buf *buf, const struct l
  *   lh_blob_writer_free(w);
  *
  * Free the writer only after submitting the events that reference the
- * blob: until then vacuum leaves unreferenced chunks alone.
+ * blob: until then vacuum leaves unreferenced chunks alone. Once finished
+ * or sealed, a writer takes nothing more (add: -EINVAL); its buffers go
+ * to the next writer.
  */
 struct lh_blob_writer;
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <sqlite3.h>
+#include <xxhash.h>
 
 #include "common/buf.h"
 #include "store/store.h"
@@ -114,6 +115,13 @@ struct lh_store {
 	_Atomic int64_t committed_seq;	/* last_seq, for other threads */
 	_Atomic int64_t next_request;
 	_Atomic int blob_writers;	/* lh_blob_writer alive: vacuum keeps orphan chunks */
+	/*
+	 * One freed writer's chunk buffer and hash state, for the next: a
+	 * recorder writing small files one after another would otherwise
+	 * grow and trim its malloc arena by 64 KiB for each (blob.c).
+	 */
+	unsigned char *_Atomic spare_chunk;
+	XXH3_state_t *_Atomic spare_whole;
 	lh_store_commit_fn hook;	/* protected by mu; the writer copies it per batch */
 	void *hook_arg;			/* protected by mu */
 

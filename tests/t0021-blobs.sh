@@ -114,4 +114,8 @@ test_expect_success 'a content sealed with no event after it is stored when its 
 	grep -qx "alone held 1" out
 '
 
+test_expect_success 'a sealed writer takes nothing more' '
+	grep -qx "add after seal Invalid argument" out
+'
+
 test_done

@@ -1492,6 +1492,7 @@ static int cmd_blob_seal(int argc, char **argv)
 	rc = lh_blob_writer_add(w[0], "alone\n", 6);
 	if (!rc)
 		rc = lh_blob_writer_seal(w[0], &extra, NULL);
+	printf("add after seal %s\n", strerror(-lh_blob_writer_add(w[0], "more\n", 5)));
 	lh_blob_writer_free(w[0]);
 	printf("alone held %d\n", rc ? -1 : blobs_held(argv[0], &extra, 1));
 	lh_store_close(s);
