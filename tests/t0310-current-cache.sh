@@ -101,6 +101,7 @@ listings() { echo $(($(req readdirplus) + $(req readdir))); }
 test_expect_success 'a small folder is listed again from the kernel, a big one with its attributes' '
 	mkdir "$PROJ/small" "$PROJ/wide" && (cd "$PROJ/small" && seq 1 50 | xargs touch) &&
 	(cd "$PROJ/wide" && seq 1 6000 | sed "s/^/name-/" | xargs touch) &&
+	settled >/dev/null &&
 	ls -f "$C/small" >/dev/null && r0=$(listings) &&
 	[ "$(ls -f "$C/small" | wc -l)" = 52 ] && [ "$(listings)" = "$r0" ] &&
 	ls -f "$C/wide" >/dev/null && l0=$(req lookup) &&
