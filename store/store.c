@@ -486,17 +486,17 @@ static void maybe_checkpoint(struct lh_store *s)
 	sqlite3_wal_checkpoint_v2(s->db, NULL, mode, NULL, NULL);
 }
 
-/*
- * Caller holds mu and the queue is not empty: take the next batch, up to
- * batch_max units (an event, a chunk or a blob record is one unit); a
- * job goes alone.
- */
 /* Someone waits for it: not released at the journal, and not lazy. */
 static int urgent(const struct item *it)
 {
 	return !it->jend && !it->lazy;
 }
 
+/*
+ * Caller holds mu and the queue is not empty: take the next batch, up to
+ * batch_max units (an event, a chunk or a blob record is one unit); a
+ * job goes alone.
+ */
 static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 {
 	struct item *batch = s->head, *it, *last = batch;

@@ -43,7 +43,8 @@
  *   test-tool blob-seal DIR N       seal N small contents, then record an event naming
  *                                   the last; print the commits this took, and the
  *                                   contents the store then holds of the N; then seal
- *                                   one more with no event after it and free its
+ *                                   one more with no event after it, try to add
+ *                                   to it once sealed (print the error), free its
  *                                   writer: print whether the store holds it
  *   test-tool blob-get DIR ID       write a blob's content to stdout; the peak
  *                                   memory in kB on stderr
