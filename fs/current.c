@@ -641,6 +641,7 @@ static void busy_begin(struct current *cur, struct cnode *n)
 {
 	pthread_mutex_lock(&cur->mu);
 	n->busy++;
+	n->began++;
 	pthread_mutex_unlock(&cur->mu);
 }
 

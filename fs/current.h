@@ -53,10 +53,12 @@ struct cnode {
 	/*
 	 * Changes we make ourselves are not news: ops that change the inode
 	 * count themselves in `busy` while they run and leave its ctime in
-	 * `known_ctime` when done, and the notifier compares. Protected by
-	 * cur->mu.
+	 * `known_ctime` when done, and the notifier compares. `began`
+	 * counts those operations, so that the notifier can tell a stat it
+	 * made before one of them ended. Protected by cur->mu.
 	 */
 	int busy;
+	uint64_t began;
 	struct timespec known_ctime;
 	/*
 	 * Its path relative to the project, as last computed (readlink of

@@ -36,7 +36,11 @@
  *            when done (current.c busy_begin / busy_end); an attribute or
  *            content event on an inode whose ctime is the one we left was
  *            ours. While the node is busy the verdict waits (a recheck a
- *            few milliseconds later).
+ *            few milliseconds later). The stat is made before the lock,
+ *            so a change of ours can run whole in between and leave a
+ *            newer ctime than the stat saw: a ctime that differs is
+ *            stat'ed again, and counts only if no change of ours began
+ *            since the first look (the node's `began`).
  *
  * A watch keeps its own reference to the directory (a descriptor or a
  * handle, current.h; events name a child of it: fstatat through it finds
@@ -411,6 +415,11 @@ static void name_changed(struct cur_watch *cw, struct watch *w, const char *name
 	tell_recorder(cw, w, name);
 }
 
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
 /*
  * The attributes or content of w's child `name` changed: ours, not yet
  * known (recheck later), or news. Returns 1 when it must be looked at again.
@@ -421,6 +430,7 @@ static int content_changed(struct cur_watch *cw, struct watch *w, const char *na
 	struct current *cur = cw->cur;
 	struct cnode *n;
 	struct stat st;
+	uint64_t began;
 	int busy, news, wfd = cur_ref_get(cur, &w->ref), rc;
 	/* a file's record waits for its writer's close; a mode change is whole */
 	int record = name && (mask & (IN_CLOSE_WRITE | IN_ATTRIB));
@@ -440,11 +450,27 @@ static int content_changed(struct cur_watch *cw, struct watch *w, const char *na
 	}
 	pthread_mutex_lock(&cur->mu);
 	busy = n->busy > 0;
-	news = !busy && (n->known_ctime.tv_sec != st.st_ctim.tv_sec ||
-			 n->known_ctime.tv_nsec != st.st_ctim.tv_nsec);
-	if (news)
-		n->known_ctime = st.st_ctim;
+	news = !busy && !same_time(&n->known_ctime, &st.st_ctim);
+	began = n->began;
 	pthread_mutex_unlock(&cur->mu);
+	if (news) {
+		/*
+		 * The stat may be older than a change of ours that ran and
+		 * ended before the lock: `echo >> f` twice in a row. Look
+		 * again, and believe it only if none of ours began since.
+		 */
+		wfd = cur_ref_get(cur, &w->ref);
+		rc = wfd < 0 ? -1 : fstatat(wfd, name ? name : "", &st, name ? AT_SYMLINK_NOFOLLOW :
+					    AT_EMPTY_PATH);
+		cur_ref_put(&w->ref, wfd);
+		pthread_mutex_lock(&cur->mu);
+		busy = n->busy > 0 || n->began != began;
+		news = !rc && !busy && st.st_dev == n->dev && st.st_ino == n->ino &&
+		       !same_time(&n->known_ctime, &st.st_ctim);
+		if (news)
+			n->known_ctime = st.st_ctim;
+		pthread_mutex_unlock(&cur->mu);
+	}
 	if (news) {
 		atomic_fetch_add_explicit(&cur->stats.external, 1, memory_order_relaxed);
 		inval_inode(cur, n);
