@@ -486,6 +486,22 @@ static void maybe_checkpoint(struct lh_store *s)
 	sqlite3_wal_checkpoint_v2(s->db, NULL, mode, NULL, NULL);
 }
 
+static int half_full_locked(const struct lh_store *s)
+{
+	return s->queued * 2 >= s->queue_max || s->queued_bytes * 2 >= s->queue_bytes_max;
+}
+
+/*
+ * Only lazy items are queued, and nothing asks for them yet: an idle
+ * writer sleeps on, as if the queue were empty. (It may find them queued
+ * when it comes back from a commit; without this it would commit them
+ * then, alone, and the events that name them in a second transaction.)
+ */
+static int only_lazy(const struct lh_store *s)
+{
+	return s->lazy == s->queued && !s->kicked && !half_full_locked(s);
+}
+
 /* Someone waits for it: not released at the journal, and not lazy. */
 static int urgent(const struct item *it)
 {
@@ -500,7 +516,7 @@ static int urgent(const struct item *it)
 static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 {
 	struct item *batch = s->head, *it, *last = batch;
-	int events = 0, units = 0, count = 0, nurgent = 0;
+	int events = 0, units = 0, count = 0, nurgent = 0, nlazy = 0;
 	size_t bytes = 0;
 
 	*nitems = *nevents = 0;
@@ -517,6 +533,7 @@ static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 		events += it->kind == IT_EVENTS ? it->n : 0;
 		bytes += it->bytes;
 		nurgent += urgent(it);
+		nlazy += it->lazy;
 		count++;
 		last = it;
 		if (it->kind == IT_JOB)
@@ -530,6 +547,8 @@ static struct item *take_batch(struct lh_store *s, int *nitems, int *nevents)
 	s->queued_events -= events;
 	s->queued_bytes -= bytes;
 	s->urgent -= nurgent;
+	s->lazy -= nlazy;
+	s->kicked = 0;
 	s->stats.queued = (uint64_t)s->queued;
 	pthread_cond_broadcast(&s->notfull);
 	*nitems = count;
@@ -578,6 +597,7 @@ static void requeue(struct lh_store *s, struct item *keep, int *backoff_ms)
 		count++;
 		events += last->n;
 		bytes += last->bytes;
+		s->lazy += last->lazy;
 		if (!last->next)
 			break;
 	}
@@ -614,7 +634,7 @@ static void *writer_main(void *arg)
 		int64_t t0, us;
 
 		s->writer_idle = 1;
-		while (!s->head && !s->stopping)
+		while ((!s->head || only_lazy(s)) && !s->stopping)
 			pthread_cond_wait(&s->nonempty, &s->mu);
 		s->writer_idle = 0;
 		if (!s->head)
@@ -1134,8 +1154,10 @@ void lh_store_close(struct lh_store *s)
 void store_kick(struct lh_store *s)
 {
 	pthread_mutex_lock(&s->mu);
-	if (s->head)
+	if (s->head) {
+		s->kicked = 1;
 		pthread_cond_signal(&s->nonempty);
+	}
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -1165,6 +1187,7 @@ int store_enqueue(struct lh_store *s, struct item *it)
 	s->queued_events += n;
 	s->queued_bytes += it->bytes;
 	s->urgent += urgent(it);
+	s->lazy += it->lazy;
 	s->stats.queued = (uint64_t)s->queued;
 	/*
 	 * Wake the writer only when that changes what it does. A lazy item
@@ -1172,7 +1195,7 @@ int store_enqueue(struct lh_store *s, struct item *it)
 	 * until the queue is half full: a commit per content would cost the
 	 * store its WAL frames and locks for each created file.
 	 */
-	half_full = s->queued * 2 >= s->queue_max || s->queued_bytes * 2 >= s->queue_bytes_max;
+	half_full = half_full_locked(s);
 	if (s->queued_events >= s->batch_max ||
 	    (it->lazy ? s->writer_idle && half_full : s->writer_idle || (s->writer_lazy && !it->jend)))
 		pthread_cond_signal(&s->nonempty);

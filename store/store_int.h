@@ -99,6 +99,8 @@ struct lh_store {
 	int writer_idle;		/* the writer waits for work; protected by mu */
 	int writer_lazy;		/* the writer fills a batch nobody waits for;
 					 * protected by mu */
+	int lazy;			/* queued lazy items; protected by mu */
+	int kicked;			/* store_kick since the last batch; protected by mu */
 	int batch_max, batch_usec, queue_max;
 	size_t queue_bytes_max;
 	struct lh_store_stats stats;	/* protected by mu */
