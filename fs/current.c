@@ -88,6 +88,7 @@ struct chandle {
 	char *path;			/* its path when opened, NULL unknown ... */
 	uint64_t path_gen;		/* ... valid while cur->name_gen is this */
 	int wrote;			/* written or truncated through this handle */
+	uint64_t wgen;			/* the node's wgen after its last change, 0 none */
 	int created;			/* this handle's CREATE made the file */
 	struct rec_who who;		/* who opened it, then who wrote first */
 };
@@ -645,35 +646,146 @@ static void busy_begin(struct current *cur, struct cnode *n)
 	pthread_mutex_unlock(&cur->mu);
 }
 
-static void set_dirty(struct current *cur, struct cnode *n, int dirty)
+/* h changed n: its RELEASE records the content. Called with cur->mu held. */
+static void changed_by_locked(struct cnode *n, struct chandle *h)
+{
+	h->wrote = 1;
+	h->wgen = ++n->wgen;
+	n->writer = h;
+}
+
+static void changed_by(struct current *cur, struct cnode *n, struct chandle *h)
 {
 	pthread_mutex_lock(&cur->mu);
-	n->dirty = dirty;
+	changed_by_locked(n, h);
 	pthread_mutex_unlock(&cur->mu);
 }
 
-/* A handle of n opened on the real descriptor fd (not O_PATH); dirty: written already. */
-static void handle_opened(struct current *cur, struct cnode *n, int fd, int dirty)
+/* A handle h of n opened on the real descriptor h->fd (not O_PATH); wrote: changed n already. */
+static void handle_opened(struct current *cur, struct cnode *n, struct chandle *h, int wrote)
 {
 	pthread_mutex_lock(&cur->mu);
 	if (n->open_fd < 0)
-		n->open_fd = fd;
-	if (dirty)
-		n->dirty = 1;
+		n->open_fd = h->fd;
+	if (wrote)
+		changed_by_locked(n, h);
 	pthread_mutex_unlock(&cur->mu);
 }
 
 /* ... and about to be closed. */
-static void handle_closing(struct current *cur, struct cnode *n, int fd)
+static void handle_closing(struct current *cur, struct cnode *n, struct chandle *h)
 {
 	pthread_mutex_lock(&cur->mu);
-	if (n->open_fd == fd)
+	if (n->open_fd == h->fd)
 		n->open_fd = -1;
+	if (n->writer == h)
+		n->writer = NULL;
 	pthread_mutex_unlock(&cur->mu);
 }
 
-/* The change is done: remember the ctime it left (st may be NULL: look). */
-static void busy_end(struct current *cur, struct cnode *n, const struct stat *st)
+/* Whether n holds changes of a handle other than self that are not recorded yet. */
+static int pending_locked(const struct cnode *n, const struct chandle *self)
+{
+	return n->wgen != n->rgen && n->writer && n->writer != self;
+}
+
+/*
+ * A record of n's content up to change g was read (it, NULL if none):
+ * queue it, unless a RELEASE or take_pending that ran meanwhile recorded
+ * that much already -- then this read may have met the truncation that
+ * followed that record. Either way exactly one of them is queued. The
+ * caller holds cur->ns, so that records queue in the order of the names.
+ */
+static void settle(struct current *cur, struct cnode *n, uint64_t g, struct rec_item *it)
+{
+	int taken;
+
+	pthread_mutex_lock(&cur->mu);
+	taken = n->rgen >= g;
+	if (!taken)
+		n->rgen = g;
+	pthread_mutex_unlock(&cur->mu);
+	if (taken)
+		record_item_drop(it);
+	else
+		record_item_queue(cur->fs, it);
+}
+
+/*
+ * Before a change of n that does not come through the handle that changed
+ * it last (self: the handle making it, NULL for a change by path, a
+ * rename or an unlink): record what that handle left, now. Its RELEASE,
+ * which would have, may come later than this change -- close() does not
+ * wait for it -- and would then take this change's content for its own:
+ * `echo a > f; echo b > f` lost "a" once in fifty. A content up to the
+ * snapshot size (record.c) is read now; a bigger one is read by the
+ * recorder when it comes to it. The caller holds cur->ns (for the path).
+ */
+static void take_pending(struct current *cur, struct cnode *n, const struct chandle *self)
+{
+	struct rec_item *it = NULL;
+	struct rec_who who;
+	char rel[PATH_MAX], p[64];
+	const char *path = NULL;
+	uint64_t g;
+	int fd, rfd;
+
+	if (!S_ISREG(n->type))
+		return;
+	pthread_mutex_lock(&cur->mu);
+	if (!pending_locked(n, self)) {
+		pthread_mutex_unlock(&cur->mu);
+		return;
+	}
+	who = n->writer->who;
+	if (n->writer->path && n->writer->path_gen == atomic_load(&cur->name_gen)) {
+		snprintf(rel, sizeof(rel), "%s", n->writer->path);
+		path = rel;
+	}
+	g = n->wgen;
+	pthread_mutex_unlock(&cur->mu);
+	fd = cur_ref_get(cur, &n->ref);
+	if (fd < 0)
+		return;
+	if (!path && node_relpath(cur, n, fd, NULL, rel, sizeof(rel)) == 0)
+		path = rel;
+	if (path) {
+		proc_path(p, fd);
+		rfd = open(p, O_RDONLY | O_CLOEXEC);
+		it = record_content_take(cur->fs, &who, path, n->dev, n->ino, rfd);
+		if (rfd >= 0)
+			close(rfd);
+	}
+	cur_ref_put(&n->ref, fd);
+	settle(cur, n, g, it);
+}
+
+/*
+ * Before h's first change of n (a write, an allocation, a copy into it):
+ * the changes of another writer go first (`echo a > f; echo b >> f`).
+ */
+static void first_change(struct current *cur, struct cnode *n, struct chandle *h)
+{
+	int p;
+
+	if (h->wgen)
+		return;
+	pthread_mutex_lock(&cur->mu);
+	p = pending_locked(n, h);
+	pthread_mutex_unlock(&cur->mu);
+	if (p) {
+		pthread_rwlock_rdlock(&cur->ns);
+		take_pending(cur, n, h);
+		pthread_rwlock_unlock(&cur->ns);
+	}
+}
+
+/*
+ * The change is done: remember the ctime it left (st may be NULL: look);
+ * h, when not NULL, made it (changed_by).
+ */
+static void busy_end_by(struct current *cur, struct cnode *n, const struct stat *st,
+			struct chandle *h)
 {
 	struct stat own;
 	int fd = st ? -1 : cur_ref_get(cur, &n->ref);
@@ -685,7 +797,14 @@ static void busy_end(struct current *cur, struct cnode *n, const struct stat *st
 	n->busy--;
 	if (st)
 		n->known_ctime = st->st_ctim;
+	if (h)
+		changed_by_locked(n, h);
 	pthread_mutex_unlock(&cur->mu);
+}
+
+static void busy_end(struct current *cur, struct cnode *n, const struct stat *st)
+{
+	busy_end_by(cur, n, st, NULL);
 }
 
 /* ---- operations ------------------------------------------------------------------ */
@@ -802,9 +921,9 @@ static void c_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int val
 	if (rc)
 		goto out;
 	proc_path(p, nfd);
+	if (valid & FUSE_SET_ATTR_SIZE)
+		take_pending(cur, n, h);
 	busy_begin(cur, n);
-	if (h && (valid & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)))
-		h->wrote = 1;	/* recorded with the content at release */
 	if (valid & FUSE_SET_ATTR_MODE) {
 		rc = fd >= 0 ? fchmod(fd, attr->st_mode & 07777) : chmod(p, attr->st_mode & 07777);
 		if (rc) {
@@ -827,8 +946,6 @@ static void c_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int val
 			rc = -errno;
 			goto out_busy;
 		}
-		if (h)
-			h->wrote = 1;
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
 		     FUSE_SET_ATTR_MTIME_NOW)) {
@@ -839,6 +956,10 @@ static void c_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int val
 	rc = fstat(nfd, &st) ? -errno : 0;
 out_busy:
 	busy_end(cur, n, rc ? NULL : &st);
+	/* through an open file: recorded with the content at its release */
+	if (!rc && h && (valid & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_MTIME |
+				  FUSE_SET_ATTR_MTIME_NOW)))
+		changed_by(cur, n, h);
 	if (!rc && known && !h) {
 		struct rec_who who;
 
@@ -946,28 +1067,14 @@ static struct cnode *victim_begin(struct namedop *o, int unlink)
 {
 	struct stat st;
 	struct cnode *n;
-	int dirty;
 
 	if (fstatat(o->dfd, o->name, &st, AT_SYMLINK_NOFOLLOW))
 		return NULL;
 	n = cur_find_ref(o->cur, st.st_dev, st.st_ino);
 	if (!n)
 		return NULL;
-	pthread_mutex_lock(&o->cur->mu);
-	dirty = n->dirty;
-	n->dirty = 0;
-	pthread_mutex_unlock(&o->cur->mu);
-	if (dirty && o->known && S_ISREG(st.st_mode)) {
-		/* what it holds was written under this name: recorded so, before it moves or goes */
-		int fd = cur_ref_get(o->cur, &n->ref);
-		char p[64];
-
-		if (fd >= 0) {
-			proc_path(p, fd);
-			record_content(o->cur->fs, &o->who, o->path, open(p, O_RDONLY | O_CLOEXEC));
-			cur_ref_put(&n->ref, fd);
-		}
-	}
+	/* what it holds was written under this name: recorded so, before it moves or goes */
+	take_pending(o->cur, n, NULL);
 	if (unlink && st.st_nlink <= 1 && !S_ISDIR(st.st_mode)) {
 		cur_unref(o->cur, n);
 		return NULL;	/* its last name goes: no event can name it after */
@@ -1301,8 +1408,12 @@ static void c_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	proc_path(p, nfd);
-	if (fi->flags & O_TRUNC)
+	if (fi->flags & O_TRUNC) {
+		pthread_rwlock_rdlock(&cur->ns);
+		take_pending(cur, n, NULL);
+		pthread_rwlock_unlock(&cur->ns);
 		busy_begin(cur, n);
+	}
 	fd = -1;
 	if (S_ISREG(n->type) && acc == O_WRONLY)
 		fd = open(p, rdwr_flags(real_flags(fi->flags)));
@@ -1317,15 +1428,14 @@ static void c_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	h = new_handle(req, fd);
-	h->wrote = !!(fi->flags & O_TRUNC);
-	handle_opened(cur, n, fd, h->wrote);
 	if (wr && known && !S_ISDIR(n->type)) {
 		h->path = xstrdup(rel);
 		h->path_gen = gen;
 	}
+	handle_opened(cur, n, h, !!(fi->flags & O_TRUNC));
 	setup_open(fi, h);
 	if (fuse_reply_open(req, fi)) {
-		handle_closing(cur, n, fd);
+		handle_closing(cur, n, h);
 		handle_free(h);
 	}
 }
@@ -1412,19 +1522,18 @@ have_node:
 	}
 	namedop_end(&o);
 	fill_entry(o.cur, n, &st, &e);
-	handle_opened(o.cur, n, fd, 1);
 	h = xcalloc(1, sizeof(*h));
 	h->fd = fd;
 	h->who = o.who;
 	h->created = created;
-	h->wrote = created || (fi->flags & O_TRUNC);
 	if (o.known) {
 		h->path = xstrdup(o.path);
 		h->path_gen = gen;
 	}
+	handle_opened(o.cur, n, h, created || (fi->flags & O_TRUNC));
 	setup_open(fi, h);
 	if (fuse_reply_create(req, &e, fi)) {
-		handle_closing(o.cur, n, fd);
+		handle_closing(o.cur, n, h);
 		forget_one(o.cur, n, 1);
 		handle_free(h);
 	}
@@ -1455,22 +1564,20 @@ static void c_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 	struct cnode *n = cur_node(cur, ino);
 	struct stat st;
 	ssize_t done;
+	int err;
 
+	first_change(cur, n, h);
 	busy_begin(cur, n);
 	done = pwrite(h->fd, data, size, off);
-	busy_end(cur, n, fstat(h->fd, &st) ? NULL : &st);
-	if (done < 0) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	if (!h->wrote)
-		set_dirty(cur, n, 1);
-	if (!h->wrote) {
-		h->wrote = 1;
-		if (fuse_req_ctx(req)->pid != h->who.pid)
-			who_of(req, &h->who);
-	}
-	fuse_reply_write(req, (size_t)done);
+	err = errno;
+	/* before the change makes h the node's writer, which others read */
+	if (done >= 0 && !h->wrote && fuse_req_ctx(req)->pid != h->who.pid)
+		who_of(req, &h->who);
+	busy_end_by(cur, n, fstat(h->fd, &st) ? NULL : &st, done >= 0 ? h : NULL);
+	if (done < 0)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_write(req, (size_t)done);
 }
 
 static void c_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1487,6 +1594,7 @@ static void c_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct cnode *n = cur_node(cur, ino);
 	char rel[PATH_MAX];
 	const char *path = NULL;
+	int record;
 
 	/*
 	 * The change is complete. The recorder opens the file by its path
@@ -1494,18 +1602,25 @@ static void c_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * the inode; the daemon holds no writer of it after this (an exec of
 	 * a program just built must not fail with ETXTBSY).
 	 */
-	if (h->wrote) {
-		set_dirty(cur, n, 0);
+	pthread_mutex_lock(&cur->mu);
+	/* not if all its changes were recorded already (take_pending) */
+	record = h->wrote && h->wgen > n->rgen;
+	pthread_mutex_unlock(&cur->mu);
+	if (record) {
+		struct rec_item *it = NULL;
+
 		pthread_rwlock_rdlock(&cur->ns);
 		if (h->path && h->path_gen == atomic_load(&cur->name_gen))
 			path = h->path;
 		else if (cur_relpath(cur, h->fd, NULL, rel, sizeof(rel)) == 0)
 			path = rel;
 		if (path)
-			record_content_at(cur->fs, &h->who, path, n->dev, n->ino, h->fd);
+			it = record_content_take(cur->fs, &h->who, path, n->dev, n->ino, h->fd);
+		settle(cur, n, h->wgen, it);
 		pthread_rwlock_unlock(&cur->ns);
 	}
-	handle_closing(cur, n, h->fd);
+	/* h stays the writer until now: a truncation meanwhile records its content first */
+	handle_closing(cur, n, h);
 	handle_free(h);
 	fuse_reply_err(req, 0);
 }
@@ -1824,11 +1939,10 @@ static void c_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, 
 	struct stat st;
 	int rc;
 
+	first_change(cur, n, h);
 	busy_begin(cur, n);
 	rc = fallocate(h->fd, mode, offset, length) ? errno : 0;
-	busy_end(cur, n, fstat(h->fd, &st) ? NULL : &st);
-	if (!rc)
-		h->wrote = 1;
+	busy_end_by(cur, n, fstat(h->fd, &st) ? NULL : &st, rc ? NULL : h);
 	fuse_reply_err(req, rc);
 }
 
@@ -1842,17 +1956,18 @@ static void c_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	struct cnode *n = cur_node(cur, ino_out);
 	struct stat st;
 	ssize_t done;
+	int err;
 
 	(void)ino_in;
+	first_change(cur, n, out);
 	busy_begin(cur, n);
 	done = copy_file_range(in->fd, &off_in, out->fd, &off_out, len, (unsigned)flags);
-	busy_end(cur, n, fstat(out->fd, &st) ? NULL : &st);
-	if (done < 0) {
-		fuse_reply_err(req, errno);
-		return;
-	}
-	out->wrote = 1;
-	fuse_reply_write(req, (size_t)done);
+	err = errno;
+	busy_end_by(cur, n, fstat(out->fd, &st) ? NULL : &st, done >= 0 ? out : NULL);
+	if (done < 0)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_write(req, (size_t)done);
 }
 
 static void c_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,

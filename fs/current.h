@@ -42,6 +42,8 @@ struct cref {
 	struct file_handle *fh;		/* when fd is -1: its handle */
 };
 
+struct chandle;			/* an open file of current/ (current.c) */
+
 struct cnode {
 	struct cnode *hnext;		/* (dev, ino) hash chain; protected by cur->mu */
 	dev_t dev;
@@ -70,11 +72,19 @@ struct cnode {
 	char *path;
 	uint64_t path_gen;
 	/*
-	 * Written through the mount and not recorded yet: RELEASE, which
-	 * records, may come after a rename or unlink the caller made later,
-	 * so those record a dirty inode first. Protected by cur->mu.
+	 * Changes made through open handles (writes, truncations, and what
+	 * RELEASE records with the content), counted: wgen. rgen is the
+	 * count the last record of the content took in, so the inode is
+	 * dirty -- changed, not recorded yet -- while they differ; writer is
+	 * the handle that made the last change, until its release. RELEASE
+	 * records, but comes after close() has returned: the caller may have
+	 * renamed, unlinked, truncated or rewritten the file by then, so
+	 * those operations record a dirty inode's content first
+	 * (current.c:take_pending), and a RELEASE whose changes were
+	 * recorded so records nothing. Protected by cur->mu.
 	 */
-	int dirty;
+	uint64_t wgen, rgen;
+	struct chandle *writer;
 	/*
 	 * The real descriptor of one open handle of it, -1 if none: reads
 	 * of extended attributes use it (fgetxattr) instead of the magic

@@ -260,6 +260,16 @@ void record_content(struct lh_fs *fs, const struct rec_who *who, const char *pat
  */
 void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *path, dev_t dev,
 		       ino_t ino, int fd);
+/*
+ * The same in two steps: the item, with a small content read now (NULL
+ * when nothing records), then queued or dropped -- so that the caller can
+ * learn, after the read, whether someone else recorded that content.
+ */
+struct rec_item;
+struct rec_item *record_content_take(struct lh_fs *fs, const struct rec_who *who, const char *path,
+				     dev_t dev, ino_t ino, int fd);
+void record_item_queue(struct lh_fs *fs, struct rec_item *it);
+void record_item_drop(struct rec_item *it);
 /* path's state changed (made, mode, link...): fd O_PATH on it */
 void record_state(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd);
 void record_delete(struct lh_fs *fs, const struct rec_who *who, const char *path);

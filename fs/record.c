@@ -313,19 +313,37 @@ void record_content(struct lh_fs *fs, const struct rec_who *who, const char *pat
 	enqueue(fs->rec, it);
 }
 
-void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *path, dev_t dev,
-		       ino_t ino, int fd)
+struct rec_item *record_content_take(struct lh_fs *fs, const struct rec_who *who, const char *path,
+				     dev_t dev, ino_t ino, int fd)
 {
 	struct rec_item *it;
 
 	if (!fs->rec)
-		return;
+		return NULL;
 	it = item_new(REC_CONTENT, who, path, -1);
 	it->dev = dev;
 	it->ino = ino;
 	if (fd >= 0)
 		take_snapshot(it, fd);
-	enqueue(fs->rec, it);
+	return it;
+}
+
+void record_item_queue(struct lh_fs *fs, struct rec_item *it)
+{
+	if (it)
+		enqueue(fs->rec, it);
+}
+
+void record_item_drop(struct rec_item *it)
+{
+	if (it)
+		item_free(it);
+}
+
+void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *path, dev_t dev,
+		       ino_t ino, int fd)
+{
+	record_item_queue(fs, record_content_take(fs, who, path, dev, ino, fd));
 }
 
 void record_state(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd)
