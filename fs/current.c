@@ -87,8 +87,8 @@ struct chandle {
 	int fd;				/* the real file, opened as the caller asked */
 	char *path;			/* its path when opened, NULL unknown ... */
 	uint64_t path_gen;		/* ... valid while cur->name_gen is this */
-	int wrote;			/* written or truncated through this handle */
-	uint64_t wgen;			/* the node's wgen after its last change, 0 none */
+	uint64_t wgen;			/* the node's wgen after its last change through
+					   it (recorded at its release), 0 none */
 	int created;			/* this handle's CREATE made the file */
 	struct rec_who who;		/* who opened it, then who wrote first */
 };
@@ -649,7 +649,6 @@ static void busy_begin(struct current *cur, struct cnode *n)
 /* h changed n: its RELEASE records the content. Called with cur->mu held. */
 static void changed_by_locked(struct cnode *n, struct chandle *h)
 {
-	h->wrote = 1;
 	h->wgen = ++n->wgen;
 	n->writer = h;
 }
@@ -760,24 +759,29 @@ static void take_pending(struct current *cur, struct cnode *n, const struct chan
 	settle(cur, n, g, it);
 }
 
+/* take_pending for a caller that does not hold cur->ns: taken only when needed. */
+static void take_pending_ns(struct current *cur, struct cnode *n, const struct chandle *self)
+{
+	int p;
+
+	pthread_mutex_lock(&cur->mu);
+	p = pending_locked(n, self);
+	pthread_mutex_unlock(&cur->mu);
+	if (p) {
+		pthread_rwlock_rdlock(&cur->ns);
+		take_pending(cur, n, self);
+		pthread_rwlock_unlock(&cur->ns);
+	}
+}
+
 /*
  * Before h's first change of n (a write, an allocation, a copy into it):
  * the changes of another writer go first (`echo a > f; echo b >> f`).
  */
 static void first_change(struct current *cur, struct cnode *n, struct chandle *h)
 {
-	int p;
-
-	if (h->wgen)
-		return;
-	pthread_mutex_lock(&cur->mu);
-	p = pending_locked(n, h);
-	pthread_mutex_unlock(&cur->mu);
-	if (p) {
-		pthread_rwlock_rdlock(&cur->ns);
-		take_pending(cur, n, h);
-		pthread_rwlock_unlock(&cur->ns);
-	}
+	if (!h->wgen)
+		take_pending_ns(cur, n, h);
 }
 
 /*
@@ -1409,9 +1413,7 @@ static void c_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	proc_path(p, nfd);
 	if (fi->flags & O_TRUNC) {
-		pthread_rwlock_rdlock(&cur->ns);
-		take_pending(cur, n, NULL);
-		pthread_rwlock_unlock(&cur->ns);
+		take_pending_ns(cur, n, NULL);
 		busy_begin(cur, n);
 	}
 	fd = -1;
@@ -1571,7 +1573,7 @@ static void c_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t siz
 	done = pwrite(h->fd, data, size, off);
 	err = errno;
 	/* before the change makes h the node's writer, which others read */
-	if (done >= 0 && !h->wrote && fuse_req_ctx(req)->pid != h->who.pid)
+	if (done >= 0 && !h->wgen && fuse_req_ctx(req)->pid != h->who.pid)
 		who_of(req, &h->who);
 	busy_end_by(cur, n, fstat(h->fd, &st) ? NULL : &st, done >= 0 ? h : NULL);
 	if (done < 0)
@@ -1604,7 +1606,7 @@ static void c_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 */
 	pthread_mutex_lock(&cur->mu);
 	/* not if all its changes were recorded already (take_pending) */
-	record = h->wrote && h->wgen > n->rgen;
+	record = h->wgen > n->rgen;
 	pthread_mutex_unlock(&cur->mu);
 	if (record) {
 		struct rec_item *it = NULL;

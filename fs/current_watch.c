@@ -420,6 +420,18 @@ static int same_time(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
 }
 
+/* Stat w's child `name` (NULL: w itself) without following a link; 0 or -1. */
+static int stat_child(struct current *cur, struct watch *w, const char *name, struct stat *st)
+{
+	int wfd = cur_ref_get(cur, &w->ref), rc;
+
+	if (wfd < 0)
+		return -1;
+	rc = fstatat(wfd, name ? name : "", st, name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH);
+	cur_ref_put(&w->ref, wfd);
+	return rc;
+}
+
 /*
  * The attributes or content of w's child `name` changed: ours, not yet
  * known (recheck later), or news. Returns 1 when it must be looked at again.
@@ -431,15 +443,11 @@ static int content_changed(struct cur_watch *cw, struct watch *w, const char *na
 	struct cnode *n;
 	struct stat st;
 	uint64_t began;
-	int busy, news, wfd = cur_ref_get(cur, &w->ref), rc;
+	int busy, news;
 	/* a file's record waits for its writer's close; a mode change is whole */
 	int record = name && (mask & (IN_CLOSE_WRITE | IN_ATTRIB));
 
-	if (wfd < 0)
-		return 0;
-	rc = fstatat(wfd, name ? name : "", &st, name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH);
-	cur_ref_put(&w->ref, wfd);
-	if (rc)
+	if (stat_child(cur, w, name, &st))
 		return 0;	/* gone: its name event tells */
 	n = cur_find_ref(cur, st.st_dev, st.st_ino);
 	if (!n) {
@@ -459,10 +467,8 @@ static int content_changed(struct cur_watch *cw, struct watch *w, const char *na
 		 * ended before the lock: `echo >> f` twice in a row. Look
 		 * again, and believe it only if none of ours began since.
 		 */
-		wfd = cur_ref_get(cur, &w->ref);
-		rc = wfd < 0 ? -1 : fstatat(wfd, name ? name : "", &st, name ? AT_SYMLINK_NOFOLLOW :
-					    AT_EMPTY_PATH);
-		cur_ref_put(&w->ref, wfd);
+		int rc = stat_child(cur, w, name, &st);
+
 		pthread_mutex_lock(&cur->mu);
 		busy = n->busy > 0 || n->began != began;
 		news = !rc && !busy && st.st_dev == n->dev && st.st_ino == n->ino &&

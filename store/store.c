@@ -1163,7 +1163,7 @@ void store_kick(struct lh_store *s)
 
 int store_enqueue(struct lh_store *s, struct item *it)
 {
-	int n = it->kind == IT_EVENTS ? it->n : 0, half_full;
+	int n = it->kind == IT_EVENTS ? it->n : 0;
 
 	it->next = NULL;
 	pthread_mutex_lock(&s->mu);
@@ -1195,9 +1195,9 @@ int store_enqueue(struct lh_store *s, struct item *it)
 	 * until the queue is half full: a commit per content would cost the
 	 * store its WAL frames and locks for each created file.
 	 */
-	half_full = half_full_locked(s);
 	if (s->queued_events >= s->batch_max ||
-	    (it->lazy ? s->writer_idle && half_full : s->writer_idle || (s->writer_lazy && !it->jend)))
+	    (it->lazy ? s->writer_idle && half_full_locked(s) :
+	     s->writer_idle || (s->writer_lazy && !it->jend)))
 		pthread_cond_signal(&s->nonempty);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
