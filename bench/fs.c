@@ -6,7 +6,7 @@
  *   bench/fs --setup DIR                  make the material in DIR
  *   bench/fs --setup-tree DIR N           N small files in folders of 100
  *   bench/fs --walk DIR                   walk DIR as find does, timed
- *   bench/fs [--stats FILE] [--pid LABEL=PID]... [--quick] [--only M,M] LABEL=DIR ...
+ *   bench/fs [--stats FILE] [--pid LABEL=PID]... [--quick] [--each] [--only M,M] LABEL=DIR ...
  *
  * Every DIR holds the same material (made with --setup before it is
  * mounted, so that no target sees its making): f4k (4 KiB), d1k (1 000
@@ -87,10 +87,11 @@ static struct target tg[MAXT];
 static int ntg;
 static const char *stats_file;
 static int quick;
+static int each;		/* --each: print every round's time, not only the best */
 static const char *only;	/* --only a,b: just these metrics */
 static char *block;		/* 1 MiB of data to write */
 
-#define USAGE "usage: bench/fs --setup DIR | [--stats FILE] [--pid LABEL=PID]... [--quick] [--only M,M] LABEL=DIR...\n"
+#define USAGE "usage: bench/fs --setup DIR | [--stats FILE] [--pid LABEL=PID]... [--quick] [--each] [--only M,M] LABEL=DIR...\n"
 
 static double now_s(void)
 {
@@ -575,6 +576,10 @@ int main(int argc, char **argv)
 			quick = 1;
 			continue;
 		}
+		if (!strcmp(argv[i], "--each")) {
+			each = 1;
+			continue;
+		}
 		if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			only = argv[++i];
 			continue;
@@ -648,6 +653,9 @@ int main(int argc, char **argv)
 					ops[m][t] += (double)n;
 				}
 				v = me->throughput ? (double)n / dt : dt * 1e6 / (double)n;
+				if (each)
+					printf("# round %d %s %s %.2f %s\n", r, me->name, tg[t].label, v,
+					       me->throughput ? "MiB/s" : "us");
 				if (best[m][t] < 0 || (me->throughput ? v > best[m][t] : v < best[m][t]))
 					best[m][t] = v;
 			}
