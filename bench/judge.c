@@ -18,6 +18,12 @@
  *
  * Output: `LABEL.judge.cached.p50 180 ns`, `...p99`, `...throughput`,
  * `...cache_hits` (should be 100 % cached, 0 % fresh).
+ *
+ * Then the same for what current/ asks of the policy on every create,
+ * unlink or open for writing (lh_validator_judge_file: `Write PATH`): a
+ * file of the project judged before (`judge.file_cached`) and a new name
+ * each time (`judge.file_fresh`, as a storm of creates asks), so that every
+ * path class of the policy is tested against it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -57,6 +63,48 @@ struct bench {
 	size_t n;
 };
 
+static void report(struct bench *b, const char *label, const char *what, int64_t t_start,
+		   int64_t t_end, unsigned long hits)
+{
+	qsort(b->lat, b->n, sizeof(*b->lat), cmp_i64);
+	printf("%s.judge.%s.p50 %" PRId64 " ns\n", label, what, pct(b->lat, b->n, 0.50));
+	printf("%s.judge.%s.p99 %" PRId64 " ns\n", label, what, pct(b->lat, b->n, 0.99));
+	printf("%s.judge.%s.throughput %.0f verdicts/s\n", label, what,
+	       (double)b->n * 1e9 / (double)(t_end - t_start));
+	printf("%s.judge.%s.cache_hits %.0f %%\n", label, what,
+	       100.0 * (double)hits / (double)b->n);
+}
+
+/* Write PATH of a project file, as current/ judges a create or unlink */
+static void run_file(struct bench *b, const char *label, const char *project, int fresh)
+{
+	char path[4200];
+	unsigned long hits = 0;
+	int64_t t_start, t_end;
+	size_t i;
+
+	t_start = lh_mono_ns();
+	for (i = 0; i < b->n; i++) {
+		struct lh_verdict vd;
+		int64_t t0;
+
+		if (fresh)
+			snprintf(path, sizeof(path), "%s/storm.%ld/s%zu", project, (long)getpid(), i);
+		else
+			snprintf(path, sizeof(path), "%s/src/main.c", project);
+		t0 = lh_mono_ns();
+		lh_validator_judge_file(b->v, LH_FILE_WRITE, path, b->in.home, b->in.user, &vd);
+		b->lat[i] = lh_mono_ns() - t0;
+		hits += vd.cached;
+		if (vd.decision != LH_ALLOW) {
+			fprintf(stderr, "judge: Write %s: not allowed (%s)\n", path, vd.rule);
+			exit(1);
+		}
+	}
+	t_end = lh_mono_ns();
+	report(b, label, fresh ? "file_fresh" : "file_cached", t_start, t_end, hits);
+}
+
 static void run(struct bench *b, const char *label, int fresh)
 {
 	char cmd[128];
@@ -85,15 +133,7 @@ static void run(struct bench *b, const char *label, int fresh)
 		lh_request_release(&req);
 	}
 	t_end = lh_mono_ns();
-	qsort(b->lat, b->n, sizeof(*b->lat), cmp_i64);
-	printf("%s.judge.%s.p50 %" PRId64 " ns\n", label, fresh ? "fresh" : "cached",
-	       pct(b->lat, b->n, 0.50));
-	printf("%s.judge.%s.p99 %" PRId64 " ns\n", label, fresh ? "fresh" : "cached",
-	       pct(b->lat, b->n, 0.99));
-	printf("%s.judge.%s.throughput %.0f verdicts/s\n", label, fresh ? "fresh" : "cached",
-	       (double)b->n * 1e9 / (double)(t_end - t_start));
-	printf("%s.judge.%s.cache_hits %.0f %%\n", label, fresh ? "fresh" : "cached",
-	       100.0 * (double)hits / (double)b->n);
+	report(b, label, fresh ? "fresh" : "cached", t_start, t_end, hits);
 }
 
 int main(int argc, char **argv)
@@ -163,6 +203,8 @@ int main(int argc, char **argv)
 
 	run(&b, label, 0);
 	run(&b, label, 1);
+	run_file(&b, label, cwd, 0);
+	run_file(&b, label, cwd, 1);
 	free(b.lat);
 	lh_validator_free(b.v);
 	status = 0;

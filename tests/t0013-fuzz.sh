@@ -10,4 +10,8 @@ test_expect_success 'and 30000 mutations of the accuracy corpus rows' '
 	"$TEST_TOOL" fuzz-request 30000 3 "$DATA/corpus.tsv"
 '
 
+test_expect_success 'a quick no of the path matcher is never said of a match' '
+	"$TEST_TOOL" match-quick 1000000 1 && "$TEST_TOOL" match-quick 1000000 2
+'
+
 test_done

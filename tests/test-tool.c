@@ -9,6 +9,8 @@
  *                                   (--kind exact|pattern, --decision allow|ask|deny)
  *   test-tool cases [opts] FILE     run declarative verdict cases in-process
  *   test-tool match PATTERN PATH [HOME]  exit 0 if the path pattern matches
+ *   test-tool match-quick N SEED    N random pattern/path pairs: the quick no
+ *                                   (lh_path_cannot_match) never said of a match
  *   test-tool resolve WORD CWD HOME print the resolved path
  *   test-tool fuzz-request [N [SEED [CORPUS]]]  feed N mutated inputs to the
  *                                   request and shell parsers, the interpreter
@@ -387,6 +389,76 @@ static int cmd_match(int argc, char **argv)
 	if (argc < 2)
 		return 2;
 	return lh_path_match(argv[0], argv[1], argc > 2 ? argv[2] : NULL) ? 0 : 1;
+}
+
+/*
+ * match-quick N SEED: random patterns against random paths (and some
+ * made from the pattern, so that many do match). The quick no of
+ * lh_path_cannot_match must never be said of a pair that matches, and
+ * the prepared match must agree with the plain one.
+ */
+static int cmd_match_quick(int argc, char **argv)
+{
+	static const char alpha[] = "ab./*?[]\\~-x";
+	static const char *homes[] = { "/home/u", "/root/", "/", "/h", NULL };
+	unsigned long n, i, said = 0, matched = 0, bad = 0;
+	unsigned int seed;
+
+	if (argc < 2)
+		return 2;
+	n = strtoul(argv[0], NULL, 10);
+	seed = (unsigned int)strtoul(argv[1], NULL, 10);
+	srand(seed);
+	for (i = 0; i < n; i++) {
+		char pat[40], path[64];
+		const char *home = homes[rand() % 5];
+		struct lh_pathpat pp;
+		struct lh_pathtext pt;
+		int k, len = 1 + rand() % 20, quick, full, plain;
+
+		for (k = 0; k < len; k++)
+			pat[k] = alpha[rand() % (sizeof(alpha) - 1)];
+		pat[len] = '\0';
+		if (rand() % 2) {
+			/* the pattern's literal bytes around some path */
+			int pl = 0;
+
+			if (pat[0] == '~' && home)
+				pl = snprintf(path, sizeof(path), "%s", home);
+			else if (rand() % 2)
+				path[pl++] = '/';
+			for (k = pat[0] == '~'; k < len && pl < 60; k++)
+				if (!strchr("*?[]\\", pat[k]))
+					path[pl++] = pat[k];
+				else if (rand() % 2)
+					path[pl++] = "ab/"[rand() % 3];
+			path[pl] = '\0';
+		} else {
+			int pl = rand() % 24;
+
+			path[0] = '/';
+			for (k = 1; k < pl; k++)
+				path[k] = alpha[rand() % (sizeof(alpha) - 1)];
+			path[pl > 0 ? pl : 1] = '\0';
+		}
+		if (pat[0] == '~' && !home)
+			continue;
+		lh_pathpat_init(&pp, pat);
+		lh_pathtext_init(&pt, path, home);
+		quick = lh_path_cannot_match(&pp, &pt);
+		full = lh_path_match_pp(&pp, &pt);
+		plain = lh_path_match(pat, path, home);
+		said += quick;
+		matched += full;
+		if ((quick && full) || full != plain) {
+			printf("match-quick: pattern '%s' path '%s' home '%s': quick no %d, match %d, plain %d\n",
+			       pat, path, home ? home : "(none)", quick, full, plain);
+			bad++;
+		}
+	}
+	printf("match-quick: %lu pairs, %lu matched, %lu ruled out quickly, %lu wrong\n", n, matched,
+	       said, bad);
+	return bad || !matched || !said ? 1 : 0;
 }
 
 static int cmd_resolve(int argc, char **argv)
@@ -1749,6 +1821,8 @@ int main(int argc, char **argv)
 		return cmd_match(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "resolve"))
 		return cmd_resolve(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "match-quick"))
+		return cmd_match_quick(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "fuzz-request"))
 		return cmd_fuzz(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "corpus"))

@@ -392,6 +392,38 @@ static int may_match(const char *pattern, size_t pn, const char *text, size_t tn
 	return 1;
 }
 
+/* Up to 8 bytes from s, the first at the low end: a word, NUL-padded. */
+static uint64_t word_at(const char *s, size_t n)
+{
+	unsigned char b[8] = { 0 };
+	uint64_t w = 0;
+	int i;
+
+	memcpy(b, s, n < 8 ? n : 8);
+	for (i = 7; i >= 0; i--)
+		w = w << 8 | b[i];
+	return w;
+}
+
+/* The last up to 8 bytes of s (n long), the very last one at the high end. */
+static uint64_t word_ending(const char *s, size_t n)
+{
+	size_t k = n < 8 ? n : 8;
+
+	return k ? word_at(s + n - k, k) << (8 * (8 - k)) : 0;
+}
+
+/* A mask of the low k bytes (k <= 8), or of the high ones. */
+static uint64_t low_bytes(size_t k)
+{
+	return k >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * k)) - 1;
+}
+
+static uint64_t high_bytes(size_t k)
+{
+	return k == 0 ? 0 : ~low_bytes(8 - (k >= 8 ? 8 : k));
+}
+
 void lh_pathpat_init(struct lh_pathpat *pp, const char *pattern)
 {
 	memset(pp, 0, sizeof(*pp));
@@ -404,6 +436,10 @@ void lh_pathpat_init(struct lh_pathpat *pp, const char *pattern)
 		pp->head = pp->len;
 	while (pp->tail < pp->len - pp->head && !strchr("*?]\\", pp->pat[pp->len - 1 - pp->tail]))
 		pp->tail++;
+	pp->h8m = low_bytes(pp->head);
+	pp->h8 = word_at(pp->pat, pp->head) & pp->h8m;
+	pp->t8m = high_bytes(pp->tail);
+	pp->t8 = word_ending(pp->pat + pp->len - pp->tail, pp->tail) & pp->t8m;
 }
 
 void lh_pathtext_init(struct lh_pathtext *pt, const char *path, const char *home)
@@ -417,6 +453,9 @@ void lh_pathtext_init(struct lh_pathtext *pt, const char *path, const char *home
 	pt->base = slash ? slash + 1 : path;
 	pt->blen = pt->len - (size_t)(pt->base - path);
 	pt->all_wild_base = pt->glob && strspn(pt->base, "*?") == pt->blen;
+	pt->h8_path = word_at(path, pt->len);
+	pt->h8_base = word_at(pt->base, pt->blen);
+	pt->t8 = word_ending(path, pt->len);
 	if (home) {
 		size_t hl = strlen(home);
 
@@ -425,6 +464,7 @@ void lh_pathtext_init(struct lh_pathtext *pt, const char *path, const char *home
 		if (!strncmp(path, home, hl) && (!path[hl] || path[hl] == '/')) {
 			pt->home_ok = 1;
 			pt->hlen = hl;
+			pt->h8_home = word_at(path + hl, pt->len - hl);
 		}
 	}
 }

@@ -1759,7 +1759,8 @@ int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const c
 			 * An exclusion removes a path only when it is certainly
 			 * excluded: a wildcard (.env*) may name both kinds.
 			 */
-			if (!pt.glob && (cl->pp ? lh_path_match_pp(&cl->pp[k], &pt) :
+			if (!pt.glob && (cl->pp ? !lh_path_cannot_match(&cl->pp[k], &pt) &&
+						  lh_path_match_pp(&cl->pp[k], &pt) :
 					 lh_path_match(p + 1, path, env->home)))
 				return 0;
 			continue;
@@ -1773,7 +1774,8 @@ int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const c
 			b.name = (char *)p + 1;
 			b.builtin = builtin_class(p + 1);
 			hit = lh_class_match(pol, &b, path, env);
-		} else if (cl->pp ? (p[0] != '~' || env->home) && lh_path_match_pp(&cl->pp[k], &pt) :
+		} else if (cl->pp ? (p[0] != '~' || env->home) && !lh_path_cannot_match(&cl->pp[k], &pt) &&
+				    lh_path_match_pp(&cl->pp[k], &pt) :
 			   lh_path_match(p, path, env->home)) {
 			hit = 1;
 		}
