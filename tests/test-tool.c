@@ -10,7 +10,8 @@
  *   test-tool cases [opts] FILE     run declarative verdict cases in-process
  *   test-tool match PATTERN PATH [HOME]  exit 0 if the path pattern matches
  *   test-tool match-quick N SEED    N random pattern/path pairs: the quick no
- *                                   (lh_path_cannot_match) never said of a match
+ *                                   (lh_path_cannot_match, the key) never said
+ *                                   of a match
  *   test-tool resolve WORD CWD HOME print the resolved path
  *   test-tool fuzz-request [N [SEED [CORPUS]]]  feed N mutated inputs to the
  *                                   request and shell parsers, the interpreter
@@ -446,6 +447,9 @@ static int cmd_match_quick(int argc, char **argv)
 		lh_pathpat_init(&pp, pat);
 		lh_pathtext_init(&pt, path, home);
 		quick = lh_path_cannot_match(&pp, &pt);
+		if (!pt.glob && lh_pathpat_key(&pp) != LH_PATHKEY_ANY &&
+		    lh_pathpat_key(&pp) != pt.key[lh_pathpat_key(&pp) >> 8])
+			quick = 1;	/* the key says no too */
 		full = lh_path_match_pp(&pp, &pt);
 		plain = lh_path_match(pat, path, home);
 		said += quick;

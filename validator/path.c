@@ -442,6 +442,17 @@ void lh_pathpat_init(struct lh_pathpat *pp, const char *pattern)
 	pp->t8 = word_ending(pp->pat + pp->len - pp->tail, pp->tail) & pp->t8m;
 }
 
+uint16_t lh_pathpat_key(const struct lh_pathpat *pp)
+{
+	if (pp->base)
+		return pp->head >= 1 ? (uint16_t)(LH_PATHKEY_BASE << 8 | (unsigned char)pp->pat[0]) :
+				       LH_PATHKEY_ANY;
+	if (pp->head < 2)
+		return LH_PATHKEY_ANY;
+	return (uint16_t)((pp->home ? LH_PATHKEY_HOME : LH_PATHKEY_ABS) << 8 |
+			  (unsigned char)pp->pat[1]);
+}
+
 void lh_pathtext_init(struct lh_pathtext *pt, const char *path, const char *home)
 {
 	const char *slash = strrchr(path, '/');
@@ -456,6 +467,11 @@ void lh_pathtext_init(struct lh_pathtext *pt, const char *path, const char *home
 	pt->h8_path = word_at(path, pt->len);
 	pt->h8_base = word_at(pt->base, pt->blen);
 	pt->t8 = word_ending(path, pt->len);
+	/* a key no pattern has, unless the path has one of that kind */
+	pt->key[0] = pt->key[LH_PATHKEY_HOME] = 0;
+	pt->key[LH_PATHKEY_ABS] = (uint16_t)(LH_PATHKEY_ABS << 8 |
+					     (pt->len >= 2 ? (unsigned char)path[1] : 0));
+	pt->key[LH_PATHKEY_BASE] = (uint16_t)(LH_PATHKEY_BASE << 8 | (unsigned char)pt->base[0]);
 	if (home) {
 		size_t hl = strlen(home);
 
@@ -465,6 +481,8 @@ void lh_pathtext_init(struct lh_pathtext *pt, const char *path, const char *home
 			pt->home_ok = 1;
 			pt->hlen = hl;
 			pt->h8_home = word_at(path + hl, pt->len - hl);
+			pt->key[LH_PATHKEY_HOME] = (uint16_t)(LH_PATHKEY_HOME << 8 |
+							      (pt->len - hl >= 2 ? (unsigned char)path[hl + 1] : 0));
 		}
 	}
 }

@@ -63,12 +63,26 @@ struct lh_pathtext {
 	size_t hlen;		/* length of the home prefix, when home_ok */
 	/* the first 8 bytes of the path, of what follows the home, of the last segment; the last 8 */
 	uint64_t h8_path, h8_home, h8_base, t8;
+	uint16_t key[4];	/* by LH_PATHKEY_* kind: the byte a pattern's key must equal */
 	unsigned glob : 1;	/* the path holds wildcards */
 	unsigned all_wild_base : 1;
 	unsigned home_ok : 1;	/* the path is the home folder or below it */
 };
 
 void lh_pathpat_init(struct lh_pathpat *pp, const char *pattern);
+
+/*
+ * A pattern's key: its kind (absolute, under the home, last segment) and
+ * the one literal byte a path must have for it to match, the second of
+ * an absolute or home pattern (the first is always /) or the first of a
+ * last-segment one; LH_PATHKEY_ANY when the pattern has no such byte.
+ * A path without wildcards whose key of that kind (lh_pathtext.key)
+ * differs cannot match. Kept apart from the prepared patterns, two bytes
+ * each, they let a class skip most of its patterns without touching them.
+ */
+enum { LH_PATHKEY_ABS = 1, LH_PATHKEY_HOME = 2, LH_PATHKEY_BASE = 3 };
+#define LH_PATHKEY_ANY 0xffff
+uint16_t lh_pathpat_key(const struct lh_pathpat *pp);
 void lh_pathtext_init(struct lh_pathtext *pt, const char *path, const char *home);
 int lh_path_match_pp(const struct lh_pathpat *pp, const struct lh_pathtext *pt);
 

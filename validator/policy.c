@@ -536,8 +536,11 @@ static void class_prepare(struct pclass *cl)
 	if (!cl->npats)
 		return;
 	cl->pp = xcalloc((size_t)cl->npats, sizeof(*cl->pp));
-	for (k = 0; k < cl->npats; k++)
+	cl->key = xcalloc((size_t)cl->npats, sizeof(*cl->key));
+	for (k = 0; k < cl->npats; k++) {
 		lh_pathpat_init(&cl->pp[k], cl->pats[k][0] == '!' ? cl->pats[k] + 1 : cl->pats[k]);
+		cl->key[k] = cl->pats[k][0] == '@' ? LH_PATHKEY_ANY : lh_pathpat_key(&cl->pp[k]);
+	}
 }
 
 /* The hash set of a list's words (the risk tier asks lists for every command). */
@@ -1620,6 +1623,7 @@ void lh_policy_free(struct lh_policy *pol)
 				free(c->pitems[x].own.name);
 				free_strv(c->pitems[x].own.pats, c->pitems[x].own.npats);
 				free(c->pitems[x].own.pp);
+				free(c->pitems[x].own.key);
 			}
 			free(c->pitems);
 			free(c->wset.words);	/* the words are the items' */
@@ -1644,6 +1648,7 @@ void lh_policy_free(struct lh_policy *pol)
 		free(pol->classes[k].name);
 		free_strv(pol->classes[k].pats, pol->classes[k].npats);
 		free(pol->classes[k].pp);
+		free(pol->classes[k].key);
 	}
 	free(pol->classes);
 	for (k = 0; k < pol->nlists; k++) {
@@ -1748,12 +1753,17 @@ int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const c
 		}
 	}
 	for (k = 0; k < cl->npats; k++) {
-		const char *p = cl->pats[k];
+		const char *p;
 
 		if (!prepared) {
 			lh_pathtext_init(&pt, path, env->home);
 			prepared = 1;
 		}
+		/* most patterns differ in their key byte: skip them unread */
+		if (cl->key && !pt.glob && cl->key[k] != LH_PATHKEY_ANY &&
+		    cl->key[k] != pt.key[cl->key[k] >> 8])
+			continue;
+		p = cl->pats[k];
 		if (p[0] == '!') {
 			/*
 			 * An exclusion removes a path only when it is certainly

@@ -22,6 +22,7 @@ struct pclass {
 	int npats;
 	int builtin;		/* BUILTIN_* for the dynamic classes, else 0 */
 	struct lh_pathpat *pp;	/* pats prepared (after the ! of an exclusion), when compiled */
+	uint16_t *key;		/* and their keys (lh_pathpat_key), @-references LH_PATHKEY_ANY */
 };
 
 enum {
