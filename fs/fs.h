@@ -254,15 +254,10 @@ void record_stop(struct lh_fs *fs);
 /* path's content changed: fd O_RDONLY on it */
 void record_content(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd);
 /*
- * path's content changed: the recorder opens it, if it is still inode
- * (dev, ino); a small content is read now from fd (-1: none), which the
- * caller keeps.
- */
-void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *path, dev_t dev,
-		       ino_t ino, int fd);
-/*
- * The same in two steps: the item, with a small content read now (NULL
- * when nothing records), then queued or dropped -- so that the caller can
+ * path's content changed, in two steps: the item (NULL when nothing
+ * records), with a small content read now from fd (-1: none; the caller
+ * keeps it) -- a bigger one the recorder opens by path, if it is still
+ * inode (dev, ino) -- then queued or dropped, so that the caller can
  * learn, after the read, whether someone else recorded that content.
  */
 struct rec_item;
@@ -347,6 +342,8 @@ struct fs_open_link {
 /* List a handle, with the function that frees it; take it off (ops.c). */
 void fs_open_add(struct fs_open_link *l, void (*free_fn)(struct fs_open_link *l));
 void fs_open_del(struct fs_open_link *l);
+/* The `free` of a handle that owns nothing else: off the list, freed. */
+void fs_open_free(struct fs_open_link *l);
 
 struct dirsnap {
 	struct fs_open_link link;	/* first: listed while open (fs.h) */

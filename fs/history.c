@@ -111,13 +111,6 @@ struct hfile {
 	int64_t size;
 };
 
-/* An hfile or hdir, off the open list (the view is the caller's). */
-static void hopen_free(struct fs_open_link *l)
-{
-	fs_open_del(l);
-	free(l);
-}
-
 static struct history *hist_of(fuse_req_t req)
 {
 	return ((struct lh_fs *)fuse_req_userdata(req))->hist;
@@ -658,7 +651,7 @@ static void h_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_lock(&h->mu);
 	v->nlookup++;		/* the view outlives the open file */
 	pthread_mutex_unlock(&h->mu);
-	fs_open_add(&f->link, hopen_free);
+	fs_open_add(&f->link, fs_open_free);
 	fi->fh = (uint64_t)(uintptr_t)f;
 	fi->keep_cache = 1;
 	fi->noflush = 1;
@@ -666,7 +659,7 @@ static void h_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_lock(&h->mu);
 		view_unref_locked(h, v, 1);
 		pthread_mutex_unlock(&h->mu);
-		hopen_free(&f->link);
+		fs_open_free(&f->link);
 	}
 }
 
@@ -711,7 +704,7 @@ static void h_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_lock(&h->mu);
 	view_unref_locked(h, f->view, 1);
 	pthread_mutex_unlock(&h->mu);
-	hopen_free(&f->link);
+	fs_open_free(&f->link);
 	fuse_reply_err(req, 0);
 }
 
@@ -742,7 +735,7 @@ static void h_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fi->cache_readdir = 1;
 		fi->keep_cache = 1;
 	}
-	fs_open_add(&d->link, hopen_free);
+	fs_open_add(&d->link, fs_open_free);
 	fi->fh = (uint64_t)(uintptr_t)d;
 	if (fuse_reply_open(req, fi)) {
 		if (d->view) {
@@ -750,7 +743,7 @@ static void h_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			view_unref_locked(h, d->view, 1);
 			pthread_mutex_unlock(&h->mu);
 		}
-		hopen_free(&d->link);
+		fs_open_free(&d->link);
 	}
 }
 
@@ -825,7 +818,7 @@ static void h_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 		view_unref_locked(h, d->view, 1);
 		pthread_mutex_unlock(&h->mu);
 	}
-	hopen_free(&d->link);
+	fs_open_free(&d->link);
 	fuse_reply_err(req, 0);
 }
 

@@ -201,6 +201,12 @@ void fs_open_del(struct fs_open_link *l)
 	pthread_mutex_unlock(&open_mu);
 }
 
+void fs_open_free(struct fs_open_link *l)
+{
+	fs_open_del(l);
+	free(l);
+}
+
 static void dirsnap_free_link(struct fs_open_link *l)
 {
 	dirsnap_release((struct dirsnap *)(void *)l);

@@ -340,12 +340,6 @@ void record_item_drop(struct rec_item *it)
 		item_free(it);
 }
 
-void record_content_at(struct lh_fs *fs, const struct rec_who *who, const char *path, dev_t dev,
-		       ino_t ino, int fd)
-{
-	record_item_queue(fs, record_content_take(fs, who, path, dev, ino, fd));
-}
-
 void record_state(struct lh_fs *fs, const struct rec_who *who, const char *path, int fd)
 {
 	if (!fs->rec || fd < 0) {

@@ -1339,12 +1339,6 @@ static void handle_free(struct fs_open_link *l)
 	free(h);
 }
 
-static void rhandle_free(struct fs_open_link *l)
-{
-	fs_open_del(l);
-	free(l);
-}
-
 /* Caller holds t->mu. A write handle on slot s with a fresh record. */
 static struct handle *write_handle(struct lh_fs *fs, struct slot *s, const struct fuse_ctx *ctx,
 				   struct fuse_file_info *fi)
@@ -1490,7 +1484,7 @@ void reqtab_open(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_f
 			fi->direct_io = 1;
 		}
 		pthread_mutex_unlock(&t->mu);
-		fs_open_add(&rh->link, rhandle_free);
+		fs_open_add(&rh->link, fs_open_free);
 		fi->fh = (uint64_t)(uintptr_t)rh;
 		fi->noflush = 1;
 		if (fuse_reply_open(req, fi))
@@ -1701,7 +1695,7 @@ void reqtab_release(struct lh_fs *fs, fuse_req_t req, fuse_ino_t ino, struct fus
 		pthread_mutex_lock(&t->mu);
 		rec_put(t, rh->r);
 		pthread_mutex_unlock(&t->mu);
-		rhandle_free(&rh->link);
+		fs_open_free(&rh->link);
 		if (req)
 			fuse_reply_err(req, 0);
 	}

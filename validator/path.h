@@ -83,6 +83,12 @@ void lh_pathpat_init(struct lh_pathpat *pp, const char *pattern);
 enum { LH_PATHKEY_ABS = 1, LH_PATHKEY_HOME = 2, LH_PATHKEY_BASE = 3 };
 #define LH_PATHKEY_ANY 0xffff
 uint16_t lh_pathpat_key(const struct lh_pathpat *pp);
+
+/* 1 when a pattern of that key certainly does not match the path. */
+static inline int lh_path_key_differs(uint16_t key, const struct lh_pathtext *pt)
+{
+	return !pt->glob && key != LH_PATHKEY_ANY && key != pt->key[key >> 8];
+}
 void lh_pathtext_init(struct lh_pathtext *pt, const char *path, const char *home);
 int lh_path_match_pp(const struct lh_pathpat *pp, const struct lh_pathtext *pt);
 

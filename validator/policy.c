@@ -1760,8 +1760,7 @@ int lh_class_match(const struct lh_policy *pol, const struct pclass *cl, const c
 			prepared = 1;
 		}
 		/* most patterns differ in their key byte: skip them unread */
-		if (cl->key && !pt.glob && cl->key[k] != LH_PATHKEY_ANY &&
-		    cl->key[k] != pt.key[cl->key[k] >> 8])
+		if (cl->key && lh_path_key_differs(cl->key[k], &pt))
 			continue;
 		p = cl->pats[k];
 		if (p[0] == '!') {
