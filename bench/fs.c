@@ -14,8 +14,10 @@
  * and read.bin (256 MiB). Each metric runs on every target in turn,
  * ROUNDS times (the first target of a round rotates), and the best time
  * counts, so that a noisy moment of the shared machine does not pick
- * the winner. A metric that measures a first time (a first listing, new
- * names, a first read) gets fresh material each round: another d100k,
+ * the winner. After each run the machine gets --settle MS (300; 0 with
+ * --quick) to finish what the run left behind (settle()). A metric
+ * that measures a first time (a first listing, new names, a first
+ * read) gets fresh material each round: another d100k,
  * another storm folder, and read.bin's pages dropped from the mount's
  * cache (posix_fadvise DONTNEED; on tmpfs the native file stays in
  * memory, where it lives). Then `ratio.fs.METRIC.A_B` compares the
@@ -88,10 +90,11 @@ static int ntg;
 static const char *stats_file;
 static int quick;
 static int each;		/* --each: print every round's time, not only the best */
+static long settle_ms = -1;	/* --settle: the pause after each target's run (-1: default) */
 static const char *only;	/* --only a,b: just these metrics */
 static char *block;		/* 1 MiB of data to write */
 
-#define USAGE "usage: bench/fs --setup DIR | [--stats FILE] [--pid LABEL=PID]... [--quick] [--each] [--only M,M] LABEL=DIR...\n"
+#define USAGE "usage: bench/fs --setup DIR | [--stats FILE] [--pid LABEL=PID]... [--quick] [--each] [--settle MS] [--only M,M] LABEL=DIR...\n"
 
 static double now_s(void)
 {
@@ -177,6 +180,23 @@ static double drain(void)
 		stat_value("lighthouse_store_queue_depth") > 0) && now_s() - t0 < 600)
 		nanosleep(&nap, NULL);
 	return now_s() - t0;
+}
+
+/*
+ * Let the machine settle after a target's run, before the next one: what
+ * a run leaves behind -- the kernel freeing the inodes of 10 000 unlinks,
+ * the writeback of the event store's pages, a CPU-bound run's standing
+ * with the scheduler -- must not land on the next target's time. Without
+ * the pause the rotation let it land unevenly: current followed native in
+ * three rounds of five, and those rounds of current were 20-50 % slower
+ * than its others (the write metrics); with it, no position stands out.
+ */
+static void settle(void)
+{
+	struct timespec nap = { settle_ms / 1000, (settle_ms % 1000) * 1000000L };
+
+	if (settle_ms > 0)
+		nanosleep(&nap, NULL);
 }
 
 /* The FUSE requests the daemon counted so far (all operations). */
@@ -580,6 +600,16 @@ int main(int argc, char **argv)
 			each = 1;
 			continue;
 		}
+		if (!strcmp(argv[i], "--settle") && i + 1 < argc) {
+			char *end;
+
+			settle_ms = strtol(argv[++i], &end, 10);
+			if (*end || settle_ms < 0 || settle_ms > 60000) {
+				fprintf(stderr, "bench/fs: --settle %s: milliseconds, 0 to 60000\n", argv[i]);
+				return 2;
+			}
+			continue;
+		}
 		if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			only = argv[++i];
 			continue;
@@ -598,6 +628,8 @@ int main(int argc, char **argv)
 		fputs(USAGE, stderr);
 		return 2;
 	}
+	if (settle_ms < 0)
+		settle_ms = quick ? 0 : 300;
 	for (i = 0; i < npids; i++) {
 		const char *eq = strchr(pids[i], '=');
 		char *end;
@@ -653,6 +685,7 @@ int main(int argc, char **argv)
 					ops[m][t] += (double)n;
 				}
 				v = me->throughput ? (double)n / dt : dt * 1e6 / (double)n;
+				settle();
 				if (each)
 					printf("# round %d %s %s %.2f %s\n", r, me->name, tg[t].label, v,
 					       me->throughput ? "MiB/s" : "us");
