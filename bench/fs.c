@@ -188,8 +188,9 @@ static double drain(void)
  * the writeback of the event store's pages, a CPU-bound run's standing
  * with the scheduler -- must not land on the next target's time. Without
  * the pause the rotation let it land unevenly: current followed native in
- * three rounds of five, and those rounds of current were 20-50 % slower
- * than its others (the write metrics); with it, no position stands out.
+ * three rounds of five, and on create_write those rounds of current
+ * took 328-443 us against 238-286 us for the others (two runs; the
+ * storms showed it less); with it, no position stands out.
  */
 static void settle(void)
 {
