@@ -605,7 +605,7 @@ int main(int argc, char **argv)
 			char *end;
 
 			settle_ms = strtol(argv[++i], &end, 10);
-			if (*end || settle_ms < 0 || settle_ms > 60000) {
+			if (end == argv[i] || *end || settle_ms < 0 || settle_ms > 60000) {
 				fprintf(stderr, "bench/fs: --settle %s: milliseconds, 0 to 60000\n", argv[i]);
 				return 2;
 			}
