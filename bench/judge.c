@@ -97,7 +97,9 @@ static void run_file(struct bench *b, const char *label, const char *project, in
 		int64_t t0;
 
 		if (fresh)
-			snprintf(path, sizeof(path), "%s/storm.%ld/s%zu", project, (long)getpid(), i);
+			/* not the names of a run before: the cache must not hold them */
+			snprintf(path, sizeof(path), "%s/storm.%ld.%s/s%zu", project, (long)getpid(),
+				 cold ? "cold" : "warm", i);
 		else
 			snprintf(path, sizeof(path), "%s/src/main.c", project);
 		if (cold) {
