@@ -237,15 +237,24 @@ static void insert_locked(struct current *cur, struct cnode *n)
 	atomic_fetch_add_explicit(&cur->stats.nodes, 1, memory_order_relaxed);
 }
 
-static void remove_locked(struct current *cur, struct cnode *n)
+/* Out of the table, if it is there (a stale node left it already: live_node_locked). */
+static void unhash_locked(struct current *cur, struct cnode *n)
 {
 	struct cnode **pp = &cur->table[bucket_of(cur, n->dev, n->ino)];
 
 	while (*pp && *pp != n)
 		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = n->hnext;
+	if (!*pp)
+		return;
+	*pp = n->hnext;
+	n->hnext = NULL;
 	cur->nnodes--;
+}
+
+/* A node goes: out of the table and of the count. */
+static void remove_locked(struct current *cur, struct cnode *n)
+{
+	unhash_locked(cur, n);
 	atomic_fetch_sub_explicit(&cur->stats.nodes, 1, memory_order_relaxed);
 }
 
@@ -335,6 +344,61 @@ static struct cnode *node_again(struct current *cur, const struct stat *st)
 	return n;
 }
 
+struct handle_buf {
+	struct file_handle h;
+	unsigned char bytes[MAX_HANDLE_SZ];
+};
+
+static int same_handle(const struct file_handle *a, const struct file_handle *b)
+{
+	return a->handle_type == b->handle_type && a->handle_bytes == b->handle_bytes &&
+	       !memcmp(a->f_handle, b->f_handle, a->handle_bytes);
+}
+
+/*
+ * The node in the table for st's inode, with one more lookup, or NULL.
+ * A node that holds a descriptor keeps its inode alive, so that no other
+ * inode has its number; one reached by handle may stand for an inode
+ * deleted since, whose number the file system gave to a new one (ext4
+ * does so at once). Such a node is compared by handle with the inode
+ * we have (*h; taken from fd the first time one is needed: the mutex
+ * is let go meanwhile, so this returns NULL with *retry set, and the
+ * caller looks again). A stale node leaves the table: it lives on for
+ * the kernel's lookups, as a deleted inode does, but the number is the
+ * new inode's. Called with cur->mu held.
+ */
+static struct cnode *live_node_locked(struct current *cur, const struct stat *st, int fd,
+				      const struct file_handle **h, struct handle_buf *buf,
+				      int *retry)
+{
+	struct cnode *n = find_locked(cur, st->st_dev, st->st_ino);
+	int mount_id;
+
+	*retry = 0;
+	if (n && n->ref.fd < 0 && n->ref.fh) {
+		if (!*h) {
+			pthread_mutex_unlock(&cur->mu);
+			buf->h.handle_bytes = MAX_HANDLE_SZ;
+			if (fd >= 0 && name_to_handle_at(fd, "", &buf->h, &mount_id, AT_EMPTY_PATH) == 0)
+				*h = &buf->h;
+			pthread_mutex_lock(&cur->mu);
+			if (*h) {
+				*retry = 1;
+				return NULL;
+			}
+			/* no handle to compare with: as before, the number decides */
+			n = find_locked(cur, st->st_dev, st->st_ino);
+		} else if (!same_handle(n->ref.fh, *h)) {
+			unhash_locked(cur, n);
+			atomic_fetch_add_explicit(&cur->stats.stale_nodes, 1, memory_order_relaxed);
+			n = NULL;
+		}
+	}
+	if (n)
+		n->nlookup++;
+	return n;
+}
+
 /*
  * The node of the inode `fd` is open on (an O_PATH descriptor we own):
  * an existing node gains a lookup and fd is closed; else fd becomes the
@@ -344,12 +408,15 @@ static struct cnode *node_again(struct current *cur, const struct stat *st)
 static struct cnode *node_make(struct current *cur, int fd, const struct cref *ready,
 			       const struct stat *st)
 {
+	const struct file_handle *h = ready ? ready->fh : NULL;
+	struct handle_buf buf;
 	struct cnode *n, *fresh;
+	int retry;
 
 	pthread_mutex_lock(&cur->mu);
-	n = find_locked(cur, st->st_dev, st->st_ino);
-	if (n)
-		n->nlookup++;
+	do
+		n = live_node_locked(cur, st, fd, &h, &buf, &retry);
+	while (retry);
 	pthread_mutex_unlock(&cur->mu);
 	if (n) {
 		if (ready)
@@ -372,11 +439,14 @@ static struct cnode *node_make(struct current *cur, int fd, const struct cref *r
 			cur_watch_dir(cur, st->st_dev, st->st_ino, fd);
 		cur_ref_set(cur, &fresh->ref, fd, S_ISDIR(st->st_mode));
 	}
+	/* fd is fresh's now, or closed for its handle */
+	if (!h)
+		h = fresh->ref.fh;
 	pthread_mutex_lock(&cur->mu);
-	n = find_locked(cur, st->st_dev, st->st_ino);
-	if (n)
-		n->nlookup++;
-	else
+	do
+		n = live_node_locked(cur, st, fresh->ref.fd, &h, &buf, &retry);
+	while (retry);
+	if (!n)
 		insert_locked(cur, fresh);
 	pthread_mutex_unlock(&cur->mu);
 	if (n) {
@@ -2097,6 +2167,10 @@ void current_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	lh_buf_adds(o, "# HELP lighthouse_current_watches directories of the project watched\n"
 		       "# TYPE lighthouse_current_watches gauge\n");
 	lh_buf_addf(o, "lighthouse_current_watches %" PRIu64 "\n", (uint64_t)atomic_load(&st->watches));
+	lh_buf_adds(o, "# HELP lighthouse_current_stale_nodes_total inodes reached by handle that were deleted and whose number a new inode took\n"
+		       "# TYPE lighthouse_current_stale_nodes_total counter\n");
+	lh_buf_addf(o, "lighthouse_current_stale_nodes_total %" PRIu64 "\n",
+		    (uint64_t)atomic_load(&st->stale_nodes));
 	lh_buf_adds(o, "# HELP lighthouse_current_fds_kept descriptors current/ keeps open\n"
 		       "# TYPE lighthouse_current_fds_kept gauge\n");
 	lh_buf_addf(o, "lighthouse_current_fds_kept %d\n", atomic_load(&fs->cur->fds_kept));

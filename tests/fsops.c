@@ -41,6 +41,10 @@
  *   unlinked PATH              open, unlink, write, fstat, read back
  *   tree PATH                  every entry below PATH, sorted: type,
  *                              mode, links, size, content hash or target
+ *   holdpath PATH              open PATH with O_PATH (on a mount, the
+ *                              kernel keeps its inode, the file system
+ *                              is not asked to open it), print "ok", and
+ *                              keep it until standard input ends
  */
 #include <dirent.h>
 #include <errno.h>
@@ -595,6 +599,19 @@ static int run(int argc, char **argv)
 		buf[n] = '\0';
 		printf(" ok nlink=%lu size=%lld %s\n", (unsigned long)st.st_nlink,
 		       (long long)st.st_size, buf);
+		close(fd);
+		return 0;
+	}
+	if (!strcmp(op, "holdpath")) {
+		char c;
+
+		NEED(1);
+		fd = open(argv[1], O_PATH | O_NOFOLLOW);
+		if (fd < 0)
+			return fail();
+		ok();
+		while (read(0, &c, 1) > 0)
+			;
 		close(fd);
 		return 0;
 	}

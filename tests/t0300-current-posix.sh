@@ -144,6 +144,35 @@ test_expect_success 'past the descriptor budget: files made, written, moved and 
 	cmp "$MNT/history/latest/w3/m42" "$PROJ/w3/m42"
 '
 
+# A node reached by handle does not keep its inode: deleted behind the
+# daemon's back, its number may go to a new file (ext4 gives it at once)
+# while the kernel still holds the old node -- here through an O_PATH
+# descriptor, which the file system is not asked to open. The new file
+# is a new node: the old one's handle would say ESTALE to every open.
+test_expect_success 'past the budget: a new file with a deleted file'\''s inode number is itself' '
+	C=$MNT/current/w3 && R=$PROJ/w3 &&
+	echo old >"$C/reused" && recorded &&
+	old=$(stat -c %i "$R/reused") &&
+	mkfifo hold.fifo &&
+	{ "$FSOPS" holdpath "$C/reused" <hold.fifo >hold.out & } &&
+	exec 7>hold.fifo &&
+	n=0 && until grep -q ok hold.out; do n=$((n + 1)); [ $n -lt 100 ] || return 1; sleep 0.05; done &&
+	rm "$R/reused" &&
+	hit= &&
+	for i in $(seq 1 20); do
+		echo "new $i" >"$R/new$i" &&
+		if [ "$(stat -c %i "$R/new$i")" = "$old" ]; then hit=$i; fi || return 1
+	done &&
+	for i in $(seq 1 20); do [ "$(cat "$C/new$i")" = "new $i" ] || return 1; done &&
+	exec 7>&- && wait &&
+	if [ -n "$hit" ]; then
+		say "new$hit took the deleted file'\''s inode number" &&
+		[ "$(metric lighthouse_current_stale_nodes_total)" -ge 1 ]
+	else
+		say "this file system gave none of them the old number: nothing more to see"
+	fi
+'
+
 test_stop_daemon
 
 test_done
