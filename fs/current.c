@@ -540,6 +540,17 @@ static int lookup_name(struct current *cur, struct cnode *dir, const char *name,
 
 /* ---- paths and the policy -------------------------------------------------------- */
 
+#define DELETED " (deleted)"
+
+/* Whether rel (relative to the project) names the inode fd is open on. */
+static int is_path_of(struct current *cur, const char *rel, int fd)
+{
+	struct stat a, b;
+
+	return fstatat(cur->root->ref.fd, *rel ? rel : ".", &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       fstat(fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int cur_relpath(struct current *cur, int fd, const char *name, char *out, size_t n)
 {
 	char link[64], buf[PATH_MAX];
@@ -554,10 +565,18 @@ int cur_relpath(struct current *cur, int fd, const char *name, char *out, size_t
 	buf[len] = '\0';
 	if (strncmp(buf, cur->project, cur->project_len) ||
 	    (buf[cur->project_len] && buf[cur->project_len] != '/'))
-		return -ENOENT;		/* gone (" (deleted)") or moved out of the project */
+		return -ENOENT;		/* moved out of the project */
 	rel = buf + cur->project_len;
 	if (*rel == '/')
 		rel++;
+	/*
+	 * The kernel names an inode whose name was unlinked "PATH (deleted)"
+	 * (it may have other names still): that is no path of it, unless a
+	 * file of that very name is this inode.
+	 */
+	if ((size_t)len > sizeof(DELETED) - 1 && !strcmp(buf + len - (sizeof(DELETED) - 1), DELETED) &&
+	    !is_path_of(cur, rel, fd))
+		return -ENOENT;
 	if (name)
 		w = snprintf(out, n, "%s%s%s", rel, *rel ? "/" : "", name);
 	else

@@ -93,6 +93,20 @@ test_expect_success 'an editor that writes a new file and renames it over the ol
 	[ "$(cat "$MNT/history/latest/edit.txt")" = v2 ] && ! [ -e "$MNT/history/latest/.edit.txt.swp" ]
 '
 
+# Written to after its name went: the kernel calls such a file
+# "PATH (deleted)" (/proc/self/fd), which is no name of it. A file really
+# named so, written while another name went, keeps its name.
+test_expect_success 'a file written after its name was removed records no "NAME (deleted)"' '
+	exec 3>"$C/gone.txt" && echo a >&3 && rm "$C/gone.txt" && echo b >&3 && exec 3>&- &&
+	echo x >"$C/kept (deleted)" && echo y >"$C/other.txt" &&
+	exec 3>>"$C/kept (deleted)" && echo z >&3 && rm "$C/other.txt" && exec 3>&- && recorded &&
+	! ls "$MNT/history/latest" | grep -qx "gone.txt (deleted)" &&
+	! fev | grep -q "gone.txt (deleted)" &&
+	fev --path gone.txt >out && grep -q file.created out && tail -1 out | grep -q file.deleted &&
+	[ "$(printf "x\nz")" = "$(cat "$MNT/history/latest/kept (deleted)")" ] &&
+	fjson --path "kept (deleted)" | tail -1 | grep -q "\"size\":4"
+'
+
 test_expect_success 'a large file streams into the store and back out whole' '
 	dd if=/dev/urandom of="$TMP/big" bs=1M count=24 2>/dev/null && cp "$TMP/big" "$C/big.bin" &&
 	recorded && fjson --path big.bin | grep -q "\"size\":25165824" &&
