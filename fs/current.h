@@ -62,6 +62,7 @@ struct cnode {
 	int busy;
 	uint64_t began;
 	struct timespec known_ctime;
+	int outside;			/* changed from outside, not recorded yet (current_watch.c) */
 	/*
 	 * Its path relative to the project, as last computed (readlink of
 	 * /proc/self/fd, which costs more than the rest of an operation),

@@ -443,7 +443,7 @@ static int content_changed(struct cur_watch *cw, struct watch *w, const char *na
 	struct cnode *n;
 	struct stat st;
 	uint64_t began;
-	int busy, news;
+	int busy, news, tell = 0;
 	/* a file's record waits for its writer's close; a mode change is whole */
 	int record = name && (mask & (IN_CLOSE_WRITE | IN_ATTRIB));
 
@@ -477,12 +477,27 @@ static int content_changed(struct cur_watch *cw, struct watch *w, const char *na
 			n->known_ctime = st.st_ctim;
 		pthread_mutex_unlock(&cur->mu);
 	}
+	if (!busy && (news || record)) {
+		/*
+		 * An outside writer's IN_MODIFY comes before its IN_CLOSE_WRITE,
+		 * and takes the news (the ctime) with it: the node remembers that
+		 * a change from outside waits for its record until then.
+		 */
+		pthread_mutex_lock(&cur->mu);
+		if (record && (news || n->outside)) {
+			n->outside = 0;
+			tell = 1;
+		} else if (news) {
+			n->outside = 1;
+		}
+		pthread_mutex_unlock(&cur->mu);
+	}
 	if (news) {
 		atomic_fetch_add_explicit(&cur->stats.external, 1, memory_order_relaxed);
 		inval_inode(cur, n);
-		if (record)
-			tell_recorder(cw, w, name);
 	}
+	if (tell)
+		tell_recorder(cw, w, name);
 	cur_unref(cur, n);
 	return busy;
 }

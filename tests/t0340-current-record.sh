@@ -140,6 +140,20 @@ test_expect_success 'a change behind the daemon'"'"'s back is recorded as extern
 	fjson --path README | tail -1 | grep -qv "\"uid\""
 '
 
+# The kernel holds the file (it was read through the mount): the outside
+# writer's IN_MODIFY is news first, and its IN_CLOSE_WRITE must still
+# record it.
+test_expect_success 'a change behind its back to a file the kernel holds is recorded too' '
+	echo "inside" >"$C/held.txt" && recorded && [ "$(cat "$C/held.txt")" = inside ] &&
+	for i in 1 2 3; do
+		echo "outside $i" >>"$PROJ/held.txt" &&
+		n=0 && until [ "$(cat "$MNT/history/latest/held.txt")" = "$(cat "$PROJ/held.txt")" ]; do
+			n=$((n + 1)); [ $n -lt 100 ] || return 1; sleep 0.05; done || return 1
+	done &&
+	fjson --path held.txt | tail -1 | grep -q "\"type\":\"file.modified\".*\"external\":true" &&
+	[ "$(cat "$C/held.txt")" = "$(cat "$PROJ/held.txt")" ]
+'
+
 test_stop_daemon
 
 test_expect_success 'and so is what changed while no daemon ran, at the next start' '
