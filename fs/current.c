@@ -777,26 +777,50 @@ static int pending_locked(const struct cnode *n, const struct chandle *self)
 	return n->wgen != n->rgen && n->writer && n->writer != self;
 }
 
+/* Wait until no record of n's content is on its way to the queue. Called with cur->mu held. */
+static void wait_settled_locked(struct current *cur, struct cnode *n)
+{
+	while (n->settling)
+		pthread_cond_wait(&cur->settled, &cur->mu);
+}
+
 /*
  * A record of n's content up to change g was read (it, NULL if none):
  * queue it, unless a RELEASE or take_pending that ran meanwhile recorded
  * that much already -- then this read may have met the truncation that
  * followed that record. Either way exactly one of them is queued. The
  * caller holds cur->ns, so that records queue in the order of the names.
+ *
+ * Between taking rgen and the queue the record is `settling`: RELEASE and
+ * an unlink hold cur->ns both for reading, and an unlink that found
+ * nothing pending (rgen taken) must not queue its delete before this
+ * content is in the queue -- the delete of a path the record does not
+ * have yet is nothing, and the content after it a file that lives on in
+ * history (git's tmp_obj_*, linked to the object's name and unlinked
+ * right after its close: 1 in 10 000). So take_pending waits for it, and
+ * so does the next settle of n, which keeps n's records in their order.
  */
 static void settle(struct current *cur, struct cnode *n, uint64_t g, struct rec_item *it)
 {
 	int taken;
 
 	pthread_mutex_lock(&cur->mu);
+	wait_settled_locked(cur, n);
 	taken = n->rgen >= g;
-	if (!taken)
+	if (!taken) {
 		n->rgen = g;
+		n->settling++;
+	}
 	pthread_mutex_unlock(&cur->mu);
-	if (taken)
+	if (taken) {
 		record_item_drop(it);
-	else
-		record_item_queue(cur->fs, it);
+		return;
+	}
+	record_item_queue(cur->fs, it);
+	pthread_mutex_lock(&cur->mu);
+	if (!--n->settling)
+		pthread_cond_broadcast(&cur->settled);
+	pthread_mutex_unlock(&cur->mu);
 }
 
 /*
@@ -822,6 +846,8 @@ static void take_pending(struct current *cur, struct cnode *n, const struct chan
 		return;
 	pthread_mutex_lock(&cur->mu);
 	if (!pending_locked(n, self)) {
+		/* recorded, or on its way: in the queue before what follows */
+		wait_settled_locked(cur, n);
 		pthread_mutex_unlock(&cur->mu);
 		return;
 	}
@@ -855,6 +881,8 @@ static void take_pending_ns(struct current *cur, struct cnode *n, const struct c
 
 	pthread_mutex_lock(&cur->mu);
 	p = pending_locked(n, self);
+	if (!p)
+		wait_settled_locked(cur, n);
 	pthread_mutex_unlock(&cur->mu);
 	if (p) {
 		pthread_rwlock_rdlock(&cur->ns);
@@ -2262,6 +2290,7 @@ int current_new(struct lh_fs *fs, struct lh_buf *err)
 		cur->dir_budget = cur->fd_budget;
 	}
 	pthread_mutex_init(&cur->mu, NULL);
+	pthread_cond_init(&cur->settled, NULL);
 	pthread_rwlock_init(&cur->ns, NULL);
 	cur->nbuckets = 1024;
 	cur->table = xcalloc(cur->nbuckets, sizeof(*cur->table));
@@ -2324,6 +2353,7 @@ fail:
 	free(cur->project);
 	free(cur->mp_name);
 	pthread_mutex_destroy(&cur->mu);
+	pthread_cond_destroy(&cur->settled);
 	pthread_rwlock_destroy(&cur->ns);
 	free(cur);
 	return rc;
@@ -2352,6 +2382,7 @@ void current_free(struct lh_fs *fs)
 	free(cur->project);
 	free(cur->mp_name);
 	pthread_mutex_destroy(&cur->mu);
+	pthread_cond_destroy(&cur->settled);
 	pthread_rwlock_destroy(&cur->ns);
 	free(cur);
 	fs->cur = NULL;

@@ -82,10 +82,14 @@ struct cnode {
 	 * renamed, unlinked, truncated or rewritten the file by then, so
 	 * those operations record a dirty inode's content first
 	 * (current.c:take_pending), and a RELEASE whose changes were
-	 * recorded so records nothing. Protected by cur->mu.
+	 * recorded so records nothing. settling counts the records that
+	 * took their rgen and are on their way to the queue: until they are
+	 * in it, no later change's record may go first (current.c:settle).
+	 * Protected by cur->mu.
 	 */
 	uint64_t wgen, rgen;
 	struct chandle *writer;
+	int settling;
 	/*
 	 * The real descriptor of one open handle of it, -1 if none: reads
 	 * of extended attributes use it (fgetxattr) instead of the magic
@@ -109,6 +113,7 @@ struct cur_stats {
 struct current {
 	struct lh_fs *fs;
 	pthread_mutex_t mu;		/* the table and every node's counts */
+	pthread_cond_t settled;		/* a node's settling went to 0; with mu */
 	struct cnode **table;		/* (dev, ino) buckets; protected by mu */
 	size_t nbuckets, nnodes;	/* protected by mu */
 	struct cnode *root;		/* the project directory; never freed, keeps its fd */

@@ -45,10 +45,15 @@
  *                              kernel keeps its inode, the file system
  *                              is not asked to open it), print "ok", and
  *                              keep it until standard input ends
+ *   objects DIR N              N times: write DIR/tmp_K, close it, and at
+ *                              once unlink it -- for an even K first
+ *                              link it to DIR/obj_K, as git does with a
+ *                              loose object
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -613,6 +618,30 @@ static int run(int argc, char **argv)
 		while (read(0, &c, 1) > 0)
 			;
 		close(fd);
+		return 0;
+	}
+	if (!strcmp(op, "objects")) {
+		char tmp[PATH_MAX], obj[PATH_MAX], line[64];
+		long k, n;
+
+		NEED(2);
+		n = strtol(argv[2], NULL, 10);
+		for (k = 0; k < n; k++) {
+			int len = snprintf(line, sizeof(line), "object %ld\n", k);
+
+			snprintf(tmp, sizeof(tmp), "%s/tmp_%ld", argv[1], k);
+			snprintf(obj, sizeof(obj), "%s/obj_%ld", argv[1], k);
+			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0444);
+			if (fd < 0)
+				return fail();
+			if (write(fd, line, (size_t)len) != len) {
+				close(fd);
+				return fail();
+			}
+			if (close(fd) || (k % 2 == 0 && link(tmp, obj)) || unlink(tmp))
+				return fail();
+		}
+		ok();
 		return 0;
 	}
 	if (!strcmp(op, "tree")) {

@@ -7,6 +7,7 @@
 require_fuse
 
 C=$MNT/current
+FSOPS=$builddir/tests/fsops
 fev() { ctl events --type "file.*" "$@"; }
 fjson() { ctl events --type "file.*" --json "$@"; }
 
@@ -105,6 +106,23 @@ test_expect_success 'a file written after its name was removed records no "NAME 
 	fev --path gone.txt >out && grep -q file.created out && tail -1 out | grep -q file.deleted &&
 	[ "$(printf "x\nz")" = "$(cat "$MNT/history/latest/kept (deleted)")" ] &&
 	fjson --path "kept (deleted)" | tail -1 | grep -q "\"size\":4"
+'
+
+# A temporary file written, closed and unlinked at once -- git does that
+# with every loose object (tmp_obj_*), linking it to the object's name
+# first. The RELEASE of the close comes while the unlink runs; the delete
+# must be recorded after the content, or the temporary file lives on in
+# history. It did, in 1 to 3 of 24 000 files; this test failed in 4 of
+# 6 runs without the fix (a race: never in all of them).
+test_expect_success 'a file closed and unlinked at once leaves no trace in history' '
+	for d in o1 o2 o3 o4; do mkdir "$C/$d" || return 1; done &&
+	for d in o1 o2 o3 o4; do "$FSOPS" objects "$C/$d" 6000 >"$d.out" & done; wait &&
+	for d in o1 o2 o3 o4; do grep -qx "objects $C/$d 6000: ok" "$d.out" || return 1; done &&
+	recorded &&
+	(cd "$MNT/history/latest" && find o1 o2 o3 o4 -name "tmp_*") >left &&
+	! [ -s left ] &&
+	[ "$(find "$MNT/history/latest/o1" "$MNT/history/latest/o4" -name "obj_*" | wc -l)" = 6000 ] &&
+	rm -rf "$C/o1" "$C/o2" "$C/o3" "$C/o4"
 '
 
 test_expect_success 'a large file streams into the store and back out whole' '
