@@ -1323,8 +1323,14 @@ static void c_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
 	busy_begin(o.cur, n);
 	rc = linkat(AT_FDCWD, p, o.dfd, newname, AT_SYMLINK_FOLLOW) ? -errno : 0;
 	busy_end(o.cur, n, NULL);
-	if (!rc && o.known)
+	if (!rc && o.known) {
+		char rel[PATH_MAX];
+
+		/* the name it had: the recorder learns the file has two (links.h) */
+		if (S_ISREG(n->type) && node_relpath(o.cur, n, fd, NULL, rel, sizeof(rel)) == 0)
+			record_state(o.cur->fs, &o.who, rel, fcntl(fd, F_DUPFD_CLOEXEC, 0));
 		record_state(o.cur->fs, &o.who, o.path, fcntl(fd, F_DUPFD_CLOEXEC, 0));
+	}
 	cur_ref_put(&n->ref, fd);
 	if (rc) {
 		cur_expect_cancel(o.cur, o.dir, newname, 1);

@@ -14,6 +14,8 @@ fs_lighthoused_SOURCES = \
 	fs/hold.c \
 	fs/ident.c \
 	fs/learned.c \
+	fs/links.c \
+	fs/links.h \
 	fs/main.c \
 	fs/ops.c \
 	fs/record.c \

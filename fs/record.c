@@ -89,6 +89,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "fs/current.h"
+#include "fs/links.h"
 #include "store/replay.h"
 #include "store/store.h"
 #include "validator/validator.h"
@@ -159,6 +160,7 @@ struct recorder {
 	int busy;			/* an item is being recorded; protected by mu */
 	pthread_mutex_t tree_mu;
 	struct lh_tree *tree;		/* the project as recorded; protected by tree_mu */
+	struct lh_links *links;		/* the names of files that have more than one */
 	int scan_done;			/* protected by tree_mu */
 	struct lh_blob_id empty;	/* the empty content, once stored (recorder thread) */
 	int have_empty;
@@ -787,8 +789,16 @@ static void agent_of(struct recorder *rec, const struct rec_item *it, char *out,
 }
 
 /* Record the state of path as the inode on fd shows it. */
-static void record_now(struct recorder *rec, const struct rec_item *it, const char *path, int fd,
-		       int content)
+static void record_links(struct recorder *rec, const struct rec_item *it, const char *path,
+			 const struct stat *st, int content);
+
+/*
+ * Record what path (fd on its inode, or -1 with a snapshot) is now, if
+ * that differs from the tree. `links`: and then the file's other names,
+ * which changed with it.
+ */
+static void record_path(struct recorder *rec, const struct rec_item *it, const char *path, int fd,
+			int content, int links)
 {
 	struct lh_tree_node old;
 	struct lh_file_change fc;
@@ -808,6 +818,8 @@ static void record_now(struct recorder *rec, const struct rec_item *it, const ch
 			free(old.target);
 		return;
 	}
+	if (now.kind == LH_TREE_FILE)
+		lh_links_saw(rec->links, &now.st, path);
 	if (had && same(&old, &now)) {
 		free(old.target);
 		if (now.w)
@@ -842,6 +854,66 @@ static void record_now(struct recorder *rec, const struct rec_item *it, const ch
 		free(old.target);
 	if (now.w)
 		retire(rec, now.w);
+	if (links && now.kind == LH_TREE_FILE && now.st.st_nlink > 1)
+		record_links(rec, it, path, &now.st, content);
+}
+
+static void record_now(struct recorder *rec, const struct rec_item *it, const char *path, int fd,
+		       int content)
+{
+	record_path(rec, it, path, fd, content, 1);
+}
+
+/* path beneath the project, O_PATH, without following a symbolic link on the way; or -1. */
+static int open_beneath(struct recorder *rec, const char *path, int flags)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC);
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, rec->root, path[0] ? path : ".", &how, sizeof(how));
+}
+
+/* links.c asks: is path still a name of (dev, ino), which has others? */
+static int link_still(void *arg, dev_t dev, ino_t ino, const char *path)
+{
+	struct stat st;
+	int fd = open_beneath(arg, path, O_PATH), yes;
+
+	if (fd < 0)
+		return 0;
+	yes = fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino && st.st_nlink > 1;
+	close(fd);
+	return yes;
+}
+
+/*
+ * A file with other names changed (its content, mode or times): so did
+ * they -- the record has a content per path. Each name still of the
+ * inode is recorded as it is now (with the item's snapshot, when there
+ * is one: the same inode), attributed as the change was; the others are
+ * forgotten.
+ */
+static void record_links(struct recorder *rec, const struct rec_item *it, const char *path,
+			 const struct stat *st, int content)
+{
+	char **names = lh_links_others(rec->links, st->st_dev, st->st_ino, path);
+	struct stat nst;
+	size_t k;
+
+	for (k = 0; names && names[k]; k++) {
+		int fd = open_beneath(rec, names[k], O_PATH);
+
+		if (fd >= 0 && fstat(fd, &nst) == 0 && nst.st_dev == st->st_dev &&
+		    nst.st_ino == st->st_ino)
+			record_path(rec, it, names[k], fd, content, 0);
+		else
+			lh_links_drop(rec->links, st->st_dev, st->st_ino, names[k]);
+		if (fd >= 0)
+			close(fd);
+	}
+	lh_links_names_free(names);
 }
 
 /* Paths below a folder of the tree, depth first (parents first), for deletes and renames. */
@@ -945,6 +1017,9 @@ static void record_moved(struct recorder *rec, const struct rec_item *it)
 		record_gone(rec, it, it->from);
 		return;
 	}
+	lh_links_moved(rec->links, it->from, it->path);
+	if (now.kind == LH_TREE_FILE)
+		lh_links_saw(rec->links, &now.st, it->path);
 	agent_of(rec, it, agent, sizeof(agent));
 	below_of(rec, it->from, &b);
 	fill_change(&fc, "file.renamed", it->path, &now, it);
@@ -1081,20 +1156,15 @@ static void scan_dir(struct recorder *rec, int dfd, const char *path)
  */
 static int open_item(struct recorder *rec, struct rec_item *it)
 {
-	struct open_how how;
 	struct stat st;
 	struct cnode *n;
-	long fd;
-	int nfd;
+	int fd, nfd;
 
-	memset(&how, 0, sizeof(how));
-	how.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	fd = syscall(SYS_openat2, rec->root, it->path[0] ? it->path : ".", &how, sizeof(how));
+	fd = open_beneath(rec, it->path, O_RDONLY);
 	if (fd >= 0) {
-		if (fstat((int)fd, &st) == 0 && st.st_ino == it->ino && st.st_dev == it->dev)
-			return (int)fd;
-		close((int)fd);
+		if (fstat(fd, &st) == 0 && st.st_ino == it->ino && st.st_dev == it->dev)
+			return fd;
+		close(fd);
 	}
 	n = cur_find_ref(rec->fs->cur, it->dev, it->ino);
 	if (!n)
@@ -1105,7 +1175,7 @@ static int open_item(struct recorder *rec, struct rec_item *it)
 		fd = reopen_rdonly(nfd);
 	cur_ref_put(&n->ref, nfd);
 	cur_unref(rec->fs->cur, n);
-	return (int)fd;
+	return fd;
 }
 
 static void record_item(struct recorder *rec, struct rec_item *it)
@@ -1253,6 +1323,8 @@ static void scan_walk(struct recorder *rec, int dfd, const char *path, int depth
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW))
 			continue;
 		lh_buf_addf(&p, "%s%s%s", path, path[0] ? "/" : "", de->d_name);
+		if (S_ISREG(st.st_mode) && st.st_nlink > 1)
+			lh_links_saw(rec->links, &st, p.data);
 		if (nseen == cap) {
 			cap = cap ? cap * 2 : 64;
 			seen = xrealloc(seen, cap * sizeof(*seen));
@@ -1353,6 +1425,7 @@ int record_start(struct lh_fs *fs, int scan, struct lh_buf *err)
 	pthread_cond_init(&rec->more, NULL);
 	pthread_cond_init(&rec->room, NULL);
 	lh_buf_init(&rec->scratch, 0);
+	rec->links = lh_links_new(link_still, rec);
 	/* the project as recorded so far */
 	rc = lh_store_reader_open(&r, fs->state_dir, err);
 	if (!rc)
@@ -1380,6 +1453,7 @@ int record_start(struct lh_fs *fs, int scan, struct lh_buf *err)
 fail:
 	close(rec->root);
 	lh_tree_free(rec->tree);
+	lh_links_free(rec->links);
 	lh_buf_release(&rec->scratch);
 	pthread_mutex_destroy(&rec->mu);
 	pthread_mutex_destroy(&rec->tree_mu);
@@ -1430,6 +1504,7 @@ void record_stop(struct lh_fs *fs)
 	fs->rec = NULL;
 	close(rec->root);
 	lh_tree_free(rec->tree);
+	lh_links_free(rec->links);
 	lh_buf_release(&rec->scratch);
 	pthread_mutex_destroy(&rec->mu);
 	pthread_mutex_destroy(&rec->tree_mu);
@@ -1465,4 +1540,7 @@ void record_stats_render(struct lh_fs *fs, struct lh_buf *o)
 	lh_buf_adds(o, "# HELP lighthouse_current_record_backlog changes waiting to be recorded (the first scan counts one)\n"
 		       "# TYPE lighthouse_current_record_backlog gauge\n");
 	lh_buf_addf(o, "lighthouse_current_record_backlog %" PRIu64 "\n", record_backlog(fs));
+	lh_buf_adds(o, "# HELP lighthouse_current_link_names names of files with more than one, kept to record them together\n"
+		       "# TYPE lighthouse_current_link_names gauge\n");
+	lh_buf_addf(o, "lighthouse_current_link_names %zu\n", lh_links_count(rec->links));
 }

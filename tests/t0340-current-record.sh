@@ -172,6 +172,30 @@ test_expect_success 'a change behind its back to a file the kernel holds is reco
 	[ "$(cat "$C/held.txt")" = "$(cat "$PROJ/held.txt")" ]
 '
 
+# The record has a content per path: a change through one name of a file
+# with hard links changes every name of it, and each is recorded so --
+# through the mount or outside it, after its folder moved, and after a
+# restart (the scan learns the names).
+same_in_history() {
+	for p in "$@"; do
+		n=0 && until [ "$(cat "$MNT/history/latest/$p" 2>/dev/null)" = "$(cat "$PROJ/$p")" ] &&
+			[ "$(stat -c %a "$MNT/history/latest/$p")" = "$(stat -c %a "$PROJ/$p")" ]; do
+			n=$((n + 1)); [ $n -lt 100 ] || { echo "history/latest/$p differs"; return 1; }
+			sleep 0.05; done || return 1
+	done
+}
+test_expect_success 'a change through one name of a file with hard links is recorded for every name' '
+	echo a >"$C/lnk1" && ln "$C/lnk1" "$C/lnk2" && echo b >>"$C/lnk2" && recorded &&
+	same_in_history lnk1 lnk2 &&
+	mkdir "$C/lnkd" && ln "$C/lnk1" "$C/lnkd/lnk3" && mv "$C/lnkd" "$C/lnke" && recorded &&
+	echo c >>"$C/lnk1" && recorded && same_in_history lnk1 lnk2 lnke/lnk3 &&
+	chmod 600 "$C/lnk2" && recorded && same_in_history lnk1 lnk2 lnke/lnk3 &&
+	truncate -s 1 "$C/lnke/lnk3" && recorded && same_in_history lnk1 lnk2 lnke/lnk3 &&
+	echo d >>"$PROJ/lnk1" && same_in_history lnk1 lnk2 lnke/lnk3 &&
+	fjson --path lnke/lnk3 | tail -1 | grep -q "\"external\":true" &&
+	[ "$(metric lighthouse_current_link_names)" -ge 3 ]
+'
+
 test_stop_daemon
 
 test_expect_success 'and so is what changed while no daemon ran, at the next start' '
@@ -181,6 +205,7 @@ test_expect_success 'and so is what changed while no daemon ran, at the next sta
 	fev --path later/f | grep -q file.created &&
 	fev --path edit.txt | tail -1 | grep -q file.deleted &&
 	[ "$(cat "$MNT/history/latest/src/main.c")" = "offline edit" ] &&
+	echo e >>"$C/lnk2" && recorded && same_in_history lnk1 lnk2 lnke/lnk3 &&
 	before=$(fev | wc -l) && lh_stop && lh_start && recorded && lh_stop &&
 	[ $(fev | wc -l) = $before ]
 '
