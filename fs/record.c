@@ -788,13 +788,12 @@ static void agent_of(struct recorder *rec, const struct rec_item *it, char *out,
 		snprintf(out, n, "%s", it->who.agent);
 }
 
-/* Record the state of path as the inode on fd shows it. */
 static void record_links(struct recorder *rec, const struct rec_item *it, const char *path,
 			 const struct stat *st, int content);
 
 /*
- * Record what path (fd on its inode, or -1 with a snapshot) is now, if
- * that differs from the tree. `links`: and then the file's other names,
+ * Record the state of path as the inode on fd shows it (fd -1: as the
+ * item's snapshot does), if that differs from the tree. `links`: and then the file's other names,
  * which changed with it.
  */
 static void record_path(struct recorder *rec, const struct rec_item *it, const char *path, int fd,
@@ -858,13 +857,14 @@ static void record_path(struct recorder *rec, const struct rec_item *it, const c
 		record_links(rec, it, path, &now.st, content);
 }
 
+/* ... and the other names of a file that has them. */
 static void record_now(struct recorder *rec, const struct rec_item *it, const char *path, int fd,
 		       int content)
 {
 	record_path(rec, it, path, fd, content, 1);
 }
 
-/* path beneath the project, O_PATH, without following a symbolic link on the way; or -1. */
+/* Open path beneath the project with flags, following no symbolic link on the way; or -1. */
 static int open_beneath(struct recorder *rec, const char *path, int flags)
 {
 	struct open_how how;
