@@ -653,6 +653,29 @@ static void learn_path(struct current *cur, struct cnode *dir, struct cnode *chi
 	pthread_mutex_unlock(&cur->mu);
 }
 
+/* Where fd's inode is, absolute, /name appended; -ENOENT when it has no name (deleted). */
+static int real_path(int fd, const char *name, char *out, size_t n)
+{
+	char link[64], buf[PATH_MAX];
+	ssize_t len;
+	int w;
+
+	proc_path(link, fd);
+	len = readlink(link, buf, sizeof(buf) - 1);
+	if (len <= 0 || buf[0] != '/')
+		return -ENOENT;
+	buf[len] = '\0';
+	if ((size_t)len > sizeof(DELETED) - 1 && !strcmp(buf + len - (sizeof(DELETED) - 1), DELETED)) {
+		struct stat a, b;
+
+		/* unless a file of that very name is this inode */
+		if (fstat(fd, &a) || lstat(buf, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			return -ENOENT;
+	}
+	w = name ? snprintf(out, n, "%s/%s", buf, name) : snprintf(out, n, "%s", buf);
+	return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
+}
+
 /*
  * Judge a file operation `op` on dir/name (or on the node itself, name
  * NULL) against the policy. 0, or -EACCES when the policy denies it (and
@@ -674,19 +697,33 @@ static int policy_check(struct current *cur, fuse_req_t req, enum lh_file_access
 
 	*known = 0;
 	rc = node_relpath(cur, n, fd, name, rel, relsize);
-	if (rc) {
+	if (rc == -ENAMETOOLONG) {
 		rel[0] = '\0';
-		return rc == -ENAMETOOLONG ? rc : 0;	/* nothing the policy could name */
+		return rc;
 	}
-	*known = 1;
-	snprintf(abs, sizeof(abs), "%s%s%s", cur->project, rel[0] ? "/" : "", rel);
+	if (rc) {
+		/*
+		 * Not in the project now: moved out of it behind our back (a
+		 * caller's cwd can still be in it) or deleted. Nothing the
+		 * record can name -- counted, not silent -- but the policy
+		 * judges where it really is: a write there is a write.
+		 */
+		rel[0] = '\0';
+		if (acc == LH_FILE_WRITE)
+			atomic_fetch_add_explicit(&cur->stats.unnamed, 1, memory_order_relaxed);
+		if (real_path(fd, name, abs, sizeof(abs)))
+			return 0;	/* deleted: the operation meets that itself */
+	} else {
+		*known = 1;
+		snprintf(abs, sizeof(abs), "%s%s%s", cur->project, rel[0] ? "/" : "", rel);
+	}
 	ident_of_uid(ctx->uid, &id);
 	lh_validator_judge_file(fs->validator, acc, abs, id.home, id.user[0] ? id.user : NULL, &v);
 	if (v.decision != LH_DENY)
 		return 0;
 	atomic_fetch_add_explicit(&cur->stats.denied, 1, memory_order_relaxed);
 	who_of(req, &who);
-	record_denied(fs, &who, rel, op, v.rule, v.reason);
+	record_denied(fs, &who, *known ? rel : abs, op, v.rule, v.reason);
 	return -EACCES;
 }
 
@@ -2224,6 +2261,10 @@ void current_stats_render(struct lh_fs *fs, struct lh_buf *o)
 		       "# TYPE lighthouse_current_stale_nodes_total counter\n");
 	lh_buf_addf(o, "lighthouse_current_stale_nodes_total %" PRIu64 "\n",
 		    (uint64_t)atomic_load(&st->stale_nodes));
+	lh_buf_adds(o, "# HELP lighthouse_current_unnamed_writes_total changes to a file or folder no longer in the project (deleted, moved out): not recorded\n"
+		       "# TYPE lighthouse_current_unnamed_writes_total counter\n");
+	lh_buf_addf(o, "lighthouse_current_unnamed_writes_total %" PRIu64 "\n",
+		    (uint64_t)atomic_load(&st->unnamed));
 	lh_buf_adds(o, "# HELP lighthouse_current_fds_kept descriptors current/ keeps open\n"
 		       "# TYPE lighthouse_current_fds_kept gauge\n");
 	lh_buf_addf(o, "lighthouse_current_fds_kept %d\n", atomic_load(&fs->cur->fds_kept));

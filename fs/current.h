@@ -108,6 +108,7 @@ struct cur_stats {
 	_Atomic uint64_t inval_entry;	/* fuse_lowlevel_notify_inval_entry calls */
 	_Atomic uint64_t watches;	/* directories watched now */
 	_Atomic uint64_t stale_nodes;	/* nodes by handle whose inode number a new inode took */
+	_Atomic uint64_t unnamed;	/* changes judged without a path: the inode left the project */
 };
 
 struct current {

@@ -48,6 +48,25 @@ test_expect_success 'everything else works, and the denials are counted' '
 	[ "$(metric lighthouse_current_denied_total)" -ge 13 ]
 '
 
+# A folder moved out of the project behind the daemon's back while a
+# caller's cwd is in it: what is written there is no longer in the
+# project and is not recorded (but counted), and the policy judges it
+# where it really is -- not a silent allow. (Written before the notifier
+# saw the move, it is still taken for the project's: the wait.)
+test_expect_success 'a folder moved out of the project: the policy judges where it is now' '
+	mkdir "$C/leaving" "$TMP/away" && recorded && [ -d "$MNT/history/latest/leaving" ] &&
+	unnamed=$(metric lighthouse_current_unnamed_writes_total) &&
+	(cd "$C/leaving" && mv "$PROJ/leaving" "$TMP/away/" &&
+	 n=0 && while [ -e "$MNT/history/latest/leaving" ]; do
+		n=$((n + 1)); [ $n -lt 100 ] || exit 1; sleep 0.05; done &&
+	 echo plain >notes && ! sh -c "echo x >.env" 2>"$TMP/err") &&
+	grep -q "Permission denied" "$TMP/err" &&
+	[ "$(cat "$TMP/away/leaving/notes")" = plain ] && ! [ -e "$TMP/away/leaving/.env" ] &&
+	[ "$(metric lighthouse_current_unnamed_writes_total)" -ge $((unnamed + 2)) ] &&
+	n=0 && until ctl events --type file.denied | grep -q "$TMP/away/leaving/.env"; do
+		n=$((n + 1)); [ $n -lt 100 ] || return 1; sleep 0.05; done
+'
+
 test_expect_success 'file accesses have a verdict cache of their own, not the commands one' '
 	entries=$(metric lighthouse_cache_entries) &&
 	misses=$(metric lighthouse_file_cache_misses_total) &&
