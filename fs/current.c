@@ -711,8 +711,9 @@ static int policy_check(struct current *cur, fuse_req_t req, enum lh_file_access
 		rel[0] = '\0';
 		if (acc == LH_FILE_WRITE)
 			atomic_fetch_add_explicit(&cur->stats.unnamed, 1, memory_order_relaxed);
-		if (real_path(fd, name, abs, sizeof(abs)))
-			return 0;	/* deleted: the operation meets that itself */
+		rc = real_path(fd, name, abs, sizeof(abs));
+		if (rc)
+			return rc == -ENAMETOOLONG ? rc : 0;	/* deleted: the operation meets that */
 	} else {
 		*known = 1;
 		snprintf(abs, sizeof(abs), "%s%s%s", cur->project, rel[0] ? "/" : "", rel);
