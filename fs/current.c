@@ -542,41 +542,45 @@ static int lookup_name(struct current *cur, struct cnode *dir, const char *name,
 
 #define DELETED " (deleted)"
 
-/* Whether rel (relative to the project) names the inode fd is open on. */
-static int is_path_of(struct current *cur, const char *rel, int fd)
+/*
+ * The absolute path of the inode fd is open on, as /proc/self/fd tells.
+ * The kernel names an inode whose name was unlinked "PATH (deleted)" (it
+ * may have other names still): that is no path of it, -ENOENT, unless a
+ * file of that very name is this inode.
+ */
+static int fd_path(int fd, char *buf, size_t size)
 {
+	char link[64];
 	struct stat a, b;
+	ssize_t len;
 
-	return fstatat(cur->root->ref.fd, *rel ? rel : ".", &a, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       fstat(fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	proc_path(link, fd);
+	len = readlink(link, buf, size - 1);
+	if (len < 0)
+		return -errno;
+	if (len == 0 || buf[0] != '/')
+		return -ENOENT;
+	buf[len] = '\0';
+	if ((size_t)len > sizeof(DELETED) - 1 && !strcmp(buf + len - (sizeof(DELETED) - 1), DELETED) &&
+	    (fstat(fd, &a) || lstat(buf, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+		return -ENOENT;
+	return 0;
 }
 
 int cur_relpath(struct current *cur, int fd, const char *name, char *out, size_t n)
 {
-	char link[64], buf[PATH_MAX];
-	ssize_t len;
+	char buf[PATH_MAX];
 	const char *rel;
-	int w;
+	int rc = fd_path(fd, buf, sizeof(buf)), w;
 
-	proc_path(link, fd);
-	len = readlink(link, buf, sizeof(buf) - 1);
-	if (len < 0)
-		return -errno;
-	buf[len] = '\0';
+	if (rc)
+		return rc;
 	if (strncmp(buf, cur->project, cur->project_len) ||
 	    (buf[cur->project_len] && buf[cur->project_len] != '/'))
 		return -ENOENT;		/* moved out of the project */
 	rel = buf + cur->project_len;
 	if (*rel == '/')
 		rel++;
-	/*
-	 * The kernel names an inode whose name was unlinked "PATH (deleted)"
-	 * (it may have other names still): that is no path of it, unless a
-	 * file of that very name is this inode.
-	 */
-	if ((size_t)len > sizeof(DELETED) - 1 && !strcmp(buf + len - (sizeof(DELETED) - 1), DELETED) &&
-	    !is_path_of(cur, rel, fd))
-		return -ENOENT;
 	if (name)
 		w = snprintf(out, n, "%s%s%s", rel, *rel ? "/" : "", name);
 	else
@@ -656,22 +660,11 @@ static void learn_path(struct current *cur, struct cnode *dir, struct cnode *chi
 /* Where fd's inode is, absolute, /name appended; -ENOENT when it has no name (deleted). */
 static int real_path(int fd, const char *name, char *out, size_t n)
 {
-	char link[64], buf[PATH_MAX];
-	ssize_t len;
-	int w;
+	char buf[PATH_MAX];
+	int rc = fd_path(fd, buf, sizeof(buf)), w;
 
-	proc_path(link, fd);
-	len = readlink(link, buf, sizeof(buf) - 1);
-	if (len <= 0 || buf[0] != '/')
-		return -ENOENT;
-	buf[len] = '\0';
-	if ((size_t)len > sizeof(DELETED) - 1 && !strcmp(buf + len - (sizeof(DELETED) - 1), DELETED)) {
-		struct stat a, b;
-
-		/* unless a file of that very name is this inode */
-		if (fstat(fd, &a) || lstat(buf, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-			return -ENOENT;
-	}
+	if (rc)
+		return rc;
 	w = name ? snprintf(out, n, "%s/%s", buf, name) : snprintf(out, n, "%s", buf);
 	return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
